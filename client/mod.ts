@@ -1,0 +1,7 @@
+/**
+ * TODO(area owner): module doc with one runnable example.
+ *
+ * @module
+ */
+
+export * from "../errors.ts";
