@@ -1,0 +1,69 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import {
+  describeFlags,
+  parseDuration,
+  parseFlags,
+  UsageError,
+} from "./args.ts";
+
+const SPECS = {
+  port: { type: "port", short: "p", description: "port", default: "8080" },
+  timeout: { type: "duration", description: "timeout", default: "10s" },
+  out: { type: "string", description: "file", value: "PATH" },
+  lines: { type: "boolean", description: "lines" },
+} as const;
+
+Deno.test("parseFlags() reads values, defaults and positionals", () => {
+  const parsed = parseFlags(
+    ["a", "--port", "9000", "--timeout=500ms", "--lines", "b", "--", "--x"],
+    SPECS,
+  );
+  assertEquals(parsed.flags, {
+    port: 9000,
+    timeout: 500,
+    out: undefined,
+    lines: true,
+  });
+  assertEquals(parsed.positionals, ["a", "b", "--x"]);
+  assertEquals(parsed.help, false);
+  assertEquals(parseFlags(["-p", "1"], SPECS).flags.port, 1);
+  assertEquals(parseFlags([], SPECS).flags.timeout, 10_000);
+  assertEquals(parseFlags(["-h"], SPECS).help, true);
+  assertEquals(parseFlags(["-"], SPECS).positionals, ["-"]);
+});
+
+Deno.test("parseFlags() rejects bad input with a UsageError", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [["--nope"], /unknown flag "--nope"/],
+    [["--port"], /--port: it needs a value/],
+    [["--port", "70000"], /not a port number/],
+    [["--port", "80x"], /not a port number/],
+    [["--timeout", "soon"], /not a duration/],
+    [["--lines=yes"], /takes no value/],
+  ];
+  for (const [args, message] of cases) {
+    await t.step(args.join(" "), () => {
+      const error = assertThrows(() => parseFlags(args, SPECS), UsageError);
+      assertEquals(message.test(error.message), true, error.message);
+    });
+  }
+});
+
+Deno.test("parseDuration() reads units and bare seconds", () => {
+  assertEquals(parseDuration("250ms"), 250);
+  assertEquals(parseDuration("1.5s"), 1500);
+  assertEquals(parseDuration("2m"), 120_000);
+  assertEquals(parseDuration("1h"), 3_600_000);
+  assertEquals(parseDuration("3"), 3000);
+  assertThrows(() => parseDuration("-1s"), UsageError);
+});
+
+Deno.test("describeFlags() aligns flags and shows defaults", () => {
+  const text = describeFlags(SPECS);
+  assertEquals(
+    text.split("\n")[0],
+    "  -p, --port PORT         port (default 8080)",
+  );
+  assertEquals(text.includes("--out PATH"), true);
+  assertEquals(text.endsWith("show this help"), true);
+});

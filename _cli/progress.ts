@@ -1,0 +1,122 @@
+/**
+ * The progress display of `aio fetch` and `aio demo`: a bar redrawn in place
+ * on a terminal, plain lines otherwise (logs, pipes, CI).
+ *
+ * @module
+ */
+
+/** What the display shows. */
+export interface ProgressState {
+  /** Tasks finished, failed ones included. */
+  done: number;
+  /** Tasks that failed. */
+  failed: number;
+  /** Tasks in all. */
+  total: number;
+  /** Time since the start, in milliseconds. */
+  elapsedMs: number;
+}
+
+/** Options of {@linkcode renderProgress}. */
+export interface RenderOptions {
+  /** Width of the bar itself, in characters. */
+  width?: number;
+  /** A word or two before the bar. */
+  label?: string;
+}
+
+function rate(state: ProgressState): string {
+  const perSecond = state.elapsedMs > 0
+    ? state.done * 1000 / state.elapsedMs
+    : 0;
+  return `${perSecond.toFixed(perSecond < 10 ? 1 : 0)}/s`;
+}
+
+/**
+ * One line of progress, e.g.
+ * `fetch [##########----------] 100/200  3 failed  45/s  2.2s`.
+ */
+export function renderProgress(
+  state: ProgressState,
+  { width = 24, label = "" }: RenderOptions = {},
+): string {
+  const fraction = state.total > 0 ? Math.min(1, state.done / state.total) : 1;
+  const filled = Math.round(fraction * width);
+  const bar = "#".repeat(filled) + "-".repeat(width - filled);
+  const count = `${state.done}/${state.total}`.padStart(
+    String(state.total).length * 2 + 1,
+  );
+  const parts = [
+    `${label ? label + " " : ""}[${bar}] ${count}`,
+    `${state.failed} failed`,
+    rate(state),
+    `${(state.elapsedMs / 1000).toFixed(1)}s`,
+  ];
+  return parts.join("  ");
+}
+
+/** A sink the reporter writes to (Deno.stderr by default). */
+export interface ProgressSink {
+  writeSync(bytes: Uint8Array): number;
+  isTerminal(): boolean;
+}
+
+/**
+ * Shows progress: on a terminal, one line redrawn at most every
+ * `intervalMs`; elsewhere, a plain line at every tenth of the way.
+ */
+export class ProgressReporter {
+  #sink: ProgressSink;
+  #terminal: boolean;
+  #label: string;
+  #intervalMs: number;
+  #start = performance.now();
+  #lastDraw = -Infinity;
+  #lastTenth = -1;
+  #encoder = new TextEncoder();
+
+  constructor(
+    options: { sink?: ProgressSink; label?: string; intervalMs?: number } = {},
+  ) {
+    this.#sink = options.sink ?? Deno.stderr;
+    this.#terminal = this.#sink.isTerminal();
+    this.#label = options.label ?? "";
+    this.#intervalMs = options.intervalMs ?? 100;
+  }
+
+  #write(text: string): void {
+    const bytes = this.#encoder.encode(text);
+    let written = 0;
+    while (written < bytes.length) {
+      written += this.#sink.writeSync(bytes.subarray(written));
+    }
+  }
+
+  #state(counts: Omit<ProgressState, "elapsedMs">): ProgressState {
+    return { ...counts, elapsedMs: performance.now() - this.#start };
+  }
+
+  /** Reports the counts now; draws only when it is time to. */
+  update(counts: Omit<ProgressState, "elapsedMs">): void {
+    const state = this.#state(counts);
+    const line = () => renderProgress(state, { label: this.#label });
+    if (this.#terminal) {
+      if (state.elapsedMs - this.#lastDraw < this.#intervalMs) return;
+      this.#lastDraw = state.elapsedMs;
+      this.#write(`\r\x1b[2K${line()}`);
+      return;
+    }
+    const tenth = state.total > 0
+      ? Math.floor(state.done * 10 / state.total)
+      : 10;
+    if (tenth === this.#lastTenth || tenth === 10) return;
+    this.#lastTenth = tenth;
+    this.#write(line() + "\n");
+  }
+
+  /** Draws the final state and ends the line. */
+  finish(counts: Omit<ProgressState, "elapsedMs">): void {
+    const line = renderProgress(this.#state(counts), { label: this.#label });
+    this.#write(this.#terminal ? `\r\x1b[2K${line}\n` : line + "\n");
+  }
+}

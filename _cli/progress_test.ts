@@ -1,0 +1,67 @@
+import { assertEquals } from "@std/assert";
+import {
+  ProgressReporter,
+  type ProgressSink,
+  renderProgress,
+} from "./progress.ts";
+
+Deno.test("renderProgress() draws the bar, counts, failures, rate and time", () => {
+  assertEquals(
+    renderProgress({ done: 50, failed: 2, total: 200, elapsedMs: 2000 }, {
+      width: 8,
+      label: "fetch",
+    }),
+    "fetch [##------]  50/200  2 failed  25/s  2.0s",
+  );
+  assertEquals(
+    renderProgress({ done: 3, failed: 0, total: 3, elapsedMs: 1000 }, {
+      width: 4,
+    }),
+    "[####] 3/3  0 failed  3.0/s  1.0s",
+  );
+  assertEquals(
+    renderProgress({ done: 0, failed: 0, total: 0, elapsedMs: 0 }, {
+      width: 2,
+    }),
+    "[##] 0/0  0 failed  0.0/s  0.0s",
+  );
+});
+
+function sink(terminal: boolean): ProgressSink & { text(): string } {
+  const chunks: Uint8Array[] = [];
+  return {
+    writeSync(bytes) {
+      chunks.push(bytes.slice());
+      return bytes.length;
+    },
+    isTerminal: () => terminal,
+    text: () => chunks.map((c) => new TextDecoder().decode(c)).join(""),
+  };
+}
+
+Deno.test("ProgressReporter prints a plain line per tenth when not a terminal", () => {
+  const out = sink(false);
+  const progress = new ProgressReporter({ sink: out, label: "get" });
+  for (let done = 0; done <= 100; done++) {
+    progress.update({ done, failed: 0, total: 100 });
+  }
+  progress.finish({ done: 100, failed: 0, total: 100 });
+  const lines = out.text().trimEnd().split("\n");
+  assertEquals(lines.length, 11);
+  assertEquals(lines.every((line) => line.startsWith("get [")), true);
+  assertEquals(out.text().includes("\r"), false);
+  assertEquals(lines.at(-1)!.includes("100/100"), true);
+});
+
+Deno.test("ProgressReporter redraws one line in place on a terminal", () => {
+  const out = sink(true);
+  const progress = new ProgressReporter({ sink: out, intervalMs: 1e9 });
+  progress.update({ done: 1, failed: 0, total: 10 });
+  progress.update({ done: 2, failed: 0, total: 10 });
+  progress.finish({ done: 10, failed: 1, total: 10 });
+  const text = out.text();
+  assertEquals(text.split("\r\x1b[2K").length, 3);
+  assertEquals(text.endsWith("\n"), true);
+  assertEquals(text.includes(" 1/10"), true);
+  assertEquals(text.includes(" 2/10"), false);
+});
