@@ -1,0 +1,224 @@
+/**
+ * A FIFO counting semaphore: the concurrency limit behind `Client`'s global
+ * and per-host limits. Private to `client/`.
+ *
+ * The fast path (a slot is free and nobody waits) allocates nothing but the
+ * already-resolved promise it returns. A waiter that is aborted leaves the
+ * queue at once (its listener is removed when it gets a slot or gives up), and
+ * a released slot goes straight to the oldest waiter, so a newcomer can never
+ * overtake the queue.
+ *
+ * When several limiters apply to one operation (a global limit and a per-host
+ * limit), acquire the narrower one first so that no wide slot is held while
+ * waiting for a narrow one.
+ *
+ * @module
+ */
+
+interface Waiter {
+  resolve: () => void;
+  reject: (reason: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  /** Set once the waiter got a slot or gave up; the queue skips it then. */
+  settled: boolean;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * Limits how many operations hold a slot at once; the others wait in FIFO
+ * order.
+ *
+ * @example Running at most two jobs at once
+ * ```ts
+ * import { Limiter } from "./_limiter.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const limiter = new Limiter(2);
+ * let running = 0;
+ * let peak = 0;
+ * await Promise.all([1, 2, 3, 4, 5].map((n) =>
+ *   limiter.run(async () => {
+ *     peak = Math.max(peak, ++running);
+ *     await Promise.resolve();
+ *     running--;
+ *     return n;
+ *   })
+ * ));
+ * assertEquals(peak, 2);
+ * ```
+ */
+export class Limiter {
+  #limit: number;
+  #active = 0;
+  #waiting = 0;
+  #queue: (Waiter | undefined)[] = [];
+  #head = 0;
+  /** Aborted waiters still in the queue after `#head`. */
+  #dead = 0;
+
+  /**
+   * Creates a limiter.
+   *
+   * @param limit How many slots there are: a positive integer, or `Infinity`
+   * for no limit.
+   * @throws {RangeError} If `limit` is not a positive integer or `Infinity`.
+   */
+  constructor(limit: number) {
+    if (!(Number.isInteger(limit) && limit > 0) && limit !== Infinity) {
+      throw new RangeError(
+        `Cannot create limiter: "limit" must be a positive integer or Infinity, received ${
+          String(limit)
+        }`,
+      );
+    }
+    this.#limit = limit;
+  }
+
+  /** How many slots there are. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** How many slots are held now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** How many callers are waiting for a slot. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /**
+   * Takes a slot if one is free and nobody waits, without waiting.
+   *
+   * @returns Whether a slot was taken; if so, call {@linkcode release} once.
+   */
+  tryAcquire(): boolean {
+    if (this.#active < this.#limit && this.#waiting === 0) {
+      this.#active++;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Waits for a slot and takes it. Call {@linkcode release} exactly once
+   * afterwards.
+   *
+   * @param signal Gives up waiting when aborted; a slot already taken is not
+   * affected.
+   * @returns A promise that resolves once the slot is held.
+   * @throws {unknown} `signal.reason` if `signal` aborts before a slot is
+   * taken (no slot is held then).
+   */
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.tryAcquire()) return RESOLVED;
+    return this.#enqueue(signal);
+  }
+
+  /**
+   * Gives a slot back; the oldest waiter, if any, gets it at once.
+   *
+   * @throws {Error} If no slot is held (more releases than acquisitions).
+   */
+  release(): void {
+    if (this.#active === 0) {
+      throw new Error("Cannot release limiter slot: no slot is held");
+    }
+    const queue = this.#queue;
+    while (this.#head < queue.length) {
+      const waiter = queue[this.#head]!;
+      queue[this.#head++] = undefined;
+      if (waiter.settled) {
+        this.#dead--;
+        continue;
+      }
+      // The slot passes to the waiter: `#active` stays the same.
+      this.#settle(waiter);
+      this.#compact();
+      waiter.resolve();
+      return;
+    }
+    queue.length = 0;
+    this.#head = 0;
+    this.#dead = 0;
+    this.#active--;
+  }
+
+  /**
+   * Runs `fn` holding a slot, and releases it when `fn` settles.
+   *
+   * @typeParam T The result of `fn`.
+   * @param fn The work to run within the limit.
+   * @param signal Gives up waiting for a slot when aborted; once `fn` runs,
+   * cancelling it is up to `fn`.
+   * @returns What `fn` resolves to.
+   * @throws {unknown} What `fn` throws, or `signal.reason` if `signal` aborts
+   * while waiting for a slot.
+   */
+  async run<T>(
+    fn: () => T | PromiseLike<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (signal?.aborted) throw signal.reason;
+    if (!this.tryAcquire()) await this.#enqueue(signal);
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  #enqueue(signal: AbortSignal | undefined): Promise<void> {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const waiter: Waiter = {
+      resolve,
+      reject,
+      signal,
+      onAbort: undefined,
+      settled: false,
+    };
+    if (signal) {
+      waiter.onAbort = () => {
+        this.#settle(waiter);
+        this.#dead++;
+        this.#compact();
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", waiter.onAbort, { once: true });
+    }
+    this.#waiting++;
+    this.#queue.push(waiter);
+    return promise;
+  }
+
+  #settle(waiter: Waiter): void {
+    waiter.settled = true;
+    this.#waiting--;
+    if (waiter.onAbort) {
+      waiter.signal!.removeEventListener("abort", waiter.onAbort);
+    }
+  }
+
+  /**
+   * Drops consumed and aborted entries once they outnumber the live ones, so
+   * the queue stays proportional to `#waiting` at O(1) amortised cost.
+   */
+  #compact(): void {
+    const queue = this.#queue;
+    if (this.#head + this.#dead < 64) return;
+    if ((this.#head + this.#dead) * 2 < queue.length) return;
+    let live = 0;
+    for (let i = this.#head; i < queue.length; i++) {
+      const waiter = queue[i]!;
+      if (!waiter.settled) queue[live++] = waiter;
+    }
+    queue.length = live;
+    this.#head = 0;
+    this.#dead = 0;
+  }
+}

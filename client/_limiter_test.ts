@@ -1,0 +1,217 @@
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertRejects,
+  assertStrictEquals,
+  assertThrows,
+} from "@std/assert";
+import { Limiter } from "./_limiter.ts";
+
+/** Lets every queued microtask and promise job run. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** A signal whose abort listeners are counted. */
+function countedSignal(): {
+  controller: AbortController;
+  listeners: () => number;
+} {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  let count = 0;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = (
+    ...args: Parameters<AbortSignal["addEventListener"]>
+  ) => {
+    count++;
+    add(...args);
+  };
+  signal.removeEventListener = (
+    ...args: Parameters<AbortSignal["removeEventListener"]>
+  ) => {
+    count--;
+    remove(...args);
+  };
+  return { controller, listeners: () => count };
+}
+
+Deno.test("Limiter rejects a limit that is not a positive integer", {
+  permissions: {},
+}, () => {
+  for (const limit of [0, -1, 1.5, NaN, -Infinity]) {
+    assertThrows(
+      () => new Limiter(limit),
+      RangeError,
+      `"limit" must be a positive integer or Infinity, received ${limit}`,
+    );
+  }
+  assertEquals(new Limiter(Infinity).limit, Infinity);
+});
+
+Deno.test("Limiter.run() never runs more than the limit at once", {
+  permissions: {},
+}, async () => {
+  const limiter = new Limiter(3);
+  let running = 0;
+  let peak = 0;
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      limiter.run(async () => {
+        peak = Math.max(peak, ++running);
+        await settle();
+        running--;
+        return i;
+      })),
+  );
+  assertEquals(results, Array.from({ length: 20 }, (_, i) => i));
+  assertEquals(peak, 3);
+  assertEquals(limiter.active, 0);
+  assertEquals(limiter.waiting, 0);
+});
+
+Deno.test("Limiter hands slots out in FIFO order", {
+  permissions: {},
+}, async () => {
+  const limiter = new Limiter(1);
+  await limiter.acquire();
+  const order: number[] = [];
+  const waiters = [1, 2, 3, 4].map((n) =>
+    limiter.acquire().then(() => {
+      order.push(n);
+    })
+  );
+  assertEquals(limiter.waiting, 4);
+  // A newcomer must not overtake the queue, even at the moment of release.
+  limiter.release();
+  assertFalse(limiter.tryAcquire());
+  for (let i = 0; i < 4; i++) {
+    await settle();
+    limiter.release();
+  }
+  await Promise.all(waiters);
+  assertEquals(order, [1, 2, 3, 4]);
+  assertEquals(limiter.active, 0);
+  assert(limiter.tryAcquire());
+  limiter.release();
+});
+
+Deno.test("Limiter.acquire() gives up on abort and frees its place", {
+  permissions: {},
+}, async (t) => {
+  await t.step(
+    "a waiter aborted while queued rejects with the reason",
+    async () => {
+      const limiter = new Limiter(1);
+      await limiter.acquire();
+      const { controller, listeners } = countedSignal();
+      const aborted = limiter.acquire(controller.signal);
+      const next = limiter.acquire();
+      assertEquals(listeners(), 1);
+      const reason = new Error("gave up");
+      controller.abort(reason);
+      assertStrictEquals(await aborted.catch((e) => e), reason);
+      assertEquals(listeners(), 0);
+      assertEquals(limiter.waiting, 1);
+      // The slot skips the aborted waiter and goes to the next one.
+      limiter.release();
+      await next;
+      assertEquals(limiter.active, 1);
+      limiter.release();
+      assertEquals(limiter.active, 0);
+    },
+  );
+
+  await t.step("a waiter that gets a slot removes its listener", async () => {
+    const limiter = new Limiter(1);
+    await limiter.acquire();
+    const { controller, listeners } = countedSignal();
+    const waiting = limiter.acquire(controller.signal);
+    limiter.release();
+    await waiting;
+    assertEquals(listeners(), 0);
+    // Aborting afterwards does not touch the slot already taken.
+    controller.abort();
+    assertEquals(limiter.active, 1);
+    limiter.release();
+  });
+
+  await t.step("an already aborted signal takes no slot", async () => {
+    const limiter = new Limiter(1);
+    const reason = new Error("too late");
+    await assertRejects(
+      () => limiter.acquire(AbortSignal.abort(reason)),
+      Error,
+      "too late",
+    );
+    await assertRejects(
+      () => limiter.run(() => 1, AbortSignal.abort(reason)),
+      Error,
+      "too late",
+    );
+    assertEquals(limiter.active, 0);
+  });
+
+  await t.step(
+    "a slot released after 10,000 aborted waiters reaches the live one",
+    async () => {
+      const limiter = new Limiter(1);
+      await limiter.acquire();
+      for (let i = 0; i < 10_000; i++) {
+        const controller = new AbortController();
+        const waiting = limiter.acquire(controller.signal);
+        controller.abort();
+        await waiting.catch(() => {});
+      }
+      assertEquals(limiter.waiting, 0);
+      const last = limiter.acquire();
+      limiter.release();
+      await last;
+      limiter.release();
+      assertEquals(limiter.active, 0);
+    },
+  );
+});
+
+Deno.test("Limiter.run() releases its slot when fn throws", {
+  permissions: {},
+}, async () => {
+  const limiter = new Limiter(1);
+  await assertRejects(
+    () =>
+      limiter.run(() => {
+        throw new Error("sync failure");
+      }),
+    Error,
+    "sync failure",
+  );
+  await assertRejects(
+    () => limiter.run(() => Promise.reject(new Error("async failure"))),
+    Error,
+    "async failure",
+  );
+  assertEquals(limiter.active, 0);
+  assertEquals(await limiter.run(() => "ok"), "ok");
+});
+
+Deno.test("Limiter.release() throws when no slot is held", {
+  permissions: {},
+}, () => {
+  const limiter = new Limiter(2);
+  assertThrows(() => limiter.release(), Error, "no slot is held");
+  assert(limiter.tryAcquire());
+  limiter.release();
+  assertThrows(() => limiter.release(), Error, "no slot is held");
+});
+
+Deno.test("Limiter with an Infinity limit never waits", {
+  permissions: {},
+}, async () => {
+  const limiter = new Limiter(Infinity);
+  for (let i = 0; i < 1000; i++) await limiter.acquire();
+  assertEquals(limiter.active, 1000);
+  assertEquals(limiter.waiting, 0);
+  for (let i = 0; i < 1000; i++) limiter.release();
+});
