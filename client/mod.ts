@@ -5,3 +5,5 @@
  */
 
 export * from "../errors.ts";
+export * from "./gather.ts";
+export * from "./task_group.ts";

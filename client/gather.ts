@@ -1,0 +1,527 @@
+/**
+ * Running many tasks at once: {@linkcode gather} (asyncio's `gather`) for a
+ * known list, {@linkcode mapConcurrent} for a stream of inputs of any length.
+ *
+ * @module
+ */
+
+import { abortError } from "./_abort.ts";
+import type { TaskFunction } from "./task_group.ts";
+
+/** Counters passed to {@linkcode GatherOptions.onProgress}. */
+export interface GatherProgress {
+  /** How many tasks have finished, successfully or not. */
+  done: number;
+  /** How many of the finished tasks failed. */
+  failed: number;
+  /** How many tasks there are in all. */
+  total: number;
+}
+
+/** Options of {@linkcode gather}. */
+export interface GatherOptions {
+  /**
+   * The most tasks running at once: a positive integer, or `Infinity`.
+   *
+   * @default {Infinity}
+   */
+  concurrency?: number;
+  /**
+   * Aborts every running task (their signals abort with this signal's reason),
+   * starts no more, and makes `gather()` reject with the reason once the
+   * running tasks have settled.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Whether to report each task's outcome instead of failing fast: the result
+   * then holds `{ status: "fulfilled", value }` or
+   * `{ status: "rejected", reason }` per task (asyncio's
+   * `return_exceptions=True`), and a failure aborts nothing.
+   *
+   * @default {false}
+   */
+  settle?: boolean;
+  /**
+   * Called after each task finishes, with the counters so far. If it throws,
+   * `gather()` fails with that error.
+   *
+   * @default {undefined}
+   */
+  onProgress?: (progress: GatherProgress) => void;
+}
+
+/** What {@linkcode gather} produces for one task: its resolved value. */
+export type GatherValue<Task> = Task extends (signal: AbortSignal) => infer R
+  ? Awaited<R>
+  : never;
+
+/**
+ * Runs tasks concurrently and resolves to their results in input order
+ * (asyncio's `gather`).
+ *
+ * Each task is a function that gets an `AbortSignal`. By default the first
+ * task that fails aborts the signals of the tasks still running and starts no
+ * more; `gather()` rejects with that first error once the running tasks have
+ * settled, so no task outlives the call. The other tasks' signals abort with
+ * an `AbortError` `DOMException` whose `cause` is that first error. A task that
+ * ignores its signal delays the rejection until it finishes.
+ *
+ * With `settle: true` every task runs to the end and the result reports each
+ * outcome.
+ *
+ * @typeParam T The tasks, as a tuple or array type.
+ * @param tasks The functions to run, each called once with a signal.
+ * @param options `concurrency`, `signal`, `onProgress`; `settle` must be
+ * `false` or left out for this form.
+ * @returns The values in the order of `tasks`.
+ * @throws {TypeError} If a task is not a function.
+ * @throws {RangeError} If `concurrency` is not a positive integer or
+ * `Infinity`.
+ * @throws {unknown} The first task's error, the `onProgress` error, or the
+ * `signal`'s reason.
+ *
+ * @example Three tasks at once, results in order
+ * ```ts
+ * import { gather } from "@aio/aio/client/gather";
+ * import { delay } from "@std/async";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const [a, b, c] = await gather([
+ *   async (signal) => { await delay(20, { signal }); return "slow"; },
+ *   () => 42,
+ *   async () => ({ ok: true }),
+ * ]);
+ * assertEquals([a, b, c], ["slow", 42, { ok: true }]);
+ * ```
+ *
+ * @example At most two at a time; the first error cancels the rest
+ * ```ts
+ * import { gather } from "@aio/aio/client/gather";
+ * import { delay } from "@std/async";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * let started = 0;
+ * const tasks = [1, 2, 3, 4, 5].map((n) => async (signal: AbortSignal) => {
+ *   started++;
+ *   if (n === 2) throw new Error(`task ${n} failed`);
+ *   await delay(60_000, { signal });
+ * });
+ * await assertRejects(() => gather(tasks, { concurrency: 2 }), Error, "task 2 failed");
+ * assertEquals(started, 2); // tasks 3 to 5 never started
+ * ```
+ */
+export function gather<const T extends readonly TaskFunction<unknown>[]>(
+  tasks: T,
+  options?: GatherOptions & { settle?: false },
+): Promise<{ -readonly [K in keyof T]: GatherValue<T[K]> }>;
+/**
+ * Runs tasks concurrently and reports each one's outcome in input order
+ * (asyncio's `gather(..., return_exceptions=True)`). A failure aborts
+ * nothing; only the `signal` option stops the run early.
+ *
+ * @typeParam T The tasks, as a tuple or array type.
+ * @param tasks The functions to run, each called once with a signal.
+ * @param options `settle: true`, and `concurrency`, `signal`, `onProgress`.
+ * @returns One `PromiseSettledResult` per task, in the order of `tasks`.
+ * @throws {TypeError} If a task is not a function.
+ * @throws {RangeError} If `concurrency` is not a positive integer or
+ * `Infinity`.
+ * @throws {unknown} The `onProgress` error or the `signal`'s reason.
+ *
+ * @example Keeping going past failures
+ * ```ts
+ * import { gather } from "@aio/aio/client/gather";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const error = new Error("no");
+ * const results = await gather([() => 1, () => Promise.reject(error)], { settle: true });
+ * assertEquals(results, [
+ *   { status: "fulfilled", value: 1 },
+ *   { status: "rejected", reason: error },
+ * ]);
+ * ```
+ */
+export function gather<const T extends readonly TaskFunction<unknown>[]>(
+  tasks: T,
+  options: GatherOptions & { settle: true },
+): Promise<
+  { -readonly [K in keyof T]: PromiseSettledResult<GatherValue<T[K]>> }
+>;
+export function gather(
+  tasks: readonly TaskFunction<unknown>[],
+  options: GatherOptions = {},
+): Promise<unknown[]> {
+  const {
+    concurrency = Infinity,
+    signal,
+    settle = false,
+    onProgress,
+  } = options;
+  checkConcurrency("gather", concurrency);
+  for (let i = 0; i < tasks.length; i++) {
+    if (typeof tasks[i] !== "function") {
+      throw new TypeError(
+        `Cannot gather: task ${i} must be a function, received ${
+          describe(tasks[i])
+        }`,
+      );
+    }
+  }
+  return runAll(tasks.slice(), concurrency, signal, settle, onProgress);
+}
+
+async function runAll(
+  tasks: TaskFunction<unknown>[],
+  concurrency: number,
+  outer: AbortSignal | undefined,
+  settle: boolean,
+  onProgress: ((progress: GatherProgress) => void) | undefined,
+): Promise<unknown[]> {
+  outer?.throwIfAborted();
+  const total = tasks.length;
+  const results = new Array<unknown>(total);
+  const controller = new AbortController();
+  const signal = controller.signal;
+  let failure: { error: unknown } | undefined;
+  let next = 0;
+  let done = 0;
+  let failed = 0;
+
+  const fail = (error: unknown, reason: unknown) => {
+    if (failure) return;
+    failure = { error };
+    controller.abort(reason);
+  };
+  const onOuterAbort = () => fail(outer!.reason, outer!.reason);
+
+  // A fixed pool of workers, each pulling the next index: the same shape as a
+  // hand-written pool, with no per-task allocation beyond the task's own.
+  const worker = async () => {
+    while (next < total && failure === undefined) {
+      const index = next++;
+      try {
+        const value = await tasks[index]!(signal);
+        results[index] = settle ? { status: "fulfilled", value } : value;
+      } catch (error) {
+        failed++;
+        if (settle) {
+          results[index] = { status: "rejected", reason: error };
+        } else {
+          fail(
+            error,
+            abortError(`Cannot finish task: task ${index} failed`, error),
+          );
+        }
+      }
+      done++;
+      if (onProgress !== undefined) {
+        try {
+          onProgress({ done, failed, total });
+        } catch (error) {
+          fail(
+            error,
+            abortError("Cannot finish task: onProgress threw", error),
+          );
+        }
+      }
+    }
+  };
+
+  outer?.addEventListener("abort", onOuterAbort, { once: true });
+  try {
+    const workers = new Array<Promise<void>>(Math.min(concurrency, total));
+    for (let i = 0; i < workers.length; i++) workers[i] = worker();
+    await Promise.all(workers);
+  } finally {
+    outer?.removeEventListener("abort", onOuterAbort);
+  }
+  if (failure) throw failure.error;
+  return results;
+}
+
+/** Options of {@linkcode mapConcurrent}. */
+export interface MapConcurrentOptions {
+  /**
+   * The most calls of `fn` running at once: a positive integer. At most this
+   * many finished results more wait for the consumer, so at most
+   * `2 * concurrency` inputs are held at any time.
+   *
+   * @default {16}
+   */
+  concurrency?: number;
+  /**
+   * Whether results come out in input order. With `false` each result comes
+   * out as soon as it is ready, so one slow item does not hold back the
+   * others.
+   *
+   * @default {true}
+   */
+  ordered?: boolean;
+  /**
+   * Stops the run: running calls are aborted, no more inputs are read, and
+   * the iterator throws the signal's reason.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * Maps an iterable through an async function, running up to `concurrency`
+ * calls at once, and yields the results as an async iterable.
+ *
+ * Inputs are read lazily, only as slots free up, so an endless or
+ * million-item input is never held in memory: at most `2 * concurrency`
+ * inputs are started but not yet consumed.
+ *
+ * Each call gets an `AbortSignal` that aborts when the run stops early:
+ * - when a call fails, the others are aborted, no more inputs are read, and
+ *   the iterator throws that error;
+ * - when the consumer leaves the loop (`break`, `return`, an exception), the
+ *   calls still running are aborted and the input iterator is closed;
+ * - when the `signal` option aborts, the iterator throws its reason.
+ *
+ * In each case the iterator finishes only after the running calls have
+ * settled, so no call outlives the loop.
+ *
+ * Unlike `pooledMap` from `@std/async`, which this replaces here, calls get a
+ * signal and are aborted on failure or `break`, results can come out in
+ * completion order, the first error is thrown as is (not an `AggregateError`
+ * after everything finished), and reading inputs waits for the consumer.
+ *
+ * @typeParam T The input items.
+ * @typeParam R What `fn` returns for each.
+ * @param iterable The inputs, sync or async.
+ * @param fn Called once per input with the call's signal.
+ * @param options `concurrency`, `ordered`, `signal`.
+ * @returns An async iterator of the results.
+ * @throws {RangeError} If `concurrency` is not a positive integer.
+ * @throws {unknown} From the iterator: the first error of `fn` or of the
+ * input iterable, or the `signal`'s reason.
+ *
+ * @example Mapping lazily generated inputs, four at a time
+ * ```ts
+ * import { mapConcurrent } from "@aio/aio/client/gather";
+ * import { assertEquals } from "@std/assert";
+ *
+ * function* ids() {
+ *   for (let id = 1; id <= 10; id++) yield id;
+ * }
+ * const squares = [];
+ * for await (const square of mapConcurrent(ids(), async (id) => id * id, { concurrency: 4 })) {
+ *   squares.push(square);
+ * }
+ * assertEquals(squares, [1, 4, 9, 16, 25, 36, 49, 64, 81, 100]);
+ * ```
+ *
+ * @example Results as they complete; stopping early aborts the rest
+ * ```ts
+ * import { mapConcurrent } from "@aio/aio/client/gather";
+ * import { delay } from "@std/async";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const waits = [300, 10, 200];
+ * const results = mapConcurrent(waits, async (ms, signal) => {
+ *   await delay(ms, { signal });
+ *   return ms;
+ * }, { ordered: false });
+ * for await (const ms of results) {
+ *   assertEquals(ms, 10); // the fastest comes first
+ *   break; // aborts the 300 ms and 200 ms calls
+ * }
+ * ```
+ */
+export function mapConcurrent<T, R>(
+  iterable: Iterable<T> | AsyncIterable<T>,
+  fn: (item: T, signal: AbortSignal) => R | PromiseLike<R>,
+  options: MapConcurrentOptions = {},
+): AsyncGenerator<Awaited<R>, void, undefined> {
+  const { concurrency = 16, ordered = true, signal } = options;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(
+      `Cannot map concurrently: "concurrency" must be a positive integer, received ${
+        String(concurrency)
+      }`,
+    );
+  }
+  return mapLoop(iterable, fn, concurrency, ordered, signal);
+}
+
+interface Slot<R> {
+  settled: boolean;
+  value: R | undefined;
+}
+
+async function* mapLoop<T, R>(
+  iterable: Iterable<T> | AsyncIterable<T>,
+  fn: (item: T, signal: AbortSignal) => R | PromiseLike<R>,
+  limit: number,
+  ordered: boolean,
+  outer: AbortSignal | undefined,
+): AsyncGenerator<Awaited<R>, void, undefined> {
+  outer?.throwIfAborted();
+  const isAsync =
+    typeof (iterable as AsyncIterable<T>)[Symbol.asyncIterator] === "function";
+  const iterator: Iterator<T> | AsyncIterator<T> = isAsync
+    ? (iterable as AsyncIterable<T>)[Symbol.asyncIterator]()
+    : (iterable as Iterable<T>)[Symbol.iterator]();
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const window = 2 * limit;
+  // Ordered: a slot per started input, in input order. Unordered: a slot per
+  // settled input, in completion order.
+  const slots: Slot<Awaited<R>>[] = [];
+  let running = 0;
+  /** Inputs started and not yet handed to the consumer. */
+  let held = 0;
+  let exhausted = false;
+  let pulling = false;
+  let closed = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+
+  const notify = () => {
+    if (wake !== undefined) {
+      const resolve = wake;
+      wake = undefined;
+      resolve();
+    }
+  };
+  const sleep = () => new Promise<void>((resolve) => wake = resolve);
+  const fail = (error: unknown, reason: unknown) => {
+    if (failure === undefined) {
+      failure = { error };
+      controller.abort(reason);
+    }
+    notify();
+  };
+  const onOuterAbort = () => fail(outer!.reason, outer!.reason);
+  const canStart = () =>
+    running < limit && held < window && !exhausted && !closed &&
+    failure === undefined;
+
+  const start = (item: T) => {
+    const slot: Slot<Awaited<R>> = { settled: false, value: undefined };
+    if (ordered) slots.push(slot);
+    running++;
+    held++;
+    let result: R | PromiseLike<R>;
+    try {
+      result = fn(item, signal);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    Promise.resolve(result).then((value) => {
+      running--;
+      slot.settled = true;
+      slot.value = value;
+      if (!ordered) slots.push(slot);
+      fill();
+      notify();
+    }, (error) => {
+      running--;
+      held--;
+      fail(error, abortError("Cannot finish call: another call failed", error));
+    });
+  };
+
+  const pullAsync = async () => {
+    pulling = true;
+    try {
+      while (canStart()) {
+        const next = await (iterator as AsyncIterator<T>).next();
+        if (next.done) exhausted = true;
+        else if (canStart()) start(next.value);
+        // An input read after the run stopped is dropped unstarted.
+      }
+    } catch (error) {
+      exhausted = true;
+      fail(error, abortError("Cannot finish call: the input failed", error));
+    } finally {
+      pulling = false;
+      if (closed && !exhausted) {
+        // The consumer left while this read was pending.
+        exhausted = true;
+        Promise.resolve(iterator.return?.()).catch(() => {});
+      }
+      notify();
+    }
+  };
+
+  const fill = () => {
+    if (pulling || !canStart()) return;
+    if (isAsync) {
+      pullAsync();
+      return;
+    }
+    try {
+      while (canStart()) {
+        const next = (iterator as Iterator<T>).next();
+        if (next.done) exhausted = true;
+        else start(next.value);
+      }
+    } catch (error) {
+      exhausted = true;
+      fail(error, abortError("Cannot finish call: the input failed", error));
+    }
+  };
+
+  outer?.addEventListener("abort", onOuterAbort, { once: true });
+  try {
+    fill();
+    while (true) {
+      if (failure !== undefined) throw failure.error;
+      const slot = slots[0];
+      if (slot !== undefined && slot.settled) {
+        slots.shift();
+        held--;
+        fill();
+        yield slot.value!;
+      } else if (exhausted && held === 0 && !pulling) {
+        return;
+      } else {
+        await sleep();
+      }
+    }
+  } finally {
+    closed = true;
+    outer?.removeEventListener("abort", onOuterAbort);
+    if (running > 0) {
+      controller.abort(
+        failure === undefined
+          ? abortError("Cannot finish call: the consumer stopped iterating")
+          : signal.reason,
+      );
+    }
+    while (running > 0) await sleep();
+    // A read still pending closes the input itself when it returns: waiting
+    // for it could take forever.
+    if (!exhausted && !pulling) {
+      exhausted = true;
+      if (failure === undefined) await iterator.return?.();
+      else await Promise.resolve(iterator.return?.()).catch(() => {});
+    }
+  }
+}
+
+function checkConcurrency(name: string, concurrency: number): void {
+  if (
+    !(Number.isInteger(concurrency) && concurrency > 0) &&
+    concurrency !== Infinity
+  ) {
+    throw new RangeError(
+      `Cannot ${name}: "concurrency" must be a positive integer or Infinity, received ${
+        String(concurrency)
+      }`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  return `${typeof value} ${String(value)}`;
+}

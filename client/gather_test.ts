@@ -1,0 +1,564 @@
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertInstanceOf,
+  assertLessOrEqual,
+  assertRejects,
+  assertStrictEquals,
+  assertThrows,
+} from "@std/assert";
+import { delay } from "@std/async";
+import { gather, type GatherProgress, mapConcurrent } from "./gather.ts";
+
+/** Lets pending promise jobs and zero-delay timers run. */
+function tick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Tasks whose completion the test controls, counting how many run at once. */
+function controlledTasks(count: number) {
+  const gates = Array.from(
+    { length: count },
+    () => Promise.withResolvers<void>(),
+  );
+  const state = {
+    running: 0,
+    peak: 0,
+    started: [] as number[],
+    aborted: [] as number[],
+  };
+  const tasks = gates.map((gate, i) => async (signal: AbortSignal) => {
+    state.started.push(i);
+    state.peak = Math.max(state.peak, ++state.running);
+    const onAbort = () => gate.reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await gate.promise;
+      return i;
+    } catch (error) {
+      if (signal.aborted) {
+        state.aborted.push(i);
+        await tick(); // some clean-up takes a while
+      }
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      state.running--;
+    }
+  });
+  return { gates, state, tasks };
+}
+
+Deno.test("gather() resolves to the results in input order", {
+  permissions: {},
+}, async () => {
+  const { gates, tasks } = controlledTasks(5);
+  const result = gather(tasks);
+  // Finish them in reverse order.
+  for (let i = 4; i >= 0; i--) {
+    gates[i]!.resolve();
+    await tick();
+  }
+  assertEquals(await result, [0, 1, 2, 3, 4]);
+});
+
+Deno.test("gather() accepts plain values, thunks and sync throws", {
+  permissions: {},
+}, async () => {
+  const [a, b, c] = await gather([
+    () => 1,
+    () => Promise.resolve("two"),
+    () => null,
+  ]);
+  assertEquals([a, b, c], [1, "two", null]);
+  await assertRejects(
+    () =>
+      gather([() => {
+        throw new Error("sync");
+      }]),
+    Error,
+    "sync",
+  );
+  assertEquals(await gather([]), []);
+});
+
+Deno.test("gather() never runs more than `concurrency` tasks at once", {
+  permissions: {},
+}, async (t) => {
+  for (const concurrency of [1, 3, 64]) {
+    await t.step(`concurrency ${concurrency}`, async () => {
+      let running = 0;
+      let peak = 0;
+      const tasks = Array.from({ length: 200 }, (_, i) => async () => {
+        peak = Math.max(peak, ++running);
+        // Uneven durations, so slots free up in a mixed order.
+        for (let n = i % 4; n >= 0; n--) await Promise.resolve();
+        if (i % 7 === 0) await tick();
+        running--;
+        return i;
+      });
+      const results = await gather(tasks, { concurrency });
+      assertEquals(results, Array.from({ length: 200 }, (_, i) => i));
+      assertEquals(peak, concurrency);
+    });
+  }
+
+  await t.step("Infinity starts everything at once", async () => {
+    const { gates, state, tasks } = controlledTasks(50);
+    const result = gather(tasks);
+    await tick();
+    assertEquals(state.running, 50);
+    for (const gate of gates) gate.resolve();
+    assertEquals((await result).length, 50);
+  });
+});
+
+Deno.test(
+  "gather() aborts the others on the first failure and waits for them",
+  {
+    permissions: {},
+  },
+  async () => {
+    const { gates, state, tasks } = controlledTasks(6);
+    const result = gather(tasks, { concurrency: 3 });
+    await tick();
+    assertEquals(state.started, [0, 1, 2]);
+    const error = new Error("task 1 failed");
+    gates[1]!.reject(error);
+    assertStrictEquals(await result.catch((e) => e), error);
+    // Nothing runs once gather() has rejected, and nothing more was started.
+    assertEquals(state.running, 0);
+    assertEquals(state.started, [0, 1, 2]);
+    assertEquals(state.aborted.sort(), [0, 2]);
+  },
+);
+
+Deno.test(
+  "gather() gives aborted siblings an AbortError caused by the failure",
+  {
+    permissions: {},
+  },
+  async () => {
+    const error = new Error("boom");
+    let seen: unknown;
+    await assertRejects(
+      () =>
+        gather([
+          async (signal) => {
+            await delay(60_000, { signal }).catch((reason) => {
+              seen = reason;
+            });
+          },
+          () => Promise.reject(error),
+        ]),
+      Error,
+      "boom",
+    );
+    assertInstanceOf(seen, DOMException);
+    assertEquals(seen.name, "AbortError");
+    assertEquals(seen.message, "Cannot finish task: task 1 failed");
+    assertStrictEquals((seen as { cause?: unknown }).cause, error);
+  },
+);
+
+Deno.test(
+  "gather() with settle: true reports every outcome and aborts nothing",
+  {
+    permissions: {},
+  },
+  async () => {
+    const { gates, state, tasks } = controlledTasks(4);
+    const result = gather(tasks, { settle: true, concurrency: 2 });
+    const error = new Error("two");
+    gates[2]!.reject(error);
+    gates[0]!.resolve();
+    await tick();
+    gates[1]!.resolve();
+    gates[3]!.resolve();
+    assertEquals(await result, [
+      { status: "fulfilled", value: 0 },
+      { status: "fulfilled", value: 1 },
+      { status: "rejected", reason: error },
+      { status: "fulfilled", value: 3 },
+    ]);
+    assertEquals(state.aborted, []);
+  },
+);
+
+Deno.test("gather() reports progress after each task", {
+  permissions: {},
+}, async (t) => {
+  await t.step("counts done and failed", async () => {
+    const seen: GatherProgress[] = [];
+    await gather([
+      () => 1,
+      () => Promise.reject(new Error("x")),
+      () => 3,
+    ], { settle: true, concurrency: 1, onProgress: (p) => seen.push(p) });
+    assertEquals(seen, [
+      { done: 1, failed: 0, total: 3 },
+      { done: 2, failed: 1, total: 3 },
+      { done: 3, failed: 1, total: 3 },
+    ]);
+  });
+
+  await t.step("an onProgress error fails the run", async () => {
+    let started = 0;
+    const tasks = Array.from({ length: 5 }, () => () => ++started);
+    await assertRejects(
+      () =>
+        gather(tasks, {
+          concurrency: 1,
+          onProgress: ({ done }) => {
+            if (done === 2) throw new Error("progress bar broke");
+          },
+        }),
+      Error,
+      "progress bar broke",
+    );
+    assertEquals(started, 2);
+  });
+});
+
+Deno.test("gather() stops on its signal and rejects with the reason", {
+  permissions: {},
+}, async (t) => {
+  await t.step("while running", async () => {
+    const { state, tasks } = controlledTasks(10);
+    const controller = new AbortController();
+    const result = gather(tasks, {
+      concurrency: 4,
+      signal: controller.signal,
+      settle: true,
+    });
+    await tick();
+    const reason = new Error("caller gave up");
+    controller.abort(reason);
+    assertStrictEquals(await result.catch((e) => e), reason);
+    assertEquals(state.running, 0);
+    assertEquals(state.started, [0, 1, 2, 3]);
+    assertEquals(state.aborted.sort(), [0, 1, 2, 3]);
+  });
+
+  await t.step("already aborted: nothing starts", async () => {
+    const { state, tasks } = controlledTasks(3);
+    const reason = new Error("too late");
+    await assertRejects(
+      () => gather(tasks, { signal: AbortSignal.abort(reason) }),
+      Error,
+      "too late",
+    );
+    assertEquals(state.started, []);
+  });
+});
+
+Deno.test("gather() rejects bad arguments", { permissions: {} }, () => {
+  for (const concurrency of [0, -1, 2.5, NaN]) {
+    assertThrows(
+      () => gather([() => 1], { concurrency }),
+      RangeError,
+      `Cannot gather: "concurrency" must be a positive integer or Infinity, received ${concurrency}`,
+    );
+  }
+  assertThrows(
+    // @ts-expect-error: a task must be a function
+    () => gather([() => 1, 42]),
+    TypeError,
+    "Cannot gather: task 1 must be a function, received number 42",
+  );
+});
+
+/** A lazy source that records how many items were pulled and whether it was closed. */
+function countingSource(count: number) {
+  const state = { pulled: 0, closed: false };
+  function* generate() {
+    try {
+      for (let i = 0; i < count; i++) {
+        state.pulled++;
+        yield i;
+      }
+    } finally {
+      state.closed = true;
+    }
+  }
+  return { state, source: generate() };
+}
+
+Deno.test("mapConcurrent() yields results in input order by default", {
+  permissions: {},
+}, async () => {
+  const { gates, tasks } = controlledTasks(6);
+  const results: number[] = [];
+  const done = (async () => {
+    for await (
+      const value of mapConcurrent(tasks, (task, signal) => task(signal), {
+        concurrency: 6,
+      })
+    ) results.push(value);
+  })();
+  for (let i = 5; i >= 0; i--) {
+    gates[i]!.resolve();
+    await tick();
+  }
+  await done;
+  assertEquals(results, [0, 1, 2, 3, 4, 5]);
+});
+
+Deno.test("mapConcurrent() with ordered: false yields in completion order", {
+  permissions: {},
+}, async () => {
+  const { gates, tasks } = controlledTasks(4);
+  const results: number[] = [];
+  const done = (async () => {
+    for await (
+      const value of mapConcurrent(tasks, (task, signal) => task(signal), {
+        concurrency: 4,
+        ordered: false,
+      })
+    ) results.push(value);
+  })();
+  for (const i of [2, 0, 3, 1]) {
+    gates[i]!.resolve();
+    await tick();
+  }
+  await done;
+  assertEquals(results, [2, 0, 3, 1]);
+});
+
+Deno.test("mapConcurrent() never runs more than `concurrency` calls at once", {
+  permissions: {},
+}, async (t) => {
+  for (const ordered of [true, false]) {
+    await t.step(`ordered: ${ordered}`, async () => {
+      let running = 0;
+      let peak = 0;
+      const seen: number[] = [];
+      const results = mapConcurrent(
+        Array.from({ length: 300 }, (_, i) => i),
+        async (i) => {
+          peak = Math.max(peak, ++running);
+          if (i % 5 === 0) await tick();
+          else await Promise.resolve();
+          running--;
+          return i;
+        },
+        { concurrency: 8, ordered },
+      );
+      for await (const i of results) seen.push(i);
+      assertEquals(peak, 8);
+      assertEquals(
+        seen.sort((a, b) => a - b),
+        Array.from({ length: 300 }, (_, i) => i),
+      );
+    });
+  }
+});
+
+Deno.test("mapConcurrent() pulls at most 2 × concurrency inputs ahead", {
+  permissions: {},
+}, async (t) => {
+  await t.step("a million lazily generated inputs", async () => {
+    const { state, source } = countingSource(1_000_000);
+    let consumed = 0;
+    let ahead = 0;
+    for await (
+      const i of mapConcurrent(source, (i) => i, { concurrency: 16 })
+    ) {
+      assertEquals(i, consumed);
+      consumed++;
+      ahead = Math.max(ahead, state.pulled - consumed);
+    }
+    assertEquals(consumed, 1_000_000);
+    assertLessOrEqual(ahead, 32);
+    assert(ahead >= 16, `only ${ahead} ahead: the pool was not kept full`);
+  });
+
+  await t.step("a slow consumer holds the producer back", async () => {
+    const { state, source } = countingSource(100);
+    const results = mapConcurrent(source, (i) => Promise.resolve(i), {
+      concurrency: 4,
+    });
+    assertEquals((await results.next()).value, 0);
+    // Give the calls every chance to run ahead.
+    await tick();
+    await tick();
+    assertLessOrEqual(state.pulled, 1 + 8);
+    await results.return();
+    assert(state.closed);
+  });
+});
+
+Deno.test("mapConcurrent() aborts running calls when the loop is left", {
+  permissions: {},
+}, async () => {
+  const { state: source, source: items } = countingSource(1000);
+  const running = new Set<number>();
+  const aborted: number[] = [];
+  for await (
+    const value of mapConcurrent(items, async (i, signal) => {
+      running.add(i);
+      try {
+        if (i === 0) return i;
+        await delay(60_000, { signal });
+      } catch (error) {
+        aborted.push(i);
+        await tick(); // some clean-up takes a while
+        throw error;
+      } finally {
+        running.delete(i);
+      }
+    }, { concurrency: 4, ordered: false })
+  ) {
+    assertEquals(value, 0);
+    break;
+  }
+  // Leaving the loop waited for the aborted calls and closed the source.
+  assertEquals(running.size, 0);
+  assertEquals(aborted.sort(), [1, 2, 3, 4]);
+  assert(source.closed);
+  assertLessOrEqual(source.pulled, 5);
+});
+
+Deno.test("mapConcurrent() throws the first error and aborts the rest", {
+  permissions: {},
+}, async (t) => {
+  await t.step("an error from fn", async () => {
+    const { state: source, source: items } = countingSource(1000);
+    const error = new Error("item 3 failed");
+    let running = 0;
+    const seen: number[] = [];
+    const results = mapConcurrent(items, async (i, signal) => {
+      running++;
+      try {
+        if (i === 3) throw error;
+        if (i < 2) return i;
+        await delay(60_000, { signal });
+        return i;
+      } finally {
+        running--;
+      }
+    }, { concurrency: 4 });
+    const thrown = await (async () => {
+      for await (const i of results) seen.push(i);
+    })().catch((e) => e);
+    assertStrictEquals(thrown, error);
+    assertEquals(running, 0);
+    assert(source.closed);
+    assertLessOrEqual(source.pulled, 8);
+    assertLessOrEqual(seen.length, 2);
+  });
+
+  await t.step("an error from the input", async () => {
+    async function* failing() {
+      yield 1;
+      throw new Error("source broke");
+    }
+    await assertRejects(
+      async () => {
+        for await (const _ of mapConcurrent(failing(), (i) => i)) {
+          // drain
+        }
+      },
+      Error,
+      "source broke",
+    );
+  });
+});
+
+Deno.test("mapConcurrent() reads async iterables lazily", {
+  permissions: {},
+}, async () => {
+  let pulled = 0;
+  async function* source() {
+    for (let i = 0; i < 50; i++) {
+      pulled++;
+      await Promise.resolve();
+      yield i;
+    }
+  }
+  let consumed = 0;
+  let ahead = 0;
+  for await (
+    const value of mapConcurrent(source(), (i) => Promise.resolve(i * 2), {
+      concurrency: 3,
+    })
+  ) {
+    assertEquals(value, consumed * 2);
+    consumed++;
+    ahead = Math.max(ahead, pulled - consumed);
+  }
+  assertEquals(consumed, 50);
+  assertLessOrEqual(ahead, 6);
+});
+
+Deno.test(
+  "mapConcurrent() does not wait for a pending read when the loop is left",
+  {
+    permissions: {},
+  },
+  async () => {
+    const stuck = Promise.withResolvers<void>();
+    let closed = false;
+    async function* source() {
+      try {
+        yield 0;
+        await stuck.promise; // an input that is slow to produce its next item
+        yield 1;
+      } finally {
+        closed = true;
+      }
+    }
+    for await (const value of mapConcurrent(source(), (i) => i)) {
+      assertEquals(value, 0);
+      break;
+    }
+    assertFalse(closed);
+    // Once the pending read returns, the input is closed.
+    stuck.resolve();
+    await tick();
+    assert(closed);
+  },
+);
+
+Deno.test(
+  "mapConcurrent() stops on its signal",
+  { permissions: {} },
+  async () => {
+    const controller = new AbortController();
+    const reason = new Error("stop");
+    let aborted = 0;
+    const results = mapConcurrent([1, 2, 3], async (_, signal) => {
+      await delay(60_000, { signal }).catch((e) => {
+        aborted++;
+        throw e;
+      });
+    }, { signal: controller.signal });
+    const next = results.next();
+    await tick();
+    controller.abort(reason);
+    assertStrictEquals(await next.catch((e) => e), reason);
+    assertEquals(aborted, 3);
+    await assertRejects(
+      () =>
+        mapConcurrent([1], (i) => i, { signal: AbortSignal.abort(reason) })
+          .next(),
+      Error,
+      "stop",
+    );
+  },
+);
+
+Deno.test(
+  "mapConcurrent() rejects a bad concurrency",
+  { permissions: {} },
+  () => {
+    for (const concurrency of [0, -3, 1.5, Infinity]) {
+      assertThrows(
+        () => mapConcurrent([1], (i) => i, { concurrency }),
+        RangeError,
+        `Cannot map concurrently: "concurrency" must be a positive integer, received ${concurrency}`,
+      );
+    }
+  },
+);

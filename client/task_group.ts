@@ -1,0 +1,396 @@
+/**
+ * Structured concurrency: {@linkcode TaskGroup} (asyncio's `TaskGroup`) and
+ * the {@linkcode TaskHandle} it hands out (asyncio's `Task`).
+ *
+ * @module
+ */
+
+import { abortError } from "./_abort.ts";
+
+/**
+ * A unit of async work that can be cancelled: it gets an `AbortSignal` and
+ * should stop soon after the signal aborts (pass it to `fetch`, `delay`, ...),
+ * ideally by rejecting with `signal.reason`. A function that ignores its
+ * argument is fine too; it just cannot be stopped early.
+ *
+ * @typeParam T What the work produces.
+ */
+export type TaskFunction<T> = (signal: AbortSignal) => T | PromiseLike<T>;
+
+/** Where a task is: running, finished with a value, or finished with an error. */
+export type TaskStatus = "pending" | "fulfilled" | "rejected";
+
+/** Options of {@linkcode TaskHandle}. */
+export interface TaskHandleOptions {
+  /**
+   * A parent signal: when it aborts, the task's own signal aborts with the
+   * same reason. If it is already aborted, the function is not called and the
+   * task rejects with its reason.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * A running task (asyncio's `Task`): starts its function at once, with its own
+ * `AbortSignal`, and can be awaited like a promise.
+ *
+ * A failure is kept on the handle rather than reported as an unhandled
+ * rejection: await the handle, call {@linkcode TaskHandle.result}, or let a
+ * {@linkcode TaskGroup} or `wait()` report it.
+ *
+ * @typeParam T What the task resolves to.
+ *
+ * @example Starting a task, then awaiting it
+ * ```ts
+ * import { TaskHandle } from "@aio/aio/client/task-group";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const task = new TaskHandle(async () => 6 * 7);
+ * assertEquals(task.status, "pending");
+ * assertEquals(await task, 42);
+ * assertEquals(task.status, "fulfilled");
+ * assertEquals(task.result(), 42);
+ * ```
+ *
+ * @example Aborting a task
+ * ```ts
+ * import { TaskHandle } from "@aio/aio/client/task-group";
+ * import { delay } from "@std/async";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * const task = new TaskHandle((signal) => delay(60_000, { signal }));
+ * task.abort(new Error("not needed any more"));
+ * await assertRejects(() => Promise.resolve(task), Error, "not needed any more");
+ * assertEquals(task.status, "rejected");
+ * ```
+ */
+export class TaskHandle<T> implements PromiseLike<T> {
+  #controller = new AbortController();
+  #promise: Promise<T>;
+  #status: TaskStatus = "pending";
+  #value: T | undefined;
+  #reason: unknown;
+
+  /**
+   * Starts `fn` at once (synchronously up to its first `await`).
+   *
+   * @param fn The work; it gets this task's signal.
+   * @param options `signal`: a parent signal the task follows.
+   */
+  constructor(fn: TaskFunction<T>, options: TaskHandleOptions = {}) {
+    const { signal: parent } = options;
+    const controller = this.#controller;
+    let onParentAbort: (() => void) | undefined;
+    let started: Promise<T>;
+    if (parent?.aborted) {
+      controller.abort(parent.reason);
+      started = Promise.reject(parent.reason);
+    } else {
+      if (parent) {
+        onParentAbort = () => controller.abort(parent.reason);
+        parent.addEventListener("abort", onParentAbort, { once: true });
+      }
+      try {
+        started = Promise.resolve(fn(controller.signal));
+      } catch (error) {
+        started = Promise.reject(error);
+      }
+    }
+    this.#promise = started.then(
+      (value) => {
+        this.#status = "fulfilled";
+        this.#value = value;
+        if (onParentAbort) parent!.removeEventListener("abort", onParentAbort);
+        return value;
+      },
+      (reason) => {
+        this.#status = "rejected";
+        this.#reason = reason;
+        if (onParentAbort) parent!.removeEventListener("abort", onParentAbort);
+        throw reason;
+      },
+    );
+    // The failure stays on the handle (see the class doc), not unhandled.
+    this.#promise.catch(() => {});
+  }
+
+  /** The task's signal: aborts on {@linkcode TaskHandle.abort} or when the parent signal aborts. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** `"pending"` while running, then `"fulfilled"` or `"rejected"`. */
+  get status(): TaskStatus {
+    return this.#status;
+  }
+
+  /**
+   * The task's value, once it has fulfilled (asyncio's `Task.result()`).
+   *
+   * @returns The value the task resolved to.
+   * @throws {unknown} The task's error if it rejected.
+   * @throws {Error} If the task is still running.
+   */
+  result(): T {
+    if (this.#status === "fulfilled") return this.#value as T;
+    if (this.#status === "rejected") throw this.#reason;
+    throw new Error("Cannot read task result: the task is still running");
+  }
+
+  /**
+   * Asks the task to stop by aborting its signal. Does nothing once the task
+   * has settled or was already aborted. The task settles when its function
+   * reacts to the signal; await the handle to know when that has happened.
+   *
+   * @param reason The abort reason the task sees; by default an
+   * `AbortError` `DOMException`.
+   */
+  abort(reason?: unknown): void {
+    if (this.#status !== "pending") return;
+    this.#controller.abort(
+      reason ?? abortError("Cannot finish task: it was aborted"),
+    );
+  }
+
+  /**
+   * Attaches callbacks like `Promise.prototype.then`, so `await task` gives
+   * the task's value or throws its error.
+   *
+   * @typeParam R1 What `onfulfilled` returns.
+   * @typeParam R2 What `onrejected` returns.
+   * @param onfulfilled Called with the value.
+   * @param onrejected Called with the error.
+   * @returns A promise of the callback's result.
+   */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#promise.then(onfulfilled, onrejected);
+  }
+}
+
+/** Options of {@linkcode TaskGroup}. */
+export interface TaskGroupOptions {
+  /**
+   * Aborts every task of the group; `wait()` then rejects with the signal's
+   * reason once the tasks have settled.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs tasks together and makes sure none outlives the group (asyncio's
+ * `TaskGroup` and `create_task`).
+ *
+ * - {@linkcode TaskGroup.spawn} starts a task at once and returns its
+ *   {@linkcode TaskHandle}.
+ * - The first task that fails aborts the group's signal, so every sibling's
+ *   signal aborts with an `AbortError` `DOMException` whose `cause` is that
+ *   failure. A task that then rejects with its signal's reason counts as
+ *   cancelled, not as another failure.
+ * - {@linkcode TaskGroup.wait} (also run by `await using` when the scope
+ *   ends) waits until every task has settled, including tasks spawned
+ *   meanwhile, then closes the group. It throws the failure, or an
+ *   `AggregateError` when several tasks failed.
+ *
+ * `await using` cannot see an exception thrown by the scope's own body: the
+ * group then still waits for its tasks. Call {@linkcode TaskGroup.abort}
+ * first (for example in a `catch`) to stop them instead.
+ *
+ * @example Fetching several things at once, structured
+ * ```ts
+ * import { TaskGroup } from "@aio/aio/client/task-group";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const fetchUser = (id: number, signal: AbortSignal) => {
+ *   signal.throwIfAborted();
+ *   return Promise.resolve({ id, name: `user ${id}` });
+ * };
+ *
+ * let names: string[];
+ * {
+ *   await using group = new TaskGroup();
+ *   const first = group.spawn((signal) => fetchUser(1, signal));
+ *   const second = group.spawn((signal) => fetchUser(2, signal));
+ *   names = [(await first).name, (await second).name];
+ * } // leaving the scope waits for every task
+ * assertEquals(names, ["user 1", "user 2"]);
+ * ```
+ *
+ * @example The first failure aborts the siblings
+ * ```ts
+ * import { TaskGroup } from "@aio/aio/client/task-group";
+ * import { delay } from "@std/async";
+ * import { assert, assertRejects } from "@std/assert";
+ *
+ * const group = new TaskGroup();
+ * const slow = group.spawn((signal) => delay(60_000, { signal }));
+ * group.spawn(() => Promise.reject(new Error("boom")));
+ * await assertRejects(() => group.wait(), Error, "boom");
+ * assert(slow.signal.aborted);
+ * ```
+ */
+export class TaskGroup implements AsyncDisposable {
+  #controller = new AbortController();
+  #outer: AbortSignal | undefined;
+  #onOuterAbort: (() => void) | undefined;
+  /** The tasks still running; aborted as a whole when the group aborts. */
+  #tasks = new Set<TaskHandle<unknown>>();
+  #errors: unknown[] = [];
+  #closed = false;
+  #idle: (() => void) | undefined;
+  #waiting: Promise<void> | undefined;
+
+  /**
+   * Creates an empty, open group.
+   *
+   * @param options `signal`: aborts the whole group.
+   */
+  constructor(options: TaskGroupOptions = {}) {
+    const { signal } = options;
+    // One listener for the whole group rather than one per task: removing
+    // listeners from a busy signal costs time proportional to their number.
+    this.#controller.signal.addEventListener("abort", () => {
+      const reason = this.#controller.signal.reason;
+      for (const task of this.#tasks) task.abort(reason);
+    }, { once: true });
+    if (signal) {
+      this.#outer = signal;
+      if (signal.aborted) {
+        this.#controller.abort(signal.reason);
+      } else {
+        this.#onOuterAbort = () => this.#controller.abort(signal.reason);
+        signal.addEventListener("abort", this.#onOuterAbort, { once: true });
+      }
+    }
+  }
+
+  /**
+   * The group's signal: aborts on the first failure, on
+   * {@linkcode TaskGroup.abort}, or when the `signal` option aborts. Every
+   * task's signal follows it.
+   */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** How many tasks of the group are still running. */
+  get size(): number {
+    return this.#tasks.size;
+  }
+
+  /** Whether {@linkcode TaskGroup.wait} has finished; a closed group spawns nothing. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Starts `fn` as a task of the group.
+   *
+   * If the group's signal has already aborted, `fn` is not called and the
+   * returned task rejects with the signal's reason (a cancellation, not a
+   * failure of the group).
+   *
+   * @typeParam T What the task resolves to.
+   * @param fn The work; it gets the task's signal.
+   * @returns The task's handle: await it for its value.
+   * @throws {Error} If the group is closed.
+   */
+  spawn<T>(fn: TaskFunction<T>): TaskHandle<T> {
+    if (this.#closed) {
+      throw new Error("Cannot spawn task: the task group is closed");
+    }
+    const signal = this.#controller.signal;
+    if (signal.aborted) return new TaskHandle(fn, { signal });
+    const task = new TaskHandle(fn);
+    this.#tasks.add(task);
+    task.then(() => this.#settled(task), (error) => {
+      if (!(signal.aborted && error === signal.reason)) {
+        this.#errors.push(error);
+        if (!signal.aborted) {
+          this.#controller.abort(abortError(
+            "Cannot finish task: a sibling task in the group failed",
+            error,
+          ));
+        }
+      }
+      this.#settled(task);
+    });
+    return task;
+  }
+
+  /**
+   * Cancels the group: aborts every task's signal. Unlike a failure or the
+   * `signal` option, this makes {@linkcode TaskGroup.wait} resolve (unless a
+   * task failed) once the tasks have settled. Does nothing if the group's
+   * signal has already aborted.
+   *
+   * @param reason The abort reason the tasks see; by default an
+   * `AbortError` `DOMException`.
+   */
+  abort(reason?: unknown): void {
+    if (this.#controller.signal.aborted) return;
+    this.#controller.abort(
+      reason ?? abortError("Cannot finish task: the task group was aborted"),
+    );
+  }
+
+  /**
+   * Waits until every task has settled (tasks may still spawn more while it
+   * waits), then closes the group.
+   *
+   * @returns A promise that resolves when all tasks have succeeded or been
+   * cancelled.
+   * @throws {unknown} The failure, when exactly one task failed.
+   * @throws {AggregateError} Every failure, when several tasks failed.
+   * @throws {unknown} The `signal` option's reason, when it aborted the group
+   * and no task failed.
+   */
+  wait(): Promise<void> {
+    return this.#waiting ??= this.#wait();
+  }
+
+  /**
+   * Same as {@linkcode TaskGroup.wait}: leaving an `await using` scope waits
+   * for every task.
+   *
+   * @returns What {@linkcode TaskGroup.wait} returns.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.wait();
+  }
+
+  async #wait(): Promise<void> {
+    while (this.#tasks.size > 0) {
+      await new Promise<void>((resolve) => this.#idle = resolve);
+    }
+    this.#closed = true;
+    const outer = this.#outer;
+    if (this.#onOuterAbort) {
+      outer!.removeEventListener("abort", this.#onOuterAbort);
+    }
+    const errors = this.#errors;
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) {
+      throw new AggregateError(
+        errors,
+        `Cannot finish task group: ${errors.length} tasks failed`,
+      );
+    }
+    if (outer?.aborted) throw outer.reason;
+  }
+
+  #settled(task: TaskHandle<unknown>): void {
+    this.#tasks.delete(task);
+    if (this.#tasks.size === 0 && this.#idle) {
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle();
+    }
+  }
+}
