@@ -6,7 +6,7 @@
  */
 
 import { abortError } from "./_abort.ts";
-import type { TaskFunction } from "./task_group.ts";
+import type { TaskFunction, TaskValue } from "./task_group.ts";
 
 /** Counters passed to {@linkcode GatherOptions.onProgress}. */
 export interface GatherProgress {
@@ -51,11 +51,6 @@ export interface GatherOptions {
    */
   onProgress?: (progress: GatherProgress) => void;
 }
-
-/** What {@linkcode gather} produces for one task: its resolved value. */
-export type GatherValue<Task> = Task extends (signal: AbortSignal) => infer R
-  ? Awaited<R>
-  : never;
 
 /**
  * Runs tasks concurrently and resolves to their results in input order
@@ -115,7 +110,7 @@ export type GatherValue<Task> = Task extends (signal: AbortSignal) => infer R
 export function gather<const T extends readonly TaskFunction<unknown>[]>(
   tasks: T,
   options?: GatherOptions & { settle?: false },
-): Promise<{ -readonly [K in keyof T]: GatherValue<T[K]> }>;
+): Promise<{ -readonly [K in keyof T]: TaskValue<T[K]> }>;
 /**
  * Runs tasks concurrently and reports each one's outcome in input order
  * (asyncio's `gather(..., return_exceptions=True)`). A failure aborts
@@ -147,7 +142,7 @@ export function gather<const T extends readonly TaskFunction<unknown>[]>(
   tasks: T,
   options: GatherOptions & { settle: true },
 ): Promise<
-  { -readonly [K in keyof T]: PromiseSettledResult<GatherValue<T[K]>> }
+  { -readonly [K in keyof T]: PromiseSettledResult<TaskValue<T[K]>> }
 >;
 export function gather(
   tasks: readonly TaskFunction<unknown>[],

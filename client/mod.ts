@@ -7,3 +7,4 @@
 export * from "../errors.ts";
 export * from "./gather.ts";
 export * from "./task_group.ts";
+export * from "./wait.ts";

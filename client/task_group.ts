@@ -17,6 +17,16 @@ import { abortError } from "./_abort.ts";
  */
 export type TaskFunction<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
+/**
+ * What a task resolves to: the value of a {@linkcode TaskHandle}, or the
+ * awaited return value of a {@linkcode TaskFunction}.
+ *
+ * @typeParam Task A task handle or function type.
+ */
+export type TaskValue<Task> = Task extends TaskHandle<infer T> ? T
+  : Task extends (signal: AbortSignal) => infer R ? Awaited<R>
+  : never;
+
 /** Where a task is: running, finished with a value, or finished with an error. */
 export type TaskStatus = "pending" | "fulfilled" | "rejected";
 

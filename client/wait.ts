@@ -1,0 +1,241 @@
+/**
+ * {@linkcode wait}: asyncio's `wait`, waiting for some or all of a set of
+ * tasks and handing back which are done and which are still pending.
+ *
+ * @module
+ */
+
+import { abortError } from "./_abort.ts";
+import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
+
+type ElementOf<I> = I extends Iterable<infer E> ? E : never;
+
+/**
+ * When {@linkcode wait} returns (asyncio's `FIRST_COMPLETED`,
+ * `FIRST_EXCEPTION`, `ALL_COMPLETED`):
+ * - `"first-completed"`: as soon as any task settles, fulfilled or rejected;
+ * - `"first-error"`: as soon as any task rejects, or when all have settled;
+ * - `"all-completed"`: when every task has settled.
+ */
+export type ReturnWhen = "first-completed" | "first-error" | "all-completed";
+
+/** Options of {@linkcode wait}. */
+export interface WaitOptions {
+  /**
+   * When to return; see {@linkcode ReturnWhen}.
+   *
+   * @default {"all-completed"}
+   */
+  returnWhen?: ReturnWhen;
+  /**
+   * The most time to wait, in milliseconds. When it runs out, `wait()`
+   * returns what is done so far; it does not throw.
+   *
+   * @default {Infinity}
+   */
+  timeout?: number;
+  /**
+   * Stops waiting: `wait()` rejects with the signal's reason. Functions
+   * passed as tasks are started with signals that follow this one, so they
+   * are aborted too, and `wait()` rejects only once they have settled. Task
+   * handles passed in are left alone.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Whether to abort the tasks still pending when `wait()` returns. `wait()`
+   * then resolves only once they have settled, so none keeps running; they
+   * are still listed in `pending`.
+   *
+   * @default {false}
+   */
+  cancelPending?: boolean;
+}
+
+/** What {@linkcode wait} resolves to. */
+export interface WaitResult<T> {
+  /** The tasks that had settled, in the order they settled. */
+  done: TaskHandle<T>[];
+  /** The tasks that had not settled, in input order. */
+  pending: TaskHandle<T>[];
+}
+
+const RETURN_WHEN: readonly ReturnWhen[] = [
+  "first-completed",
+  "first-error",
+  "all-completed",
+];
+
+/**
+ * Waits for tasks until the `returnWhen` condition holds or the `timeout`
+ * runs out, and reports which are done and which are pending (asyncio's
+ * `wait`). It never throws a task's error: read each done task with
+ * `result()` or await it.
+ *
+ * Tasks are functions, started at once as {@linkcode TaskHandle}s, or handles
+ * already running (from `TaskGroup.spawn()` or `new TaskHandle()`). Pending
+ * tasks keep running unless `cancelPending` is set: await or `abort()` them
+ * later.
+ *
+ * @typeParam Tasks The type of the tasks: an iterable of functions or handles.
+ * @param tasks Functions to start, or handles of running tasks; a handle
+ * listed twice counts once.
+ * @param options `returnWhen`, `timeout`, `signal`, `cancelPending`.
+ * @returns The done tasks and the pending ones.
+ * @throws {TypeError} If a task is neither a function nor a `TaskHandle`, or
+ * `returnWhen` is not one of the three values.
+ * @throws {RangeError} If `timeout` is negative or not a number.
+ * @throws {unknown} The `signal`'s reason if it aborts first.
+ *
+ * @example The first answer wins, the others are cancelled
+ * ```ts
+ * import { wait } from "@aio/aio/client/wait";
+ * import { delay } from "@std/async";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const mirror = (name: string, ms: number) => async (signal: AbortSignal) => {
+ *   await delay(ms, { signal });
+ *   return name;
+ * };
+ * const { done, pending } = await wait(
+ *   [mirror("slow", 5_000), mirror("fast", 10), mirror("slower", 8_000)],
+ *   { returnWhen: "first-completed", cancelPending: true },
+ * );
+ * assertEquals(done.map((task) => task.result()), ["fast"]);
+ * assertEquals(pending.map((task) => task.status), ["rejected", "rejected"]);
+ * ```
+ *
+ * @example Waiting at most a while, leaving the rest running
+ * ```ts
+ * import { wait } from "@aio/aio/client/wait";
+ * import { delay } from "@std/async";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const { done, pending } = await wait([
+ *   () => "now",
+ *   (signal) => delay(5_000, { signal }),
+ * ], { timeout: 50 });
+ * assertEquals(done.length, 1);
+ * assertEquals(pending.length, 1);
+ * pending[0]!.abort(); // or await it later
+ * await pending[0]!.then(() => {}, () => {});
+ * ```
+ */
+export function wait<
+  const Tasks extends Iterable<TaskHandle<unknown> | TaskFunction<unknown>>,
+>(
+  tasks: Tasks,
+  options: WaitOptions = {},
+): Promise<WaitResult<TaskValue<ElementOf<Tasks>>>> {
+  const {
+    returnWhen = "all-completed",
+    timeout = Infinity,
+    signal,
+    cancelPending = false,
+  } = options;
+  if (!RETURN_WHEN.includes(returnWhen)) {
+    throw new TypeError(
+      `Cannot wait: "returnWhen" must be "first-completed", "first-error" or "all-completed", received ${
+        JSON.stringify(returnWhen)
+      }`,
+    );
+  }
+  if (typeof timeout !== "number" || !(timeout >= 0)) {
+    throw new RangeError(
+      `Cannot wait: "timeout" must be a non-negative number, received ${
+        String(timeout)
+      }`,
+    );
+  }
+  const list = Array.from(tasks);
+  list.forEach((task, i) => {
+    if (typeof task !== "function" && !(task instanceof TaskHandle)) {
+      throw new TypeError(
+        `Cannot wait: task ${i} must be a function or a TaskHandle, received ${
+          task === null ? "null" : typeof task
+        }`,
+      );
+    }
+  });
+  type Value = TaskValue<ElementOf<Tasks>>;
+  return waitFor(
+    list as (TaskHandle<Value> | TaskFunction<Value>)[],
+    returnWhen,
+    timeout,
+    signal,
+    cancelPending,
+  );
+}
+
+async function waitFor<T>(
+  list: (TaskHandle<T> | TaskFunction<T>)[],
+  returnWhen: ReturnWhen,
+  timeout: number,
+  signal: AbortSignal | undefined,
+  cancelPending: boolean,
+): Promise<WaitResult<T>> {
+  signal?.throwIfAborted();
+  const started: TaskHandle<T>[] = [];
+  // A handle listed twice is one task, as in asyncio's sets.
+  const handles = [
+    ...new Set(list.map((task) => {
+      if (task instanceof TaskHandle) return task;
+      const handle = new TaskHandle(task, { signal });
+      started.push(handle);
+      return handle;
+    })),
+  ];
+
+  const done: TaskHandle<T>[] = [];
+  const settled = new Set<TaskHandle<T>>();
+  const ready = Promise.withResolvers<void>();
+  let failed = false;
+  const check = () => {
+    if (
+      settled.size === handles.length ||
+      returnWhen === "first-completed" ||
+      (returnWhen === "first-error" && failed)
+    ) ready.resolve();
+  };
+  for (const handle of handles) {
+    const record = (rejected: boolean) => {
+      settled.add(handle);
+      done.push(handle);
+      failed ||= rejected;
+      check();
+    };
+    handle.then(() => record(false), () => record(true));
+  }
+  if (handles.length === 0) ready.resolve();
+
+  const timer = timeout === Infinity
+    ? undefined
+    : setTimeout(ready.resolve, timeout);
+  const onAbort = () => ready.resolve();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    await ready.promise;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+
+  const result: WaitResult<T> = {
+    done: done.slice(),
+    pending: handles.filter((handle) => !settled.has(handle)),
+  };
+  if (signal?.aborted) {
+    // The functions started here follow the signal: wait until they stop.
+    await Promise.allSettled(started);
+    throw signal.reason;
+  }
+  if (cancelPending && result.pending.length > 0) {
+    const reason = abortError(
+      "Cannot finish task: wait() returned before it completed",
+    );
+    for (const handle of result.pending) handle.abort(reason);
+    await Promise.allSettled(result.pending);
+  }
+  return result;
+}
