@@ -1,0 +1,115 @@
+/**
+ * Ways to consume a response inside an attempt's deadline: read it whole
+ * (text, JSON, bytes), or hand it on with the deadline still guarding the
+ * body ({@linkcode guardBody}). Private to `client/`.
+ *
+ * @module
+ */
+
+import { type Attempt, oneLine } from "./_send.ts";
+import { ParseError } from "./errors.ts";
+
+const PARSE_EXCERPT_CHARS = 100;
+
+/** Reads the body as text. */
+export async function readText(
+  response: Response,
+  attempt: Attempt,
+): Promise<string> {
+  try {
+    return await response.text();
+  } catch (error) {
+    throw attempt.fail(error);
+  }
+}
+
+/** Reads the body as bytes. */
+export async function readBytes(
+  response: Response,
+  attempt: Attempt,
+): Promise<Uint8Array> {
+  try {
+    return await response.bytes();
+  } catch (error) {
+    throw attempt.fail(error);
+  }
+}
+
+/**
+ * Reads the body as JSON.
+ *
+ * @throws {ParseError} If it is not JSON, quoting the start of the body.
+ */
+export async function readJson(
+  response: Response,
+  attempt: Attempt,
+): Promise<unknown> {
+  const text = await readText(response, attempt);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const { url, method } = attempt.target;
+    const start = oneLine(text, PARSE_EXCERPT_CHARS);
+    throw new ParseError(
+      `Cannot parse the body of ${method} "${url}" as JSON: ${
+        start ? `it starts with "${start}"` : "it is empty"
+      }`,
+      {
+        url,
+        method,
+        attempts: attempt.number,
+        body: text.slice(0, PARSE_EXCERPT_CHARS),
+        cause: error,
+      },
+    );
+  }
+}
+
+/**
+ * Returns the response with its body still under the attempt's deadline,
+ * signal and slots: they are released when the body is read to the end,
+ * cancelled, fails, or the attempt aborts (the body then errors with the
+ * abort reason, a `TimeoutError` for the deadline).
+ */
+export function guardBody(
+  response: Response,
+  attempt: Attempt,
+): Promise<Response> {
+  const source = response.body;
+  if (source === null) return Promise.resolve(response);
+  const reader = source.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let step: ReadableStreamReadResult<Uint8Array>;
+      try {
+        step = await reader.read();
+      } catch (error) {
+        attempt.release();
+        throw attempt.fail(error);
+      }
+      if (step.done) {
+        attempt.release();
+        controller.close();
+      } else {
+        controller.enqueue(step.value);
+      }
+    },
+    cancel(reason) {
+      attempt.release();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  const guarded = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  // A constructed Response has an empty `url`; relative links in the body or
+  // in `Link` headers must still resolve against where it came from.
+  Object.defineProperties(guarded, {
+    url: { value: response.url },
+    redirected: { value: response.redirected },
+  });
+  attempt.keep();
+  return Promise.resolve(guarded);
+}

@@ -1,0 +1,647 @@
+/**
+ * The engine behind every client call: one fetch per attempt under a
+ * per-attempt deadline (headers and body), retries with backoff or
+ * `Retry-After` under an optional total deadline, typed errors, and the hooks
+ * `Client` uses for its limits. Private to `client/`.
+ *
+ * Per attempt it allocates one `AbortController` and one deadline entry on
+ * the shared coarse clock ({@linkcode setDeadline}); the caller's signal is
+ * linked with a listener rather than `AbortSignal.any`, which costs ~5 µs.
+ *
+ * @module
+ */
+
+import { delay } from "@std/async/delay";
+import { TimeoutError } from "../errors.ts";
+import { clearDeadline, type Deadline, setDeadline } from "./_deadlines.ts";
+import { HttpError, NetworkError } from "./errors.ts";
+import type { RequestOptions } from "./request.ts";
+import {
+  exponentialBackoff,
+  IDEMPOTENT_METHODS,
+  parseRetryAfter,
+  RETRY_STATUSES,
+  type RetryInfo,
+  type RetryOptions,
+} from "./retry.ts";
+
+/** The `fetch` a call uses: the global one, or one injected into `Client`. */
+export type Fetch = (
+  input: string | Request,
+  init?: RequestInit,
+) => Promise<Response>;
+
+/** {@linkcode RetryOptions} with the defaults filled in and checked. */
+export interface RetryPolicy {
+  attempts: number;
+  retryOn: ReadonlySet<number>;
+  methods: ReadonlySet<string>;
+  backoff: (retry: number) => number;
+  respectRetryAfter: boolean;
+  maxRetryAfter: number;
+  onRetry: ((info: RetryInfo) => void) | undefined;
+}
+
+/** How a call behaves, with every option resolved and checked. */
+export interface Policy {
+  fetch: Fetch;
+  timeout: number;
+  totalTimeout: number;
+  retry: RetryPolicy;
+  throwHttpErrors: (status: number) => boolean;
+}
+
+/** What a call sends: the normalized request. */
+export interface Target {
+  /** What `fetch` gets: an absolute URL, or the caller's `Request`. */
+  input: string | Request;
+  url: string;
+  /** Upper case. */
+  method: string;
+  /** `host:port` of `url`, for per-host limits. */
+  host: string;
+  /** The fetch options; `signal` is set per attempt. */
+  init: RequestInit;
+  /** Whether the body can be sent again (not a one-shot stream). */
+  replayable: boolean;
+}
+
+/** A `Client`'s limits and bookkeeping, applied around every attempt. */
+export interface Session {
+  /**
+   * Takes the slots an attempt needs; returns a promise only when it has to
+   * wait. Gives up with `signal.reason` when `signal` aborts.
+   */
+  enter(target: Target, signal: AbortSignal | undefined): Promise<void> | void;
+  /** Gives back what {@linkcode Session.enter} took. */
+  leave(target: Target): void;
+  /** Called once when the call is over, its response body included. */
+  settled(): void;
+}
+
+/** Reads an attempt's response into the call's result. */
+export type Consume<T> = (response: Response, attempt: Attempt) => Promise<T>;
+
+/** Default of `timeout`: 30 s for headers and body. */
+export const DEFAULT_TIMEOUT = 30_000;
+
+const EXCERPT_BYTES = 1024;
+const MESSAGE_EXCERPT_CHARS = 200;
+
+const throwOutside2xx = (status: number) => status < 200 || status > 299;
+const never = () => false;
+
+/** The policy of a call that does not retry. */
+export const NO_RETRY: RetryPolicy = Object.freeze({
+  attempts: 1,
+  retryOn: new Set<number>(),
+  methods: new Set<string>(),
+  backoff: () => 0,
+  respectRetryAfter: false,
+  maxRetryAfter: 0,
+  onRetry: undefined,
+});
+
+/** The policy of `request()` and friends without options. */
+export const DEFAULT_POLICY: Policy = Object.freeze({
+  fetch: (input: string | Request, init?: RequestInit) => fetch(input, init),
+  timeout: DEFAULT_TIMEOUT,
+  totalTimeout: Infinity,
+  retry: NO_RETRY,
+  throwHttpErrors: throwOutside2xx,
+});
+
+/**
+ * Resolves the call options on top of `base` (the defaults, or a `Client`'s
+ * settings).
+ *
+ * @throws {RangeError} If a timeout is not a positive number or `Infinity`,
+ * or a retry setting is out of range.
+ * @throws {TypeError} If `signal`, `throwHttpErrors` or a retry hook has the
+ * wrong type.
+ */
+export function resolvePolicy(
+  options: Omit<RequestOptions, "fetch"> | undefined,
+  where: string,
+  base: Policy,
+): Policy {
+  if (options === undefined) return base;
+  const { signal, timeout, totalTimeout, retry, throwHttpErrors } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`${where}: "signal" must be an AbortSignal`);
+  }
+  if (
+    timeout === undefined && totalTimeout === undefined &&
+    retry === undefined && throwHttpErrors === undefined
+  ) {
+    return base;
+  }
+  return {
+    fetch: base.fetch,
+    timeout: timeout === undefined
+      ? base.timeout
+      : checkTimeout(where, "timeout", timeout),
+    totalTimeout: totalTimeout === undefined
+      ? base.totalTimeout
+      : checkTimeout(where, "totalTimeout", totalTimeout),
+    retry: retry === undefined ? base.retry : resolveRetry(retry, where),
+    throwHttpErrors: throwHttpErrors === undefined
+      ? base.throwHttpErrors
+      : resolveThrowHttpErrors(throwHttpErrors, where),
+  };
+}
+
+/**
+ * Checks a timeout option.
+ *
+ * @throws {RangeError} If it is not a positive number or `Infinity`.
+ */
+export function checkTimeout(
+  where: string,
+  name: string,
+  value: number,
+): number {
+  if (!(typeof value === "number" && value > 0)) {
+    throw new RangeError(
+      `${where}: "${name}" must be a positive number of milliseconds or Infinity, received ${
+        String(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks a `throwHttpErrors` option and turns it into a predicate.
+ *
+ * @throws {TypeError} If it is neither a boolean nor a function.
+ */
+export function resolveThrowHttpErrors(
+  value: boolean | ((status: number) => boolean),
+  where: string,
+): (status: number) => boolean {
+  if (value === true) return throwOutside2xx;
+  if (value === false) return never;
+  if (typeof value === "function") return value;
+  throw new TypeError(
+    `${where}: "throwHttpErrors" must be a boolean or a function`,
+  );
+}
+
+/**
+ * Checks a `retry` option and fills in the defaults.
+ *
+ * @throws {RangeError} If `attempts` is not a positive integer or
+ * `maxRetryAfter` is negative.
+ * @throws {TypeError} If `backoff` or `onRetry` is not a function.
+ */
+export function resolveRetry(
+  retry: number | RetryOptions,
+  where: string,
+): RetryPolicy {
+  const {
+    attempts = 3,
+    retryOn = RETRY_STATUSES,
+    methods = IDEMPOTENT_METHODS,
+    backoff = exponentialBackoff(),
+    respectRetryAfter = true,
+    maxRetryAfter = 60_000,
+    onRetry,
+  } = typeof retry === "number" ? { attempts: retry } : retry;
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    throw new RangeError(
+      `${where}: "retry.attempts" must be a positive integer, received ${attempts}`,
+    );
+  }
+  if (!(maxRetryAfter >= 0)) {
+    throw new RangeError(
+      `${where}: "retry.maxRetryAfter" must be a number >= 0, received ${maxRetryAfter}`,
+    );
+  }
+  if (typeof backoff !== "function") {
+    throw new TypeError(`${where}: "retry.backoff" must be a function`);
+  }
+  if (onRetry !== undefined && typeof onRetry !== "function") {
+    throw new TypeError(`${where}: "retry.onRetry" must be a function`);
+  }
+  return {
+    attempts,
+    retryOn: new Set(retryOn),
+    methods: new Set(methods.map((method) => method.toUpperCase())),
+    backoff,
+    respectRetryAfter,
+    maxRetryAfter,
+    onRetry,
+  };
+}
+
+/**
+ * Normalizes what a call sends. `base` resolves relative URLs (a `Client`'s
+ * `baseUrl`); `headers` are defaults that the request's own headers override.
+ *
+ * @throws {TypeError} If the URL is not valid (or relative without `base`),
+ * or a GET or HEAD request has a body.
+ */
+export function prepareTarget(
+  input: string | URL | Request,
+  options: RequestInit | undefined,
+  base?: URL,
+  headers?: Headers,
+): Target {
+  const init: RequestInit = options === undefined
+    ? { signal: null }
+    : { ...options, signal: null };
+  let url: URL;
+  let fetchInput: string | Request;
+  let method: string;
+  let replayable = !(init.body instanceof ReadableStream);
+  if (input instanceof Request) {
+    url = new URL(input.url);
+    fetchInput = input;
+    method = (init.method ?? input.method).toUpperCase();
+    if (input.body instanceof ReadableStream && init.body === undefined) {
+      // A Request's own body is replayed by cloning it before each attempt.
+      replayable = true;
+    }
+  } else {
+    url = new URL(input, base);
+    fetchInput = url.href;
+    method = (init.method ?? "GET").toUpperCase();
+  }
+  if ((method === "GET" || method === "HEAD") && init.body != null) {
+    throw new TypeError(
+      `Cannot ${method} "${url.href}": a ${method} request cannot have a body`,
+    );
+  }
+  if (headers !== undefined) {
+    const own = init.headers ??
+      (input instanceof Request ? input.headers : undefined);
+    if (own === undefined) {
+      init.headers = headers;
+    } else {
+      const merged = new Headers(headers);
+      for (const [name, value] of new Headers(own)) merged.set(name, value);
+      init.headers = merged;
+    }
+  }
+  return {
+    input: fetchInput,
+    url: url.href,
+    method,
+    host: url.host,
+    init,
+    replayable,
+  };
+}
+
+/**
+ * One attempt of a call: its abort controller, deadline and slots. A consumer
+ * that hands the body on (`request()`) calls {@linkcode Attempt.keep} and
+ * becomes responsible for the cleanup.
+ */
+export class Attempt {
+  /** Aborts on the attempt's timeout, the caller's signal or the total deadline. */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt. */
+  readonly number: number;
+  readonly #controller: AbortController;
+  readonly #call: Call<unknown>;
+  #deadline: Deadline | undefined;
+  #onAbort: (() => void) | undefined;
+  #holding = false;
+  #kept = false;
+  #done = false;
+
+  constructor(call: Call<unknown>, number: number) {
+    this.#call = call;
+    this.number = number;
+    this.#controller = new AbortController();
+    this.signal = this.#controller.signal;
+  }
+
+  /** The request this attempt sends. */
+  get target(): Target {
+    return this.#call.target;
+  }
+
+  /**
+   * Maps an error met while fetching or reading the body: the abort reason
+   * when the attempt was aborted (a `TimeoutError` for its own deadline), a
+   * `NetworkError` for the runtime's network `TypeError`, else the error.
+   */
+  fail(error: unknown): unknown {
+    if (this.signal.aborted) return this.signal.reason;
+    if (error instanceof TypeError) {
+      const { url, method } = this.#call.target;
+      return new NetworkError(`Cannot ${method} "${url}": ${error.message}`, {
+        url,
+        method,
+        attempts: this.number,
+        cause: error,
+      });
+    }
+    return error;
+  }
+
+  /**
+   * Keeps the attempt (deadline, slots, listeners) alive after the call
+   * returns, until {@linkcode Attempt.release} is called; that happens by
+   * itself if the attempt aborts. Call it last, once nothing can throw.
+   */
+  keep(): void {
+    this.#kept = true;
+    this.#call.kept = true;
+    if (this.signal.aborted) {
+      this.release();
+    } else {
+      this.signal.addEventListener("abort", () => this.release(), {
+        once: true,
+      });
+    }
+  }
+
+  /** Undoes everything the attempt set up; safe to call more than once. */
+  release(): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearDeadline(this.#deadline);
+    if (this.#onAbort) {
+      this.#call.signal!.removeEventListener("abort", this.#onAbort);
+    }
+    if (this.#holding) this.#call.session!.leave(this.#call.target);
+    if (this.#kept) this.#call.finish();
+  }
+
+  /** Whether {@linkcode Attempt.keep} was called. */
+  get kept(): boolean {
+    return this.#kept;
+  }
+
+  /** Follows the call's signal. */
+  link(signal: AbortSignal): void {
+    const controller = this.#controller;
+    this.#onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /** Marks the session's slots as held by this attempt. */
+  hold(): void {
+    this.#holding = true;
+  }
+
+  /** Starts the per-attempt deadline. */
+  arm(timeout: number, attempts: number): void {
+    this.#deadline = setDeadline(timeout, () => {
+      const { url, method } = this.#call.target;
+      const which = attempts > 1
+        ? ` (attempt ${this.number} of ${attempts})`
+        : "";
+      this.#controller.abort(
+        new TimeoutError(
+          `Cannot ${method} "${url}": no complete response within ${timeout} ms${which}`,
+          { timeout, url, method },
+        ),
+      );
+    });
+  }
+}
+
+/** The state of one call across its attempts. */
+class Call<T> {
+  readonly target: Target;
+  readonly policy: Policy;
+  readonly consume: Consume<T>;
+  readonly session: Session | undefined;
+  /** The caller's signal, or one that also follows the total deadline. */
+  signal: AbortSignal | undefined;
+  /** Set when an attempt kept its response body open past the call. */
+  kept = false;
+  #total: Deadline | undefined;
+  #unlink: (() => void) | undefined;
+  #finished = false;
+
+  constructor(
+    target: Target,
+    policy: Policy,
+    signal: AbortSignal | undefined,
+    consume: Consume<T>,
+    session: Session | undefined,
+  ) {
+    this.target = target;
+    this.policy = policy;
+    this.consume = consume;
+    this.session = session;
+    this.signal = signal;
+  }
+
+  async run(): Promise<T> {
+    try {
+      const { retry, totalTimeout } = this.policy;
+      const { target } = this;
+      const attempts = target.replayable && retry.methods.has(target.method)
+        ? retry.attempts
+        : 1;
+      if (totalTimeout !== Infinity) this.#startTotal(totalTimeout);
+      for (let number = 1;; number++) {
+        try {
+          return await this.#attempt(number, attempts);
+        } catch (error) {
+          const signal = this.signal;
+          if (signal?.aborted) throw signal.reason;
+          if (number >= attempts || !isRetriable(error, retry)) throw error;
+          const wait = waitBefore(error, number, retry);
+          if (this.#total && performance.now() + wait >= this.#total.at) {
+            throw this.#totalTimeoutError(number, error);
+          }
+          retry.onRetry?.({ attempt: number, error, delay: wait });
+          await delay(wait, signal ? { signal } : {});
+        }
+      }
+    } finally {
+      if (!this.kept) this.finish();
+    }
+  }
+
+  /** Ends the call: clears the total deadline and tells the session. */
+  finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    clearDeadline(this.#total);
+    this.#unlink?.();
+    this.session?.settled();
+  }
+
+  #startTotal(totalTimeout: number): void {
+    const controller = new AbortController();
+    const outer = this.signal;
+    if (outer?.aborted) throw outer.reason;
+    if (outer) {
+      const onAbort = () => controller.abort(outer.reason);
+      outer.addEventListener("abort", onAbort, { once: true });
+      this.#unlink = () => outer.removeEventListener("abort", onAbort);
+    }
+    this.signal = controller.signal;
+    this.#total = setDeadline(
+      totalTimeout,
+      () => controller.abort(this.#totalTimeoutError()),
+    );
+  }
+
+  #totalTimeoutError(attempts?: number, cause?: unknown): TimeoutError {
+    const { url, method } = this.target;
+    const timeout = this.policy.totalTimeout;
+    const after = attempts === undefined
+      ? ""
+      : ` (gave up after ${attempts} attempt${
+        attempts > 1 ? "s" : ""
+      }: the next one would start past it)`;
+    return new TimeoutError(
+      `Cannot ${method} "${url}": no complete response within the total timeout of ${timeout} ms${after}`,
+      { timeout, url, method, cause },
+    );
+  }
+
+  async #attempt(number: number, attempts: number): Promise<T> {
+    const { target, policy, session, signal } = this;
+    const last = number >= attempts;
+    const attempt = new Attempt(this as Call<unknown>, number);
+    try {
+      if (signal) {
+        if (signal.aborted) throw signal.reason;
+        attempt.link(signal);
+      }
+      if (session) {
+        const waiting = session.enter(target, signal);
+        if (waiting) await waiting;
+        attempt.hold();
+      }
+      attempt.arm(policy.timeout, attempts);
+      target.init.signal = attempt.signal;
+      let input = target.input;
+      if (!last && input instanceof Request && input.body !== null) {
+        input = input.clone();
+      }
+      let response: Response;
+      try {
+        response = await policy.fetch(input, target.init);
+      } catch (error) {
+        throw attempt.fail(error);
+      }
+      const { status } = response;
+      if (!last && policy.retry.retryOn.has(status)) {
+        await discard(response);
+        throw httpError(target, response, "", number);
+      }
+      if (policy.throwHttpErrors(status)) {
+        throw httpError(
+          target,
+          response,
+          await excerpt(response, attempt),
+          number,
+        );
+      }
+      return await this.consume(response, attempt);
+    } finally {
+      if (!attempt.kept) attempt.release();
+    }
+  }
+}
+
+/**
+ * Runs a call: attempts, retries and waits, under the caller's `signal`
+ * and the policy's deadlines. `consume` turns a response into the result
+ * while the attempt's deadline still runs.
+ *
+ * @throws {HttpError} For a status `throwHttpErrors` rejects.
+ * @throws {NetworkError} When the connection fails.
+ * @throws {TimeoutError} When an attempt or the whole call runs out of time.
+ * @throws {unknown} `signal.reason` when `signal` aborts.
+ */
+export function send<T>(
+  target: Target,
+  policy: Policy,
+  signal: AbortSignal | undefined,
+  consume: Consume<T>,
+  session?: Session,
+): Promise<T> {
+  return new Call(target, policy, signal, consume, session).run();
+}
+
+function isRetriable(error: unknown, retry: RetryPolicy): boolean {
+  if (error instanceof HttpError) return retry.retryOn.has(error.status);
+  // A TimeoutError here is the attempt's own: an abort of the whole call has
+  // been handled before this is asked.
+  return error instanceof NetworkError || error instanceof TimeoutError;
+}
+
+function waitBefore(
+  error: unknown,
+  retry: number,
+  policy: RetryPolicy,
+): number {
+  if (policy.respectRetryAfter && error instanceof HttpError) {
+    const after = parseRetryAfter(error.headers.get("retry-after"));
+    if (after !== undefined) return Math.min(after, policy.maxRetryAfter);
+  }
+  return Math.max(0, policy.backoff(retry));
+}
+
+function httpError(
+  target: Target,
+  response: Response,
+  body: string,
+  attempts: number,
+): HttpError {
+  const { url, method } = target;
+  const { status, statusText, headers } = response;
+  const shown = oneLine(body, MESSAGE_EXCERPT_CHARS);
+  const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
+  return new HttpError(
+    `Cannot ${method} "${url}": server answered ${status}${
+      statusText ? ` ${statusText}` : ""
+    }${tries}${shown ? `: ${shown}` : ""}`,
+    { url, method, attempts, status, statusText, headers, body },
+  );
+}
+
+/** `text` on one line, cut to `max` characters with an ellipsis. */
+export function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+/** Cancels a body nobody will read, so its connection is freed at once. */
+export async function discard(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // The body already failed; there is nothing left to free.
+  }
+}
+
+/**
+ * Reads the start of an error response's body (up to 1 KiB) and cancels the
+ * rest. A body that fails to read gives what arrived; an aborted attempt
+ * still throws its reason.
+ */
+async function excerpt(response: Response, attempt: Attempt): Promise<string> {
+  const body = response.body;
+  if (body === null) return "";
+  const reader = body.getReader();
+  const bytes = new Uint8Array(EXCERPT_BYTES);
+  let size = 0;
+  try {
+    while (size < EXCERPT_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const take = Math.min(value.length, EXCERPT_BYTES - size);
+      bytes.set(value.subarray(0, take), size);
+      size += take;
+    }
+  } catch (error) {
+    if (attempt.signal.aborted) throw attempt.fail(error);
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return new TextDecoder().decode(bytes.subarray(0, size)).trim();
+}

@@ -1,0 +1,451 @@
+import {
+  assert,
+  assertEquals,
+  assertGreaterOrEqual,
+  assertInstanceOf,
+  assertLess,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import { TimeoutError } from "../errors.ts";
+import { HttpError, NetworkError, ParseError } from "./errors.ts";
+import { fetchBytes, fetchJson, fetchText, request } from "./request.ts";
+
+const NET = { net: ["127.0.0.1"] };
+const encoder = new TextEncoder();
+
+function serve(handler: Deno.ServeHandler): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+}
+
+function urlOf(server: Deno.HttpServer<Deno.NetAddr>, path = "/"): string {
+  return `http://127.0.0.1:${server.addr.port}${path}`;
+}
+
+/** A body that sends `first`, then nothing until it is cancelled. */
+function stalledBody(first: string, onCancel?: () => void) {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(first));
+    },
+    pull() {
+      return new Promise(() => {});
+    },
+    cancel() {
+      onCancel?.();
+    },
+  });
+}
+
+/** Answers only when the client gives up (so the handler always settles). */
+function stalledResponse(request: Request): Promise<Response> {
+  return new Promise((resolve) => {
+    request.signal.addEventListener(
+      "abort",
+      () => resolve(new Response("too late")),
+      { once: true },
+    );
+  });
+}
+
+/**
+ * A bare TCP server: `respond` gets each connection after its request head
+ * was read, and the connection is closed when it returns.
+ */
+function rawServer(respond: (conn: Deno.Conn, index: number) => Promise<void>) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const handlers: Promise<void>[] = [];
+  const accepting = (async () => {
+    let index = 0;
+    for await (const conn of listener) {
+      const n = index++;
+      handlers.push((async () => {
+        try {
+          const buffer = new Uint8Array(4096);
+          let head = "";
+          while (!head.includes("\r\n\r\n")) {
+            const read = await conn.read(buffer);
+            if (read === null) return;
+            head += new TextDecoder().decode(buffer.subarray(0, read));
+          }
+          await respond(conn, n);
+        } catch {
+          // The client went away first.
+        } finally {
+          conn.close();
+        }
+      })());
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await accepting;
+      await Promise.all(handlers);
+    },
+  };
+}
+
+/** A port nothing listens on. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+Deno.test(
+  "request() sends the method, headers and body and returns the response",
+  {
+    permissions: NET,
+  },
+  async () => {
+    await using server = serve(async (req) =>
+      Response.json({
+        method: req.method,
+        header: req.headers.get("x-test"),
+        body: await req.text(),
+      }, { headers: { "x-answer": "yes" } })
+    );
+    const response = await request(urlOf(server, "/echo"), {
+      method: "post",
+      headers: { "x-test": "1" },
+      body: "payload",
+    });
+    assertEquals(response.status, 200);
+    assertEquals(response.headers.get("x-answer"), "yes");
+    assertEquals(response.url, urlOf(server, "/echo"));
+    assertEquals(await response.json(), {
+      method: "POST",
+      header: "1",
+      body: "payload",
+    });
+  },
+);
+
+Deno.test("request() accepts a URL object and a Request", {
+  permissions: NET,
+}, async (t) => {
+  await using server = serve((req) => new Response(new URL(req.url).pathname));
+  await t.step("URL", async () => {
+    const response = await request(new URL(urlOf(server, "/u")));
+    assertEquals(await response.text(), "/u");
+  });
+  await t.step("Request", async () => {
+    const response = await request(new Request(urlOf(server, "/r")));
+    assertEquals(await response.text(), "/r");
+  });
+});
+
+Deno.test(
+  "request() times out before the headers with a TimeoutError naming the URL and limit",
+  {
+    permissions: NET,
+  },
+  async () => {
+    let aborted = false;
+    await using server = serve(async (req) => {
+      const response = await stalledResponse(req);
+      aborted = true;
+      return response;
+    });
+    const url = urlOf(server, "/slow");
+    const start = performance.now();
+    const error = await assertRejects(
+      () => request(url, { timeout: 150 }),
+      TimeoutError,
+    );
+    const elapsed = performance.now() - start;
+    assertGreaterOrEqual(elapsed, 145);
+    assertLess(elapsed, 2_000);
+    assertEquals(error.timeout, 150);
+    assertEquals(error.url, url);
+    assertEquals(error.method, "GET");
+    assertStringIncludes(error.message, `"${url}"`);
+    assertStringIncludes(error.message, "150 ms");
+    await server.shutdown();
+    assert(aborted, "the server saw the request abort");
+  },
+);
+
+Deno.test(
+  "request() keeps the timeout running while the body is read, and cancels the body",
+  {
+    permissions: NET,
+  },
+  async (t) => {
+    await t.step("the returned response's body", async () => {
+      const cancelled = Promise.withResolvers<void>();
+      await using server = serve(() =>
+        new Response(stalledBody("first", cancelled.resolve))
+      );
+      const start = performance.now();
+      const response = await request(urlOf(server), { timeout: 200 });
+      assertLess(performance.now() - start, 200);
+      const reader = response.body!.getReader();
+      assertEquals(
+        new TextDecoder().decode((await reader.read()).value),
+        "first",
+      );
+      const error = await assertRejects(() => reader.read(), TimeoutError);
+      assertGreaterOrEqual(performance.now() - start, 195);
+      assertEquals(error.timeout, 200);
+      await cancelled.promise;
+    });
+    await t.step("fetchText()", async () => {
+      const cancelled = Promise.withResolvers<void>();
+      await using server = serve(() =>
+        new Response(stalledBody("first", cancelled.resolve))
+      );
+      const start = performance.now();
+      await assertRejects(
+        () => fetchText(urlOf(server), { timeout: 200 }),
+        TimeoutError,
+        "no complete response within 200 ms",
+      );
+      assertGreaterOrEqual(performance.now() - start, 195);
+      await cancelled.promise;
+    });
+  },
+);
+
+Deno.test("request() with timeout Infinity waits as long as it takes", {
+  permissions: NET,
+}, async () => {
+  await using server = serve(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return new Response("late");
+  });
+  assertEquals(
+    await fetchText(urlOf(server), { timeout: Infinity }),
+    "late",
+  );
+});
+
+Deno.test("request() rejects with the signal's reason when aborted", {
+  permissions: NET,
+}, async (t) => {
+  await using server = serve((req) =>
+    new URL(req.url).pathname === "/body"
+      ? new Response(stalledBody("first"))
+      : stalledResponse(req)
+  );
+  await t.step("before the headers", async () => {
+    const controller = new AbortController();
+    const reason = new Error("stop");
+    setTimeout(() => controller.abort(reason), 50);
+    const error = await assertRejects(() =>
+      request(urlOf(server), { signal: controller.signal })
+    );
+    assertEquals(error, reason);
+  });
+  await t.step("while the body is read", async () => {
+    const controller = new AbortController();
+    const reason = new Error("stop");
+    const response = await request(urlOf(server, "/body"), {
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort(reason);
+    assertEquals(await assertRejects(() => reader.read()), reason);
+  });
+  await t.step("already aborted: no request is sent", async () => {
+    let calls = 0;
+    await using counting = serve(() => {
+      calls++;
+      return new Response("ok");
+    });
+    const reason = new Error("never mind");
+    const error = await assertRejects(() =>
+      fetchText(urlOf(counting), { signal: AbortSignal.abort(reason) })
+    );
+    assertEquals(error, reason);
+    assertEquals(calls, 0);
+  });
+});
+
+Deno.test(
+  "request() turns a non-2xx status into an HttpError with a body excerpt",
+  {
+    permissions: NET,
+  },
+  async (t) => {
+    await using server = serve((req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/big") {
+        return new Response("x".repeat(100_000), { status: 500 });
+      }
+      return new Response("no such page\n", {
+        status: 404,
+        headers: { "x-reason": "missing" },
+      });
+    });
+    await t.step("status, url, method, headers, body", async () => {
+      const url = urlOf(server, "/missing");
+      const error = await assertRejects(
+        () => request(url, { method: "DELETE" }),
+        HttpError,
+      );
+      assertEquals(error.status, 404);
+      assertEquals(error.statusText, "Not Found");
+      assertEquals(error.url, url);
+      assertEquals(error.method, "DELETE");
+      assertEquals(error.headers.get("x-reason"), "missing");
+      assertEquals(error.body, "no such page");
+      assertEquals(error.attempts, 1);
+      assertEquals(
+        error.message,
+        `Cannot DELETE "${url}": server answered 404 Not Found: no such page`,
+      );
+    });
+    await t.step("a big body is cut to 1 KiB", async () => {
+      const error = await assertRejects(
+        () => fetchText(urlOf(server, "/big")),
+        HttpError,
+      );
+      assertEquals(error.body, "x".repeat(1024));
+      assertLess(error.message.length, 400);
+    });
+    await t.step("throwHttpErrors: false returns the response", async () => {
+      const response = await request(urlOf(server), { throwHttpErrors: false });
+      assertEquals(response.status, 404);
+      assertEquals(await response.text(), "no such page\n");
+    });
+    await t.step(
+      "throwHttpErrors as a function decides per status",
+      async () => {
+        const text = await fetchText(urlOf(server), {
+          throwHttpErrors: (status) => status >= 500,
+        });
+        assertEquals(text, "no such page\n");
+        await assertRejects(
+          () =>
+            fetchText(urlOf(server, "/big"), {
+              throwHttpErrors: (status) => status >= 500,
+            }),
+          HttpError,
+        );
+      },
+    );
+  },
+);
+
+Deno.test("request() throws a NetworkError when the connection fails", {
+  permissions: NET,
+}, async (t) => {
+  await t.step("connection refused", async () => {
+    const url = `http://127.0.0.1:${closedPort()}/`;
+    const error = await assertRejects(() => request(url), NetworkError);
+    assertEquals(error.url, url);
+    assertEquals(error.method, "GET");
+    assertInstanceOf(error.cause, TypeError);
+    assertStringIncludes(error.message, `Cannot GET "${url}"`);
+  });
+  await t.step("body cut off before its Content-Length", async () => {
+    await using server = rawServer(async (conn) => {
+      await conn.write(encoder.encode(
+        "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nhello",
+      ));
+    });
+    const url = `http://127.0.0.1:${server.port}/`;
+    await assertRejects(() => fetchText(url), NetworkError);
+    await assertRejects(() => fetchBytes(url), NetworkError);
+  });
+});
+
+Deno.test(
+  "fetchJson() parses JSON and quotes the start of a body that is not JSON",
+  {
+    permissions: NET,
+  },
+  async (t) => {
+    await using server = serve((req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/html") {
+        return new Response(`<!DOCTYPE html>\n<html>${"a".repeat(500)}</html>`);
+      }
+      if (path === "/empty") return new Response("");
+      return Response.json({ items: [1, 2, 3] });
+    });
+    await t.step("JSON", async () => {
+      assertEquals(await fetchJson(urlOf(server)), { items: [1, 2, 3] });
+    });
+    await t.step("HTML", async () => {
+      const url = urlOf(server, "/html");
+      const error = await assertRejects(() => fetchJson(url), ParseError);
+      assertStringIncludes(
+        error.message,
+        `Cannot parse the body of GET "${url}" as JSON: it starts with "<!DOCTYPE html> <html>aaa`,
+      );
+      assertLess(error.message.length, 250);
+      assertEquals(error.body.slice(0, 15), "<!DOCTYPE html>");
+      assertInstanceOf(error.cause, SyntaxError);
+    });
+    await t.step("empty", async () => {
+      await assertRejects(
+        () => fetchJson(urlOf(server, "/empty")),
+        ParseError,
+        "it is empty",
+      );
+    });
+  },
+);
+
+Deno.test("fetchText() and fetchBytes() read the whole body", {
+  permissions: NET,
+}, async () => {
+  const bytes = new Uint8Array(200_000).map((_, i) => i % 251);
+  await using server = serve((req) =>
+    new URL(req.url).pathname === "/bytes"
+      ? new Response(bytes)
+      : new Response("héllo wörld")
+  );
+  assertEquals(await fetchText(urlOf(server)), "héllo wörld");
+  assertEquals(await fetchBytes(urlOf(server, "/bytes")), bytes);
+});
+
+Deno.test("request() rejects bad arguments with TypeError and RangeError", {
+  permissions: NET,
+}, async (t) => {
+  await t.step("relative URL", async () => {
+    await assertRejects(() => request("/relative"), TypeError, "Invalid URL");
+  });
+  await t.step("GET with a body", async () => {
+    await assertRejects(
+      () => request("http://127.0.0.1:9/", { body: "x" }),
+      TypeError,
+      "a GET request cannot have a body",
+    );
+  });
+  await t.step("timeouts", async () => {
+    await assertRejects(
+      () => request("http://127.0.0.1:9/", { timeout: -1 }),
+      RangeError,
+      '"timeout" must be a positive number of milliseconds or Infinity, received -1',
+    );
+    await assertRejects(
+      () => request("http://127.0.0.1:9/", { totalTimeout: 0 }),
+      RangeError,
+      '"totalTimeout"',
+    );
+  });
+  await t.step("retry", async () => {
+    await assertRejects(
+      () => request("http://127.0.0.1:9/", { retry: 0 }),
+      RangeError,
+      '"retry.attempts" must be a positive integer, received 0',
+    );
+  });
+  await t.step("signal", async () => {
+    await assertRejects(
+      () =>
+        request("http://127.0.0.1:9/", {
+          signal: "no" as unknown as AbortSignal,
+        }),
+      TypeError,
+      '"signal" must be an AbortSignal',
+    );
+  });
+});

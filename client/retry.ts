@@ -1,0 +1,234 @@
+/**
+ * Retry policy of the HTTP client: which failures are retried, how long to
+ * wait between attempts ({@linkcode exponentialBackoff}, or the server's
+ * `Retry-After`, read with {@linkcode parseRetryAfter}), and the defaults.
+ *
+ * Pass a {@linkcode RetryOptions} (or a number of attempts) as the `retry`
+ * option of `request`, `fetchText`, `fetchJson`, `fetchBytes`, `paginate`,
+ * `download` or `Client`.
+ *
+ * @example Retrying a flaky endpoint
+ * ```ts
+ * import { fetchText } from "@aio/aio/client/request";
+ * import { assertEquals } from "@std/assert";
+ *
+ * let calls = 0;
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => ++calls < 3 ? new Response("busy", { status: 503 }) : new Response("ok"),
+ * );
+ * const text = await fetchText(`http://127.0.0.1:${server.addr.port}/`, {
+ *   retry: { attempts: 3, backoff: () => 10 },
+ * });
+ * assertEquals(text, "ok");
+ * assertEquals(calls, 3);
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * The statuses retried by default: 408 Request Timeout, 429 Too Many
+ * Requests, 500 Internal Server Error, 502 Bad Gateway, 503 Service
+ * Unavailable and 504 Gateway Timeout.
+ */
+export const RETRY_STATUSES: readonly number[] = Object.freeze([
+  408,
+  429,
+  500,
+  502,
+  503,
+  504,
+]);
+
+/**
+ * The methods retried by default: the idempotent ones of RFC 9110 §9.2.2,
+ * which a server may safely receive twice.
+ */
+export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze([
+  "GET",
+  "HEAD",
+  "OPTIONS",
+  "PUT",
+  "DELETE",
+  "TRACE",
+]);
+
+/** What {@linkcode RetryOptions.onRetry} is told before each wait. */
+export interface RetryInfo {
+  /** The attempt that failed (1 for the first). */
+  attempt: number;
+  /** Why it failed: an `HttpError`, a `NetworkError` or a `TimeoutError`. */
+  error: unknown;
+  /** How long the client waits before the next attempt, in milliseconds. */
+  delay: number;
+}
+
+/** Options of the `retry` option of every client call. */
+export interface RetryOptions {
+  /**
+   * How many attempts in all, the first one included. 1 turns retrying off.
+   *
+   * @default {3}
+   */
+  attempts?: number;
+  /**
+   * Response statuses that are retried. Network errors and per-attempt
+   * timeouts are always retried.
+   *
+   * @default {RETRY_STATUSES}
+   */
+  retryOn?: readonly number[];
+  /**
+   * Methods that are retried, compared case-insensitively. Add `"POST"` or
+   * `"PATCH"` only when the server can take the same request twice.
+   *
+   * @default {IDEMPOTENT_METHODS}
+   */
+  methods?: readonly string[];
+  /**
+   * The wait before retry number `retry` (1 before the second attempt), in
+   * milliseconds.
+   *
+   * @default {exponentialBackoff()}
+   */
+  backoff?: (retry: number) => number;
+  /**
+   * Whether a `Retry-After` header on a retried response (seconds or an HTTP
+   * date) replaces the backoff.
+   *
+   * @default {true}
+   */
+  respectRetryAfter?: boolean;
+  /**
+   * The longest wait taken from `Retry-After`, in milliseconds; a longer
+   * one is cut to this.
+   *
+   * @default {60_000}
+   */
+  maxRetryAfter?: number;
+  /**
+   * Called before each wait, for logging or metrics.
+   *
+   * @default {undefined}
+   */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+/** Options of {@linkcode exponentialBackoff}. */
+export interface ExponentialBackoffOptions {
+  /**
+   * The wait before the first retry, before jitter, in milliseconds.
+   *
+   * @default {300}
+   */
+  delay?: number;
+  /**
+   * The factor each further retry multiplies the wait by.
+   *
+   * @default {2}
+   */
+  multiplier?: number;
+  /**
+   * The longest wait, before jitter, in milliseconds.
+   *
+   * @default {10_000}
+   */
+  maxDelay?: number;
+  /**
+   * The fraction of the wait that is random, from 0 (none: exactly `delay`,
+   * `delay × multiplier`, ...) to 1 ("full jitter": anywhere between 0 and
+   * the wait), so that many clients do not retry in lockstep.
+   *
+   * @default {1}
+   */
+  jitter?: number;
+}
+
+/**
+ * Makes a backoff function: the wait before retry `n` is
+ * `min(delay × multiplierⁿ⁻¹, maxDelay)`, of which the `jitter` fraction is
+ * random.
+ *
+ * @param options The first wait, the growth, the cap and the jitter.
+ * @returns A function from the retry number (1, 2, ...) to a wait in
+ * milliseconds, for {@linkcode RetryOptions.backoff}.
+ * @throws {RangeError} If an option is negative, `multiplier` is below 1 or
+ * `jitter` is above 1.
+ *
+ * @example Waits without jitter
+ * ```ts
+ * import { exponentialBackoff } from "@aio/aio/client/retry";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const backoff = exponentialBackoff({ delay: 100, maxDelay: 500, jitter: 0 });
+ * assertEquals([1, 2, 3, 4].map(backoff), [100, 200, 400, 500]);
+ * ```
+ */
+export function exponentialBackoff(
+  options: ExponentialBackoffOptions = {},
+): (retry: number) => number {
+  const { delay = 300, multiplier = 2, maxDelay = 10_000, jitter = 1 } =
+    options;
+  const where = "Cannot create backoff";
+  nonNegative(where, "delay", delay);
+  nonNegative(where, "maxDelay", maxDelay);
+  if (!(multiplier >= 1) || multiplier === Infinity) {
+    throw new RangeError(
+      `${where}: "multiplier" must be a finite number >= 1, received ${multiplier}`,
+    );
+  }
+  if (!(jitter >= 0 && jitter <= 1)) {
+    throw new RangeError(
+      `${where}: "jitter" must be between 0 and 1, received ${jitter}`,
+    );
+  }
+  return (retry) => {
+    const wait = Math.min(delay * multiplier ** (retry - 1), maxDelay);
+    return wait * (1 - jitter * Math.random());
+  };
+}
+
+/**
+ * Reads a `Retry-After` header (RFC 9110 §10.2.3): a number of seconds, or an
+ * HTTP date.
+ *
+ * @param value The header's value, or `null` when there is none.
+ * @param now The current time for the date form, in ms since the epoch.
+ * @returns How long to wait in milliseconds (0 for a date in the past), or
+ * `undefined` when there is no header or it is not valid.
+ *
+ * @example Both forms
+ * ```ts
+ * import { parseRetryAfter } from "@aio/aio/client/retry";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(parseRetryAfter("120"), 120_000);
+ * const now = Date.parse("Wed, 21 Oct 2015 07:28:00 GMT");
+ * assertEquals(parseRetryAfter("Wed, 21 Oct 2015 07:28:30 GMT", now), 30_000);
+ * assertEquals(parseRetryAfter("soon"), undefined);
+ * ```
+ */
+export function parseRetryAfter(
+  value: string | null,
+  now: number = Date.now(),
+): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // HTTP dates start with a day name: "Sun, 06 Nov 1994 08:49:37 GMT", the
+  // obsolete "Sunday, 06-Nov-94 ..." and asctime "Sun Nov  6 ... 1994", which
+  // carries no zone but means GMT. Anything else is not a date here.
+  if (!/^[A-Za-z]{3,9},? /.test(text)) return undefined;
+  const at = Date.parse(/GMT$/.test(text) ? text : `${text} GMT`);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+function nonNegative(where: string, name: string, value: number): void {
+  if (!(value >= 0)) {
+    throw new RangeError(
+      `${where}: "${name}" must be a number >= 0, received ${value}`,
+    );
+  }
+}
