@@ -6,7 +6,23 @@
  */
 
 import { abortError } from "./_abort.ts";
+import { request } from "./request.ts";
 import type { TaskFunction, TaskValue } from "./task_group.ts";
+
+/**
+ * A task for {@linkcode gather}: a function that gets an `AbortSignal`, or a
+ * URL or `Request` to fetch with `request()` from `@aio/aio/client/request`.
+ */
+export type GatherTask = TaskFunction<unknown> | string | URL | Request;
+
+/**
+ * What {@linkcode gather} produces for one task: the resolved value of a
+ * function, or the `Response` (body already read) of a URL or `Request`.
+ *
+ * @typeParam Task The type of one task.
+ */
+export type GatherValue<Task> = Task extends string | URL | Request ? Response
+  : TaskValue<Task>;
 
 /** Counters passed to {@linkcode GatherOptions.onProgress}. */
 export interface GatherProgress {
@@ -56,7 +72,13 @@ export interface GatherOptions {
  * Runs tasks concurrently and resolves to their results in input order
  * (asyncio's `gather`).
  *
- * Each task is a function that gets an `AbortSignal`. By default the first
+ * Each task is a function that gets an `AbortSignal`, or a URL or `Request`
+ * fetched with `request()` (its default timeout and `HttpError` on a non-2xx
+ * status included). A fetched response's body is read into memory before the
+ * task counts as done, so a `concurrency` slot covers the whole transfer and
+ * no body is left unread; the `Response` it resolves to reads from that copy.
+ *
+ * By default the first
  * task that fails aborts the signals of the tasks still running and starts no
  * more; `gather()` rejects with that first error once the running tasks have
  * settled, so no task outlives the call. The other tasks' signals abort with
@@ -67,11 +89,12 @@ export interface GatherOptions {
  * outcome.
  *
  * @typeParam T The tasks, as a tuple or array type.
- * @param tasks The functions to run, each called once with a signal.
+ * @param tasks The functions to run, each called once with a signal, or URLs
+ * and `Request`s to fetch.
  * @param options `concurrency`, `signal`, `onProgress`; `settle` must be
  * `false` or left out for this form.
  * @returns The values in the order of `tasks`.
- * @throws {TypeError} If a task is not a function.
+ * @throws {TypeError} If a task is not a function, a URL or a `Request`.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} The first task's error, the `onProgress` error, or the
@@ -91,6 +114,23 @@ export interface GatherOptions {
  * assertEquals([a, b, c], ["slow", 42, { ok: true }]);
  * ```
  *
+ * @example Fetching URLs, the seed's `asyncio.gather(*fetches)`
+ * ```ts
+ * import { gather } from "@aio/aio/client/gather";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(`page ${new URL(req.url).pathname}`),
+ * );
+ * const base = `http://127.0.0.1:${server.addr.port}`;
+ * const responses = await gather([`${base}/1`, new URL(`${base}/2`)], {
+ *   concurrency: 10,
+ * });
+ * assertEquals(responses.map((r) => r.status), [200, 200]);
+ * assertEquals(await responses[1].text(), "page /2");
+ * ```
+ *
  * @example At most two at a time; the first error cancels the rest
  * ```ts
  * import { gather } from "@aio/aio/client/gather";
@@ -107,20 +147,21 @@ export interface GatherOptions {
  * assertEquals(started, 2); // tasks 3 to 5 never started
  * ```
  */
-export function gather<const T extends readonly TaskFunction<unknown>[]>(
+export function gather<const T extends readonly GatherTask[]>(
   tasks: T,
   options?: GatherOptions & { settle?: false },
-): Promise<{ -readonly [K in keyof T]: TaskValue<T[K]> }>;
+): Promise<{ -readonly [K in keyof T]: GatherValue<T[K]> }>;
 /**
  * Runs tasks concurrently and reports each one's outcome in input order
  * (asyncio's `gather(..., return_exceptions=True)`). A failure aborts
  * nothing; only the `signal` option stops the run early.
  *
  * @typeParam T The tasks, as a tuple or array type.
- * @param tasks The functions to run, each called once with a signal.
+ * @param tasks The functions to run, each called once with a signal, or URLs
+ * and `Request`s to fetch.
  * @param options `settle: true`, and `concurrency`, `signal`, `onProgress`.
  * @returns One `PromiseSettledResult` per task, in the order of `tasks`.
- * @throws {TypeError} If a task is not a function.
+ * @throws {TypeError} If a task is not a function, a URL or a `Request`.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} The `onProgress` error or the `signal`'s reason.
@@ -138,14 +179,14 @@ export function gather<const T extends readonly TaskFunction<unknown>[]>(
  * ]);
  * ```
  */
-export function gather<const T extends readonly TaskFunction<unknown>[]>(
+export function gather<const T extends readonly GatherTask[]>(
   tasks: T,
   options: GatherOptions & { settle: true },
 ): Promise<
-  { -readonly [K in keyof T]: PromiseSettledResult<TaskValue<T[K]>> }
+  { -readonly [K in keyof T]: PromiseSettledResult<GatherValue<T[K]>> }
 >;
 export function gather(
-  tasks: readonly TaskFunction<unknown>[],
+  tasks: readonly GatherTask[],
   options: GatherOptions = {},
 ): Promise<unknown[]> {
   const {
@@ -156,9 +197,13 @@ export function gather(
   } = options;
   checkConcurrency("gather", concurrency);
   for (let i = 0; i < tasks.length; i++) {
-    if (typeof tasks[i] !== "function") {
+    const task = tasks[i];
+    if (
+      typeof task !== "function" && typeof task !== "string" &&
+      !(task instanceof URL) && !(task instanceof Request)
+    ) {
       throw new TypeError(
-        `Cannot gather: task ${i} must be a function, received ${
+        `Cannot gather: task ${i} must be a function, a URL or a Request, received ${
           describe(tasks[i])
         }`,
       );
@@ -168,7 +213,7 @@ export function gather(
 }
 
 async function runAll(
-  tasks: TaskFunction<unknown>[],
+  tasks: GatherTask[],
   concurrency: number,
   outer: AbortSignal | undefined,
   settle: boolean,
@@ -197,7 +242,10 @@ async function runAll(
     while (next < total && failure === undefined) {
       const index = next++;
       try {
-        const value = await tasks[index]!(signal);
+        const task = tasks[index]!;
+        const value = await (typeof task === "function"
+          ? task(signal)
+          : fetchWhole(task, signal));
         results[index] = settle ? { status: "fulfilled", value } : value;
       } catch (error) {
         failed++;
@@ -234,6 +282,29 @@ async function runAll(
   }
   if (failure) throw failure.error;
   return results;
+}
+
+/**
+ * Fetches `input` and reads the whole body within the task, so the
+ * concurrency slot covers the transfer and no body is left unread.
+ */
+async function fetchWhole(
+  input: string | URL | Request,
+  signal: AbortSignal,
+): Promise<Response> {
+  const response = await request(input, { signal });
+  const body = await response.arrayBuffer();
+  const copy = new Response(body.byteLength === 0 ? null : body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  // A constructed Response has no URL; keep the one that was fetched.
+  Object.defineProperties(copy, {
+    url: { value: response.url },
+    redirected: { value: response.redirected },
+  });
+  return copy;
 }
 
 /** Options of {@linkcode mapConcurrent}. */

@@ -10,6 +10,7 @@ import {
 } from "@std/assert";
 import { delay } from "@std/async";
 import { gather, type GatherProgress, mapConcurrent } from "./gather.ts";
+import { HttpError } from "./errors.ts";
 
 /** Lets pending promise jobs and zero-delay timers run. */
 function tick(): Promise<void> {
@@ -265,8 +266,126 @@ Deno.test("gather() rejects bad arguments", { permissions: {} }, () => {
     // @ts-expect-error: a task must be a function
     () => gather([() => 1, 42]),
     TypeError,
-    "Cannot gather: task 1 must be a function, received number 42",
+    "Cannot gather: task 1 must be a function, a URL or a Request, received number 42",
   );
+});
+
+/**
+ * A loopback server whose `/body/<name>` responses send their body in two
+ * chunks 20 ms apart, counting responses in progress until the body ends.
+ * `/empty` answers 204, `/missing` 404, and `/hang` a body that never ends.
+ */
+function bodyServer() {
+  const state = {
+    active: 0,
+    peak: 0,
+    hangCancelled: Promise.withResolvers<void>(),
+  };
+  const encoder = new TextEncoder();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/empty") return new Response(null, { status: 204 });
+      if (path === "/missing") {
+        return new Response("no such page", {
+          status: 404,
+        });
+      }
+      if (path === "/hang") {
+        return new Response(
+          new ReadableStream({
+            start: (c) => c.enqueue(encoder.encode("partial")),
+            cancel: () => state.hangCancelled.resolve(),
+          }),
+        );
+      }
+      const name = path.slice("/body/".length);
+      state.peak = Math.max(state.peak, ++state.active);
+      const stop = new AbortController();
+      let sent = 0;
+      const end = () => {
+        state.active--;
+        stop.abort();
+      };
+      return new Response(
+        new ReadableStream({
+          async pull(c) {
+            if (sent++ === 0) {
+              c.enqueue(encoder.encode(`${name}:`));
+              return;
+            }
+            await delay(20, { signal: stop.signal });
+            c.enqueue(encoder.encode("done"));
+            c.close();
+            end();
+          },
+          cancel: end,
+        }),
+        { headers: { "x-name": name } },
+      );
+    },
+  );
+  return { server, state, base: `http://127.0.0.1:${server.addr.port}` };
+}
+
+Deno.test(
+  "gather() fetches URLs and Requests, reading each body within its slot",
+  {
+    permissions: { net: ["127.0.0.1"] },
+  },
+  async () => {
+    const { server, state, base } = bodyServer();
+    await using _ = server;
+    const names = ["a", "b", "c", "d", "e", "f"];
+    const responses = await gather([
+      ...names.map((name) => `${base}/body/${name}`),
+      new URL(`${base}/empty`),
+      new Request(`${base}/body/g`, { headers: { accept: "text/plain" } }),
+    ], { concurrency: 2 });
+    // A slot is held until the body has arrived, not just the headers.
+    assertEquals(state.peak, 2);
+    assertEquals(state.active, 0);
+    for (const [i, name] of [...names, "g"].entries()) {
+      const response = responses[i === 6 ? 7 : i]!;
+      assertEquals(response.status, 200);
+      assertEquals(response.headers.get("x-name"), name);
+      assertEquals(response.url, `${base}/body/${name}`);
+      assertEquals(await response.text(), `${name}:done`);
+    }
+    assertEquals(responses[6]!.status, 204);
+    assertEquals(responses[6]!.body, null);
+  },
+);
+
+Deno.test("gather() turns a failed URL into an HttpError and leaks no body", {
+  permissions: { net: ["127.0.0.1"] },
+}, async (t) => {
+  const { server, state, base } = bodyServer();
+  await using _ = server;
+
+  await t.step("fail fast: the transfer in flight is cancelled", async () => {
+    const error = await gather([`${base}/hang`, `${base}/missing`]).catch((e) =>
+      e
+    );
+    assertInstanceOf(error, HttpError);
+    assertEquals(error.status, 404);
+    // The hanging body was cancelled, not left open.
+    await state.hangCancelled.promise;
+  });
+
+  await t.step("settle: each outcome", async () => {
+    const [ok, missing] = await gather([`${base}/body/x`, `${base}/missing`], {
+      settle: true,
+    });
+    assertEquals(ok.status, "fulfilled");
+    assertEquals(
+      await (ok as PromiseFulfilledResult<Response>).value.text(),
+      "x:done",
+    );
+    assertEquals(missing.status, "rejected");
+    assertInstanceOf((missing as PromiseRejectedResult).reason, HttpError);
+  });
 });
 
 /** A lazy source that records how many items were pulled and whether it was closed. */
