@@ -82,6 +82,25 @@ export interface Session {
 /** Reads an attempt's response into the call's result. */
 export type Consume<T> = (response: Response, attempt: Attempt) => Promise<T>;
 
+/**
+ * Something that runs calls: the plain functions (`request()`, ...) use
+ * {@linkcode DEFAULT_SENDER}; a `Client` adds its base URL, defaults and
+ * limits.
+ */
+export interface Sender {
+  /**
+   * The absolute URL of `input`.
+   *
+   * @throws {TypeError} If it is not valid.
+   */
+  url(input: string | URL): string;
+  call<T>(
+    input: string | URL | Request,
+    options: RequestOptions | undefined,
+    consume: Consume<T>,
+  ): Promise<T>;
+}
+
 /** Default of `timeout`: 30 s for headers and body. */
 export const DEFAULT_TIMEOUT = 30_000;
 
@@ -110,6 +129,28 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
   retry: NO_RETRY,
   throwHttpErrors: throwOutside2xx,
 });
+
+/** Runs calls with the global `fetch` and the default policy. */
+export const DEFAULT_SENDER: Sender = {
+  url: (input) => new URL(input).href,
+  call<T>(
+    input: string | URL | Request,
+    options: RequestOptions | undefined,
+    consume: Consume<T>,
+  ): Promise<T> {
+    try {
+      const policy = resolvePolicy(options, "Cannot request", DEFAULT_POLICY);
+      return send(
+        prepareTarget(input, options),
+        policy,
+        options?.signal,
+        consume,
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
+};
 
 /**
  * Resolves the call options on top of `base` (the defaults, or a `Client`'s

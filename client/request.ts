@@ -30,13 +30,7 @@
  */
 
 import { guardBody, readBytes, readJson, readText } from "./_body.ts";
-import {
-  type Consume,
-  DEFAULT_POLICY,
-  prepareTarget,
-  resolvePolicy,
-  send,
-} from "./_send.ts";
+import { DEFAULT_SENDER } from "./_send.ts";
 import type { RetryOptions } from "./retry.ts";
 
 // Referenced by the docs.
@@ -88,8 +82,6 @@ export interface RequestOptions extends Omit<RequestInit, "signal"> {
   throwHttpErrors?: boolean | ((status: number) => boolean);
 }
 
-const WHERE = "Cannot request";
-
 /**
  * Sends a request with `fetch` under a timeout, optional retries and the
  * caller's signal, and returns the response.
@@ -131,7 +123,7 @@ export function request(
   input: string | URL | Request,
   options?: RequestOptions,
 ): Promise<Response> {
-  return call(input, options, guardBody);
+  return DEFAULT_SENDER.call(input, options, guardBody);
 }
 
 /**
@@ -165,7 +157,7 @@ export function fetchText(
   input: string | URL | Request,
   options?: RequestOptions,
 ): Promise<string> {
-  return call(input, options, readText);
+  return DEFAULT_SENDER.call(input, options, readText);
 }
 
 /**
@@ -204,7 +196,7 @@ export function fetchJson<T = unknown>(
   input: string | URL | Request,
   options?: RequestOptions,
 ): Promise<T> {
-  return call(input, options, readJson) as Promise<T>;
+  return DEFAULT_SENDER.call(input, options, readJson) as Promise<T>;
 }
 
 /**
@@ -241,19 +233,5 @@ export function fetchBytes(
   input: string | URL | Request,
   options?: RequestOptions,
 ): Promise<Uint8Array> {
-  return call(input, options, readBytes);
-}
-
-function call<T>(
-  input: string | URL | Request,
-  options: RequestOptions | undefined,
-  consume: Consume<T>,
-): Promise<T> {
-  try {
-    const policy = resolvePolicy(options, WHERE, DEFAULT_POLICY);
-    const target = prepareTarget(input, options);
-    return send(target, policy, options?.signal, consume);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return DEFAULT_SENDER.call(input, options, readBytes);
 }

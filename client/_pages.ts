@@ -1,0 +1,149 @@
+/**
+ * The pagination loop behind `paginate()` and `Client.paginate()`. Private to
+ * `client/`.
+ *
+ * @module
+ */
+
+import { readJson } from "./_body.ts";
+import { type Attempt, discard, type Sender } from "./_send.ts";
+import { PaginationCycleError } from "./errors.ts";
+import {
+  type NextPage,
+  type Page,
+  type PaginateOptions,
+  parseLinkHeader,
+} from "./paginate.ts";
+
+const WHERE = "Cannot paginate";
+
+/**
+ * Checks the options at once, then returns the generator that fetches the
+ * pages through `sender`.
+ *
+ * @throws {TypeError} If `start` is not a valid URL or `next`/`parse` has the
+ * wrong type.
+ * @throws {RangeError} If `maxPages` is not a positive integer or `Infinity`.
+ */
+export function pages<T>(
+  sender: Sender,
+  start: string | URL,
+  options: PaginateOptions<T> = {},
+): AsyncGenerator<Page<T>, void, undefined> {
+  const { next, parse, maxPages = Infinity, ...requestOptions } = options;
+  if (
+    maxPages !== Infinity && !(Number.isInteger(maxPages) && maxPages > 0)
+  ) {
+    throw new RangeError(
+      `${WHERE}: "maxPages" must be a positive integer or Infinity, received ${maxPages}`,
+    );
+  }
+  if (
+    next !== undefined && typeof next !== "string" &&
+    typeof next !== "function"
+  ) {
+    throw new TypeError(
+      `${WHERE}: "next" must be a JSON field path or a function`,
+    );
+  }
+  if (parse !== undefined && typeof parse !== "function") {
+    throw new TypeError(`${WHERE}: "parse" must be a function`);
+  }
+  const first = sender.url(start);
+  return run(sender, first, next, parse, maxPages, requestOptions);
+}
+
+async function* run<T>(
+  sender: Sender,
+  first: string,
+  next: NextPage<T> | undefined,
+  parse: ((response: Response) => T | Promise<T>) | undefined,
+  maxPages: number,
+  requestOptions: PaginateOptions<T>,
+): AsyncGenerator<Page<T>, void, undefined> {
+  const visited = new Set<string>();
+  let url = first;
+  for (let number = 1;; number++) {
+    visited.add(url);
+    const requested = url;
+    const page = await sender.call(
+      url,
+      requestOptions,
+      async (response: Response, attempt: Attempt): Promise<Page<T>> => {
+        let data: T;
+        if (parse === undefined) {
+          data = await readJson(response, attempt) as T;
+        } else {
+          try {
+            data = await parse(response);
+          } catch (error) {
+            throw attempt.signal.aborted ? attempt.signal.reason : error;
+          }
+          // A parser that looked at the headers only leaves the body open.
+          if (!response.bodyUsed) await discard(response);
+        }
+        const { status, headers } = response;
+        return {
+          url: response.url || requested,
+          number,
+          status,
+          headers,
+          data,
+        };
+      },
+    );
+    visited.add(page.url);
+    yield page;
+    if (number >= maxPages) return;
+    const following = await nextUrl(next, page);
+    if (following === undefined) return;
+    if (visited.has(following)) {
+      throw new PaginationCycleError(
+        `${WHERE}: page ${number} links back to "${following}", which was already fetched`,
+        { url: following, page: number },
+      );
+    }
+    url = following;
+  }
+}
+
+async function nextUrl<T>(
+  next: NextPage<T> | undefined,
+  page: Page<T>,
+): Promise<string | undefined> {
+  let found: unknown;
+  if (next === undefined) {
+    return parseLinkHeader(page.headers.get("link"), page.url)
+      .find((link) => link.rel.includes("next"))?.url;
+  } else if (typeof next === "string") {
+    found = field(page.data, next);
+    if (found !== undefined && found !== null && typeof found !== "string") {
+      throw new TypeError(
+        `${WHERE}: field "${next}" of page ${page.number} must hold a URL, received ${typeof found}`,
+      );
+    }
+  } else {
+    found = await next(page);
+  }
+  if (found === undefined || found === null || found === "") return undefined;
+  try {
+    return new URL(found as string | URL, page.url).href;
+  } catch {
+    throw new TypeError(
+      `${WHERE}: page ${page.number} names an invalid next URL "${
+        String(found)
+      }"`,
+    );
+  }
+}
+
+/** `data` at a dotted path of own properties ("links.next", "pages.0"). */
+function field(data: unknown, path: string): unknown {
+  let value = data;
+  for (const key of path.split(".")) {
+    if (typeof value !== "object" || value === null) return undefined;
+    if (!Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}

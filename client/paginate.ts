@@ -1,0 +1,284 @@
+/**
+ * Chained requests, where each response names the next URL (the seed's
+ * `fetch_data(next_url)` loop): {@linkcode paginate} follows `Link: <...>;
+ * rel="next"` headers, a JSON field, or a function of the page, and stops at
+ * the last page, at `maxPages`, or with a {@linkcode PaginationCycleError} at
+ * a URL it has already fetched. {@linkcode parseLinkHeader} reads `Link`
+ * headers on its own.
+ *
+ * @example Following a "next" field through an API
+ * ```ts
+ * import { paginate } from "@aio/aio/client/paginate";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => {
+ *     const page = Number(new URL(req.url).searchParams.get("page") ?? 1);
+ *     return Response.json({
+ *       items: [page * 10, page * 10 + 1],
+ *       next: page < 3 ? `/items?page=${page + 1}` : null,
+ *     });
+ *   },
+ * );
+ * const items: number[] = [];
+ * for await (
+ *   const page of paginate<{ items: number[] }>(
+ *     `http://127.0.0.1:${server.addr.port}/items`,
+ *     { next: "next" },
+ *   )
+ * ) {
+ *   items.push(...page.data.items);
+ * }
+ * assertEquals(items, [10, 11, 20, 21, 30, 31]);
+ * ```
+ *
+ * @module
+ */
+
+import { pages } from "./_pages.ts";
+import { DEFAULT_SENDER } from "./_send.ts";
+import type { RequestOptions } from "./request.ts";
+
+// Referenced by the docs.
+// deno-lint-ignore no-unused-vars
+import type { PaginationCycleError, ParseError } from "./errors.ts";
+
+/** One page of a {@linkcode paginate} run. */
+export interface Page<T> {
+  /** The URL the page came from, after redirects. */
+  url: string;
+  /** The 1-based number of the page. */
+  number: number;
+  /** The response status. */
+  status: number;
+  /** The response headers (the `Link` header among them). */
+  headers: Headers;
+  /** The parsed body. */
+  data: T;
+}
+
+/**
+ * How {@linkcode paginate} finds the next page's URL: a dotted JSON field path
+ * into `page.data` (`"next"`, `"links.next.href"`, `"pages.0"`), or a
+ * function of the page. A relative URL is resolved against the page's URL;
+ * `null`, `undefined` or `""` means there is no next page.
+ */
+export type NextPage<T> =
+  | string
+  | ((
+    page: Page<T>,
+  ) =>
+    | string
+    | URL
+    | null
+    | undefined
+    | Promise<string | URL | null | undefined>);
+
+/** Options of {@linkcode paginate}: request options apply to every page. */
+export interface PaginateOptions<T> extends RequestOptions {
+  /**
+   * Where the next URL comes from. Left out, it is the `Link` header's
+   * `rel="next"` target.
+   *
+   * @default {undefined}
+   */
+  next?: NextPage<T>;
+  /**
+   * Turns a response into the page's `data`; it runs within the request's
+   * timeout and retries.
+   *
+   * @default {(response) => response.json()}, failing with a ParseError
+   */
+  parse?: (response: Response) => T | Promise<T>;
+  /**
+   * The most pages to fetch; the run stops quietly after this many.
+   *
+   * @default {Infinity}
+   */
+  maxPages?: number;
+}
+
+/** One link of a `Link` header, from {@linkcode parseLinkHeader}. */
+export interface Link {
+  /** The target, resolved against the base URL when one was given. */
+  url: string;
+  /** The relation types of `rel`, in lower case (`rel="next last"` gives two). */
+  rel: string[];
+  /** Every parameter, names in lower case, quotes and escapes removed. */
+  params: Record<string, string>;
+}
+
+/**
+ * Fetches `start`, then each next page in turn, yielding the pages as they
+ * come. Each page is a request of its own with the given options (timeout,
+ * retry, headers, ...); `signal` ends the whole run.
+ *
+ * @typeParam T The parsed body of each page.
+ * @param start The first page's absolute URL.
+ * @param options How to find the next page and parse each one, `maxPages`,
+ * and {@linkcode RequestOptions} for every request.
+ * @returns An async iterator of the pages.
+ * @throws {PaginationCycleError} When a page's next URL was already fetched;
+ * the pages before it have been yielded.
+ * @throws {TypeError} If `start` is not a valid URL, an option has the wrong
+ * type, or the JSON field `next` names holds something other than a string.
+ * @throws {RangeError} If `maxPages` is not a positive integer or `Infinity`.
+ * @throws {ParseError} If a page is not JSON (with the default `parse`).
+ * @throws {unknown} What `request()` throws for a page, or `signal.reason`.
+ *
+ * @example Following Link headers, at most two pages
+ * ```ts
+ * import { paginate } from "@aio/aio/client/paginate";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => {
+ *     const page = Number(new URL(req.url).searchParams.get("page") ?? 1);
+ *     return Response.json([page], {
+ *       headers: { link: `</list?page=${page + 1}>; rel="next"` },
+ *     });
+ *   },
+ * );
+ * const seen: number[][] = [];
+ * for await (
+ *   const page of paginate<number[]>(`http://127.0.0.1:${server.addr.port}/list`, {
+ *     maxPages: 2,
+ *   })
+ * ) {
+ *   seen.push(page.data);
+ * }
+ * assertEquals(seen, [[1], [2]]);
+ * ```
+ */
+export function paginate<T = unknown>(
+  start: string | URL,
+  options?: PaginateOptions<T>,
+): AsyncGenerator<Page<T>, void, undefined> {
+  return pages(DEFAULT_SENDER, start, options);
+}
+
+/**
+ * Parses a `Link` header (RFC 8288): several comma-separated links, each a
+ * `<target>` with `;`-separated parameters whose values may be quoted (and
+ * contain commas and semicolons). Malformed links are skipped.
+ *
+ * @param value The header's value, or `null`.
+ * @param base Resolves relative targets (usually the response's URL); without
+ * it targets are returned as written.
+ * @returns The links, in header order.
+ *
+ * @example Finding the next page among several links
+ * ```ts
+ * import { parseLinkHeader } from "@aio/aio/client/paginate";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const links = parseLinkHeader(
+ *   '</items?page=1>; rel="prev first"; title="a, b", </items?page=3>; rel=next',
+ *   "https://api.example/items?page=2",
+ * );
+ * assertEquals(links.map((link) => [link.url, link.rel]), [
+ *   ["https://api.example/items?page=1", ["prev", "first"]],
+ *   ["https://api.example/items?page=3", ["next"]],
+ * ]);
+ * assertEquals(links[0]!.params.title, "a, b");
+ * ```
+ */
+export function parseLinkHeader(
+  value: string | null,
+  base?: string | URL,
+): Link[] {
+  const links: Link[] = [];
+  if (value === null) return links;
+  const length = value.length;
+  let i = 0;
+  const skipSpace = () => {
+    while (i < length && /[ \t]/.test(value[i]!)) i++;
+  };
+  /** Moves past the next comma outside quotes and angle brackets. */
+  const skipLink = () => {
+    let quoted = false;
+    let bracketed = false;
+    for (; i < length; i++) {
+      const char = value[i];
+      if (quoted) {
+        if (char === "\\") i++;
+        else if (char === '"') quoted = false;
+      } else if (bracketed) {
+        if (char === ">") bracketed = false;
+      } else if (char === '"') quoted = true;
+      else if (char === "<") bracketed = true;
+      else if (char === ",") {
+        i++;
+        return;
+      }
+    }
+  };
+  while (i < length) {
+    skipSpace();
+    if (value[i] === ",") {
+      i++;
+      continue;
+    }
+    if (value[i] !== "<") {
+      skipLink();
+      continue;
+    }
+    const close = value.indexOf(">", i);
+    if (close === -1) break;
+    const target = value.slice(i + 1, close).trim();
+    i = close + 1;
+    const params: Record<string, string> = {};
+    let malformed = false;
+    while (true) {
+      skipSpace();
+      if (i >= length || value[i] === ",") break;
+      if (value[i] !== ";") {
+        malformed = true;
+        break;
+      }
+      i++;
+      skipSpace();
+      const nameStart = i;
+      while (i < length && !/[=;, \t]/.test(value[i]!)) i++;
+      const name = value.slice(nameStart, i).toLowerCase();
+      skipSpace();
+      let paramValue = "";
+      if (value[i] === "=") {
+        i++;
+        skipSpace();
+        if (value[i] === '"') {
+          i++;
+          while (i < length && value[i] !== '"') {
+            if (value[i] === "\\") i++;
+            paramValue += value[i] ?? "";
+            i++;
+          }
+          i++;
+        } else {
+          const valueStart = i;
+          while (i < length && !/[;, \t]/.test(value[i]!)) i++;
+          paramValue = value.slice(valueStart, i);
+        }
+      }
+      // RFC 8288 §3: only the first occurrence of a parameter counts.
+      if (name && !Object.hasOwn(params, name)) params[name] = paramValue;
+    }
+    if (malformed) {
+      skipLink();
+      continue;
+    }
+    let url = target;
+    if (base !== undefined) {
+      try {
+        url = new URL(target, base).href;
+      } catch {
+        continue;
+      }
+    }
+    const rel = (params.rel ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+    links.push({ url, rel, params });
+  }
+  return links;
+}
