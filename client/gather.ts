@@ -60,8 +60,8 @@ export interface GatherOptions {
    */
   settle?: boolean;
   /**
-   * Called after each task finishes, with the counters so far. If it throws,
-   * `gather()` fails with that error.
+   * Called after each task finishes, with the counters so far, until the run
+   * fails. If it throws, `gather()` fails with that error.
    *
    * @default {undefined}
    */
@@ -195,7 +195,16 @@ export function gather(
     settle = false,
     onProgress,
   } = options;
-  checkConcurrency("gather", concurrency);
+  if (
+    !(Number.isInteger(concurrency) && concurrency > 0) &&
+    concurrency !== Infinity
+  ) {
+    throw new RangeError(
+      `Cannot gather: "concurrency" must be a positive integer or Infinity, received ${
+        String(concurrency)
+      }`,
+    );
+  }
   for (let i = 0; i < tasks.length; i++) {
     const task = tasks[i];
     if (
@@ -204,7 +213,7 @@ export function gather(
     ) {
       throw new TypeError(
         `Cannot gather: task ${i} must be a function, a URL or a Request, received ${
-          describe(tasks[i])
+          describe(task)
         }`,
       );
     }
@@ -241,13 +250,23 @@ async function runAll(
   const worker = async () => {
     while (next < total && failure === undefined) {
       const index = next++;
+      const task = tasks[index]!;
+      let value: unknown;
+      let error: unknown;
+      let ok = true;
       try {
-        const task = tasks[index]!;
-        const value = await (typeof task === "function"
+        value = await (typeof task === "function"
           ? task(signal)
           : fetchWhole(task, signal));
+      } catch (reason) {
+        ok = false;
+        error = reason;
+      }
+      // Once the run has failed, the rest are cancellations, not progress.
+      const report = onProgress !== undefined && failure === undefined;
+      if (ok) {
         results[index] = settle ? { status: "fulfilled", value } : value;
-      } catch (error) {
+      } else {
         failed++;
         if (settle) {
           results[index] = { status: "rejected", reason: error };
@@ -259,7 +278,7 @@ async function runAll(
         }
       }
       done++;
-      if (onProgress !== undefined) {
+      if (report) {
         try {
           onProgress({ done, failed, total });
         } catch (error) {
@@ -544,7 +563,7 @@ async function* mapLoop<T, R>(
         slots.shift();
         held--;
         fill();
-        yield slot.value!;
+        yield slot.value as Awaited<R>;
       } else if (exhausted && held === 0 && !pulling) {
         return;
       } else {
@@ -554,11 +573,9 @@ async function* mapLoop<T, R>(
   } finally {
     closed = true;
     outer?.removeEventListener("abort", onOuterAbort);
-    if (running > 0) {
+    if (running > 0 && failure === undefined) {
       controller.abort(
-        failure === undefined
-          ? abortError("Cannot finish call: the consumer stopped iterating")
-          : signal.reason,
+        abortError("Cannot finish call: the consumer stopped iterating"),
       );
     }
     while (running > 0) await sleep();
@@ -572,22 +589,8 @@ async function* mapLoop<T, R>(
   }
 }
 
-function checkConcurrency(name: string, concurrency: number): void {
-  if (
-    !(Number.isInteger(concurrency) && concurrency > 0) &&
-    concurrency !== Infinity
-  ) {
-    throw new RangeError(
-      `Cannot ${name}: "concurrency" must be a positive integer or Infinity, received ${
-        String(concurrency)
-      }`,
-    );
-  }
-}
-
 function describe(value: unknown): string {
   if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "object") return value.constructor?.name ?? "object";
   return `${typeof value} ${String(value)}`;
 }

@@ -204,6 +204,21 @@ Deno.test("gather() reports progress after each task", {
     ]);
   });
 
+  await t.step("stops reporting once the run has failed", async () => {
+    const seen: GatherProgress[] = [];
+    await assertRejects(
+      () =>
+        gather([
+          () => Promise.reject(new Error("first")),
+          (signal) => delay(60_000, { signal }),
+          (signal) => delay(60_000, { signal }),
+        ], { onProgress: (p) => seen.push(p) }),
+      Error,
+      "first",
+    );
+    assertEquals(seen, [{ done: 1, failed: 1, total: 3 }]);
+  });
+
   await t.step("an onProgress error fails the run", async () => {
     let started = 0;
     const tasks = Array.from({ length: 5 }, () => () => ++started);

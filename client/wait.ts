@@ -8,8 +8,6 @@
 import { abortError } from "./_abort.ts";
 import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
 
-type ElementOf<I> = I extends Iterable<infer E> ? E : never;
-
 /**
  * When {@linkcode wait} returns (asyncio's `FIRST_COMPLETED`,
  * `FIRST_EXCEPTION`, `ALL_COMPLETED`):
@@ -127,7 +125,9 @@ export function wait<
 >(
   tasks: Tasks,
   options: WaitOptions = {},
-): Promise<WaitResult<TaskValue<ElementOf<Tasks>>>> {
+): Promise<
+  WaitResult<TaskValue<Tasks extends Iterable<infer Task> ? Task : never>>
+> {
   const {
     returnWhen = "all-completed",
     timeout = Infinity,
@@ -158,7 +158,7 @@ export function wait<
       );
     }
   });
-  type Value = TaskValue<ElementOf<Tasks>>;
+  type Value = TaskValue<Tasks extends Iterable<infer Task> ? Task : never>;
   return waitFor(
     list as (TaskHandle<Value> | TaskFunction<Value>)[],
     returnWhen,
