@@ -66,6 +66,17 @@ export interface GatherOptions {
    * @default {undefined}
    */
   onProgress?: (progress: GatherProgress) => void;
+  /**
+   * Sends the URL and `Request` tasks; `gather()` then reads each response's
+   * body within the task. A session such as `Client` passes its own here, so
+   * its base URL, headers, timeout and limits apply.
+   *
+   * @default {request}
+   */
+  request?: (
+    input: string | URL | Request,
+    init: { signal: AbortSignal },
+  ) => Promise<Response>;
 }
 
 /**
@@ -74,7 +85,7 @@ export interface GatherOptions {
  *
  * Each task is a function that gets an `AbortSignal`, or a URL or `Request`
  * fetched with `request()` (its default timeout and `HttpError` on a non-2xx
- * status included). A fetched response's body is read into memory before the
+ * status included) or with the `request` option. A fetched response's body is read into memory before the
  * task counts as done, so a `concurrency` slot covers the whole transfer and
  * no body is left unread; the `Response` it resolves to reads from that copy.
  *
@@ -94,7 +105,8 @@ export interface GatherOptions {
  * @param options `concurrency`, `signal`, `onProgress`; `settle` must be
  * `false` or left out for this form.
  * @returns The values in the order of `tasks`.
- * @throws {TypeError} If a task is not a function, a URL or a `Request`.
+ * @throws {TypeError} If a task is not a function, a URL or a `Request`, or
+ * the `request` option is not a function.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} The first task's error, the `onProgress` error, or the
@@ -161,7 +173,8 @@ export function gather<const T extends readonly GatherTask[]>(
  * and `Request`s to fetch.
  * @param options `settle: true`, and `concurrency`, `signal`, `onProgress`.
  * @returns One `PromiseSettledResult` per task, in the order of `tasks`.
- * @throws {TypeError} If a task is not a function, a URL or a `Request`.
+ * @throws {TypeError} If a task is not a function, a URL or a `Request`, or
+ * the `request` option is not a function.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} The `onProgress` error or the `signal`'s reason.
@@ -194,7 +207,13 @@ export function gather(
     signal,
     settle = false,
     onProgress,
+    request: send = request,
   } = options;
+  if (typeof send !== "function") {
+    throw new TypeError(
+      `Cannot gather: "request" must be a function, received ${describe(send)}`,
+    );
+  }
   if (
     !(Number.isInteger(concurrency) && concurrency > 0) &&
     concurrency !== Infinity
@@ -218,7 +237,7 @@ export function gather(
       );
     }
   }
-  return runAll(tasks.slice(), concurrency, signal, settle, onProgress);
+  return runAll(tasks.slice(), concurrency, signal, settle, onProgress, send);
 }
 
 async function runAll(
@@ -227,6 +246,7 @@ async function runAll(
   outer: AbortSignal | undefined,
   settle: boolean,
   onProgress: ((progress: GatherProgress) => void) | undefined,
+  send: NonNullable<GatherOptions["request"]>,
 ): Promise<unknown[]> {
   outer?.throwIfAborted();
   const total = tasks.length;
@@ -257,7 +277,7 @@ async function runAll(
       try {
         value = await (typeof task === "function"
           ? task(signal)
-          : fetchWhole(task, signal));
+          : fetchWhole(send, task, signal));
       } catch (reason) {
         ok = false;
         error = reason;
@@ -308,10 +328,11 @@ async function runAll(
  * concurrency slot covers the transfer and no body is left unread.
  */
 async function fetchWhole(
+  send: NonNullable<GatherOptions["request"]>,
   input: string | URL | Request,
   signal: AbortSignal,
 ): Promise<Response> {
-  const response = await request(input, { signal });
+  const response = await send(input, { signal });
   const body = await response.arrayBuffer();
   const copy = new Response(body.byteLength === 0 ? null : body, {
     status: response.status,

@@ -283,6 +283,12 @@ Deno.test("gather() rejects bad arguments", { permissions: {} }, () => {
     TypeError,
     "Cannot gather: task 1 must be a function, a URL or a Request, received number 42",
   );
+  assertThrows(
+    // @ts-expect-error: not a function
+    () => gather(["/"], { request: "fetch" }),
+    TypeError,
+    'Cannot gather: "request" must be a function, received string fetch',
+  );
 });
 
 /**
@@ -372,6 +378,30 @@ Deno.test(
     assertEquals(responses[6]!.body, null);
   },
 );
+
+Deno.test("gather() sends URL tasks with the request option", {
+  permissions: { net: ["127.0.0.1"] },
+}, async () => {
+  const { server, state, base } = bodyServer();
+  await using _ = server;
+  const sent: string[] = [];
+  const responses = await gather(["/body/p", "/body/q", "/body/r"], {
+    concurrency: 1,
+    request: (input, { signal }) => {
+      assert(signal instanceof AbortSignal);
+      sent.push(String(input));
+      // A session would resolve against its base URL and apply its defaults.
+      return fetch(new URL(String(input), base), { signal });
+    },
+  });
+  assertEquals(sent, ["/body/p", "/body/q", "/body/r"]);
+  // Still one whole transfer per slot.
+  assertEquals(state.peak, 1);
+  assertEquals(
+    await Promise.all(responses.map((r) => r.text())),
+    ["p:done", "q:done", "r:done"],
+  );
+});
 
 Deno.test("gather() turns a failed URL into an HttpError and leaks no body", {
   permissions: { net: ["127.0.0.1"] },
