@@ -5,3 +5,4 @@
  */
 
 export * from "../errors.ts";
+export * from "./atomic.ts";

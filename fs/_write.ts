@@ -1,0 +1,248 @@
+// Streaming data into an open file: strings are encoded as UTF-8 straight
+// into a reused buffer, small chunks are coalesced so that a source of many
+// tiny chunks does not cost one write per chunk, and large byte chunks are
+// written as they are. Nothing is ever held in memory beyond one buffer.
+
+import { describe } from "./_path.ts";
+
+/** One chunk of data written to a file. */
+export type Chunk = string | Uint8Array;
+
+/** Everything the writers accept as data. */
+export type Data =
+  | Chunk
+  | ReadableStream<Chunk>
+  | Iterable<Chunk>
+  | AsyncIterable<Chunk>;
+
+const BUFFER_SIZE = 64 * 1024;
+const encoder = new TextEncoder();
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await file.write(bytes.subarray(written));
+  }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+/** Writes chunks to a file through one coalescing buffer. */
+export class ChunkWriter {
+  #file: Deno.FsFile;
+  #buffer = new Uint8Array(BUFFER_SIZE);
+  #length = 0;
+  // A string chunk may end in the first half of a surrogate pair whose second
+  // half starts the next chunk; encoding them apart would give two U+FFFD.
+  #highSurrogate = "";
+
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  async write(chunk: Chunk): Promise<void> {
+    if (typeof chunk === "string") return await this.#writeString(chunk);
+    if (this.#highSurrogate) await this.#writeString("");
+    if (chunk.length >= BUFFER_SIZE / 4) {
+      await this.#flushBuffer();
+      return await writeAll(this.#file, chunk);
+    }
+    if (chunk.length > BUFFER_SIZE - this.#length) await this.#flushBuffer();
+    this.#buffer.set(chunk, this.#length);
+    this.#length += chunk.length;
+  }
+
+  /** Writes whatever is still buffered. */
+  async flush(): Promise<void> {
+    if (this.#highSurrogate) {
+      // A lone surrogate at the very end: encoded as U+FFFD, like TextEncoder.
+      const rest = this.#highSurrogate;
+      this.#highSurrogate = "";
+      await this.#encode(rest);
+    }
+    await this.#flushBuffer();
+  }
+
+  async #writeString(chunk: string): Promise<void> {
+    let text = this.#highSurrogate + chunk;
+    this.#highSurrogate = "";
+    if (text.length > 0 && isHighSurrogate(text.charCodeAt(text.length - 1))) {
+      this.#highSurrogate = text.slice(-1);
+      text = text.slice(0, -1);
+    }
+    await this.#encode(text);
+  }
+
+  async #encode(text: string): Promise<void> {
+    let rest = text;
+    while (rest.length > 0) {
+      const { read, written } = encoder.encodeInto(
+        rest,
+        this.#buffer.subarray(this.#length),
+      );
+      this.#length += written;
+      rest = rest.slice(read);
+      if (rest.length > 0) await this.#flushBuffer();
+    }
+  }
+
+  async #flushBuffer(): Promise<void> {
+    if (this.#length === 0) return;
+    const length = this.#length;
+    this.#length = 0;
+    await writeAll(this.#file, this.#buffer.subarray(0, length));
+  }
+}
+
+/** `data` as bytes when it is held in memory already, else undefined. */
+export function inMemoryBytes(data: Data): Uint8Array | undefined {
+  if (typeof data === "string") return encoder.encode(data);
+  if (data instanceof Uint8Array) return data;
+  return undefined;
+}
+
+/**
+ * Throws a TypeError unless `data` is something {@linkcode writeData}
+ * accepts; `context` starts the message, e.g. `Cannot write "a.txt"`.
+ */
+export function checkData(
+  data: unknown,
+  context: string,
+): asserts data is Data {
+  if (
+    typeof data === "string" || data instanceof Uint8Array ||
+    data instanceof ReadableStream ||
+    (data !== null && typeof data === "object" &&
+      (Symbol.asyncIterator in data || Symbol.iterator in data))
+  ) return;
+  throw new TypeError(
+    `${context}: "data" must be a string, a Uint8Array, a ReadableStream or an iterable of chunks, received ${
+      describe(data)
+    }`,
+  );
+}
+
+/**
+ * Writes `data` (checked with {@linkcode checkData}) to `file`, chunk by
+ * chunk. On abort (also while waiting for the next chunk) or on any error
+ * the source is cancelled and the error rethrown.
+ */
+export async function writeData(
+  file: Deno.FsFile,
+  data: Data,
+  context: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  signal?.throwIfAborted();
+  if (typeof data === "string") {
+    return await writeAll(file, encoder.encode(data));
+  }
+  if (data instanceof Uint8Array) return await writeAll(file, data);
+  const writer = new ChunkWriter(file);
+  if (!(data instanceof ReadableStream) && !(Symbol.asyncIterator in data)) {
+    const iterator = (data as Iterable<unknown>)[Symbol.iterator]();
+    try {
+      for (let index = 0;; index++) {
+        const step = iterator.next();
+        if (step.done) break;
+        signal?.throwIfAborted();
+        await writer.write(checkChunk(step.value, index, context));
+      }
+    } catch (error) {
+      iterator.return?.();
+      throw error;
+    }
+    return await writer.flush();
+  }
+  const { next, cancel } = openSource(data);
+  const aborted = Promise.withResolvers<never>();
+  aborted.promise.catch(() => {});
+  const onAbort = () => aborted.reject(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  let waiting = false;
+  try {
+    for (let index = 0;; index++) {
+      waiting = true;
+      const step = await Promise.race([next(), aborted.promise]);
+      waiting = false;
+      if (step.done) break;
+      signal?.throwIfAborted();
+      await writer.write(checkChunk(step.value, index, context));
+    }
+    await writer.flush();
+  } catch (error) {
+    await cancel(error, waiting);
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Releases a source that will not be written after all (an error before the
+ * write started): a stream is cancelled, an iterator closed, so that e.g. a
+ * response body does not keep its connection open.
+ */
+export async function discardData(
+  data: unknown,
+  reason: unknown,
+): Promise<void> {
+  try {
+    if (data instanceof ReadableStream) {
+      if (!data.locked) await data.cancel(reason);
+    } else if (data !== null && typeof data === "object") {
+      if (Symbol.asyncIterator in data) {
+        const iterable = data as AsyncIterable<unknown>;
+        // Not awaited: a generator stuck in a pending next() (one writeData
+        // gave up on) would queue this return() forever.
+        Promise.resolve(iterable[Symbol.asyncIterator]().return?.()).catch(
+          () => {},
+        );
+      } else if (Symbol.iterator in data && !(data instanceof Uint8Array)) {
+        (data as Iterable<unknown>)[Symbol.iterator]().return?.();
+      }
+    }
+  } catch {
+    // The source's own clean-up failing does not change the outcome.
+  }
+}
+
+interface Source {
+  next: () => Promise<IteratorResult<unknown>>;
+  /** Stops the source; `waiting` is true while a `next()` is still pending. */
+  cancel: (reason: unknown, waiting: boolean) => Promise<void>;
+}
+
+function openSource(
+  data: ReadableStream<unknown> | AsyncIterable<unknown>,
+): Source {
+  if (data instanceof ReadableStream) {
+    const reader = data.getReader();
+    return {
+      next: () => reader.read() as Promise<IteratorResult<unknown>>,
+      // Cancelling a reader also settles its pending read.
+      cancel: (reason) => reader.cancel(reason).catch(() => {}),
+    };
+  }
+  const iterator = data[Symbol.asyncIterator]();
+  return {
+    next: () => iterator.next(),
+    cancel: async (_reason, waiting) => {
+      // An async generator queues return() behind a pending next(); do not
+      // wait for a source that may never produce again.
+      const closing = Promise.resolve(iterator.return?.()).catch(() => {});
+      if (!waiting) await closing;
+    },
+  };
+}
+
+function checkChunk(chunk: unknown, index: number, context: string): Chunk {
+  if (typeof chunk === "string" || chunk instanceof Uint8Array) return chunk;
+  throw new TypeError(
+    `${context}: chunk ${index} must be a string or a Uint8Array, received ${
+      describe(chunk)
+    }`,
+  );
+}
