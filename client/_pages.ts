@@ -77,7 +77,7 @@ async function* run<T>(
           try {
             data = await parse(response);
           } catch (error) {
-            throw attempt.signal.aborted ? attempt.signal.reason : error;
+            throw attempt.signal?.aborted ? attempt.fail(error) : error;
           }
           // A parser that looked at the headers only leaves the body open.
           if (!response.bodyUsed) await discard(response);

@@ -4,16 +4,17 @@
  * `Retry-After` under an optional total deadline, typed errors, and the hooks
  * `Client` uses for its limits. Private to `client/`.
  *
- * Per attempt it allocates one `AbortController` and one deadline entry on
- * the shared coarse clock ({@linkcode setDeadline}); the caller's signal is
- * linked with a listener rather than `AbortSignal.any`, which costs ~5 µs.
+ * An attempt joins a shared abort scope ({@linkcode joinScope}) for its
+ * deadline and the caller's signal instead of making its own
+ * `AbortController` and timer; see `_deadlines.ts` for the costs measured.
+ * Without a timeout or a signal, `fetch` gets no signal at all.
  *
  * @module
  */
 
 import { delay } from "@std/async/delay";
 import { TimeoutError } from "../errors.ts";
-import { clearDeadline, type Deadline, setDeadline } from "./_deadlines.ts";
+import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
 import { HttpError, NetworkError } from "./errors.ts";
 import type { RequestOptions } from "./request.ts";
 import {
@@ -60,8 +61,8 @@ export interface Target {
   method: string;
   /** `host:port` of `url`, for per-host limits. */
   host: string;
-  /** The fetch options; `signal` is set per attempt. */
-  init: RequestInit;
+  /** The fetch options, if any; `signal` is set per attempt. */
+  init: RequestInit | undefined;
   /** Whether the body can be sent again (not a one-shot stream). */
   replayable: boolean;
 }
@@ -289,32 +290,36 @@ export function prepareTarget(
   base?: URL,
   headers?: Headers,
 ): Target {
-  const init: RequestInit = options === undefined
-    ? { signal: null }
-    : { ...options, signal: null };
+  // No init at all when there is nothing to pass: `fetch(url)` is the
+  // cheapest call, and the attempt adds its signal when it has one.
+  let init: RequestInit | undefined = options === undefined
+    ? undefined
+    : { ...options, signal: undefined };
+  const body = options?.body;
   let url: URL;
   let fetchInput: string | Request;
   let method: string;
-  let replayable = !(init.body instanceof ReadableStream);
+  let replayable = !(body instanceof ReadableStream);
   if (input instanceof Request) {
     url = new URL(input.url);
     fetchInput = input;
-    method = (init.method ?? input.method).toUpperCase();
-    if (input.body instanceof ReadableStream && init.body === undefined) {
+    method = (options?.method ?? input.method).toUpperCase();
+    if (input.body instanceof ReadableStream && body === undefined) {
       // A Request's own body is replayed by cloning it before each attempt.
       replayable = true;
     }
   } else {
     url = new URL(input, base);
     fetchInput = url.href;
-    method = (init.method ?? "GET").toUpperCase();
+    method = (options?.method ?? "GET").toUpperCase();
   }
-  if ((method === "GET" || method === "HEAD") && init.body != null) {
+  if ((method === "GET" || method === "HEAD") && body != null) {
     throw new TypeError(
       `Cannot ${method} "${url.href}": a ${method} request cannot have a body`,
     );
   }
   if (headers !== undefined) {
+    init ??= {};
     const own = init.headers ??
       (input instanceof Request ? input.headers : undefined);
     if (own === undefined) {
@@ -336,18 +341,16 @@ export function prepareTarget(
 }
 
 /**
- * One attempt of a call: its abort controller, deadline and slots. A consumer
- * that hands the body on (`request()`) calls {@linkcode Attempt.keep} and
- * becomes responsible for the cleanup.
+ * One attempt of a call: its scope (deadline and cancellation, shared with
+ * the calls that started in the same tick) and its slots. A consumer that
+ * hands the body on (`request()`) calls {@linkcode Attempt.keep} and then
+ * owns the cleanup.
  */
 export class Attempt {
-  /** Aborts on the attempt's timeout, the caller's signal or the total deadline. */
-  readonly signal: AbortSignal;
   /** 1 for the first attempt. */
   readonly number: number;
-  readonly #controller: AbortController;
   readonly #call: Call<unknown>;
-  #deadline: Deadline | undefined;
+  #scope: Scope | undefined;
   #onAbort: (() => void) | undefined;
   #holding = false;
   #kept = false;
@@ -356,8 +359,6 @@ export class Attempt {
   constructor(call: Call<unknown>, number: number) {
     this.#call = call;
     this.number = number;
-    this.#controller = new AbortController();
-    this.signal = this.#controller.signal;
   }
 
   /** The request this attempt sends. */
@@ -366,12 +367,35 @@ export class Attempt {
   }
 
   /**
-   * Maps an error met while fetching or reading the body: the abort reason
-   * when the attempt was aborted (a `TimeoutError` for its own deadline), a
-   * `NetworkError` for the runtime's network `TypeError`, else the error.
+   * Aborts on the attempt's timeout, the caller's signal or the total
+   * deadline; `undefined` when there is none of those. It may be shared
+   * with other calls: read an abort's meaning from {@linkcode Attempt.fail}.
+   */
+  get signal(): AbortSignal | undefined {
+    return this.#scope?.signal;
+  }
+
+  /**
+   * Maps an error met while fetching or reading the body: when the attempt
+   * was aborted, the reason the caller should see (a `TimeoutError` naming
+   * the URL for a deadline); a `NetworkError` for the runtime's network
+   * `TypeError`; else the error itself.
    */
   fail(error: unknown): unknown {
-    if (this.signal.aborted) return this.signal.reason;
+    const scope = this.#scope;
+    if (scope?.signal.aborted) {
+      if (!scope.expired) return this.#call.reason();
+      const { url, method } = this.#call.target;
+      const { timeout } = scope;
+      const attempts = this.#call.attempts;
+      const which = attempts > 1
+        ? ` (attempt ${this.number} of ${attempts})`
+        : "";
+      return new TimeoutError(
+        `Cannot ${method} "${url}": no complete response within ${timeout} ms${which}`,
+        { timeout, url, method },
+      );
+    }
     if (error instanceof TypeError) {
       const { url, method } = this.#call.target;
       return new NetworkError(`Cannot ${method} "${url}": ${error.message}`, {
@@ -385,32 +409,20 @@ export class Attempt {
   }
 
   /**
-   * Keeps the attempt (deadline, slots, listeners) alive after the call
-   * returns, until {@linkcode Attempt.release} is called; that happens by
-   * itself if the attempt aborts. Call it last, once nothing can throw.
+   * Keeps the attempt (deadline, slots) alive after the call returns, until
+   * {@linkcode Attempt.release} is called; that happens by itself if the
+   * attempt aborts. Call it last, once nothing can throw.
    */
   keep(): void {
     this.#kept = true;
     this.#call.kept = true;
-    if (this.signal.aborted) {
+    const signal = this.#scope?.signal;
+    if (signal?.aborted) {
       this.release();
-    } else {
-      this.signal.addEventListener("abort", () => this.release(), {
-        once: true,
-      });
+    } else if (signal !== undefined) {
+      this.#onAbort = () => this.release();
+      signal.addEventListener("abort", this.#onAbort, { once: true });
     }
-  }
-
-  /** Undoes everything the attempt set up; safe to call more than once. */
-  release(): void {
-    if (this.#done) return;
-    this.#done = true;
-    clearDeadline(this.#deadline);
-    if (this.#onAbort) {
-      this.#call.signal!.removeEventListener("abort", this.#onAbort);
-    }
-    if (this.#holding) this.#call.session!.leave(this.#call.target);
-    if (this.#kept) this.#call.finish();
   }
 
   /** Whether {@linkcode Attempt.keep} was called. */
@@ -418,11 +430,16 @@ export class Attempt {
     return this.#kept;
   }
 
-  /** Follows the call's signal. */
-  link(signal: AbortSignal): void {
-    const controller = this.#controller;
-    this.#onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener("abort", this.#onAbort, { once: true });
+  /** Undoes everything the attempt set up; safe to call more than once. */
+  release(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#onAbort !== undefined) {
+      this.#scope!.signal.removeEventListener("abort", this.#onAbort);
+    }
+    leaveScope(this.#scope);
+    if (this.#holding) this.#call.session!.leave(this.#call.target);
+    if (this.#kept) this.#call.finish();
   }
 
   /** Marks the session's slots as held by this attempt. */
@@ -430,20 +447,9 @@ export class Attempt {
     this.#holding = true;
   }
 
-  /** Starts the per-attempt deadline. */
-  arm(timeout: number, attempts: number): void {
-    this.#deadline = setDeadline(timeout, () => {
-      const { url, method } = this.#call.target;
-      const which = attempts > 1
-        ? ` (attempt ${this.number} of ${attempts})`
-        : "";
-      this.#controller.abort(
-        new TimeoutError(
-          `Cannot ${method} "${url}": no complete response within ${timeout} ms${which}`,
-          { timeout, url, method },
-        ),
-      );
-    });
+  /** Starts the deadline and follows the call's signal. */
+  start(parent: AbortSignal | undefined, timeout: number): void {
+    this.#scope = joinScope(parent, timeout);
   }
 }
 
@@ -453,18 +459,19 @@ class Call<T> {
   readonly policy: Policy;
   readonly consume: Consume<T>;
   readonly session: Session | undefined;
-  /** The caller's signal, or one that also follows the total deadline. */
-  signal: AbortSignal | undefined;
+  /** The caller's signal (a `Client`'s own, or one combined with it). */
+  readonly parent: AbortSignal | undefined;
+  /** How many attempts the call may make. */
+  readonly attempts: number;
   /** Set when an attempt kept its response body open past the call. */
   kept = false;
-  #total: Deadline | undefined;
-  #unlink: (() => void) | undefined;
+  #total: Scope | undefined;
   #finished = false;
 
   constructor(
     target: Target,
     policy: Policy,
-    signal: AbortSignal | undefined,
+    parent: AbortSignal | undefined,
     consume: Consume<T>,
     session: Session | undefined,
   ) {
@@ -472,30 +479,65 @@ class Call<T> {
     this.policy = policy;
     this.consume = consume;
     this.session = session;
-    this.signal = signal;
+    this.parent = parent;
+    const { retry } = policy;
+    this.attempts = target.replayable && retry.methods.has(target.method)
+      ? retry.attempts
+      : 1;
+  }
+
+  /** Aborts on the caller's signal or the total deadline. */
+  get signal(): AbortSignal | undefined {
+    return this.#total?.signal ?? this.parent;
+  }
+
+  /** Why {@linkcode Call.signal} aborted, as the caller should see it. */
+  reason(): unknown {
+    if (this.#total?.expired) return this.#totalTimeoutError();
+    return this.signal!.reason;
   }
 
   async run(): Promise<T> {
     try {
+      if (this.parent?.aborted) throw this.parent.reason;
       const { retry, totalTimeout } = this.policy;
-      const { target } = this;
-      const attempts = target.replayable && retry.methods.has(target.method)
-        ? retry.attempts
-        : 1;
-      if (totalTimeout !== Infinity) this.#startTotal(totalTimeout);
+      if (totalTimeout !== Infinity) {
+        this.#total = joinScope(this.parent, totalTimeout);
+      }
+      const { target, session } = this;
       for (let number = 1;; number++) {
         try {
-          return await this.#attempt(number, attempts);
+          // The slot is taken before the attempt exists, so that a call
+          // waiting in a long queue holds as little as possible.
+          if (session) {
+            const waiting = session.enter(target, this.signal);
+            if (waiting) {
+              try {
+                await waiting;
+              } catch (error) {
+                throw this.signal?.aborted ? this.reason() : error;
+              }
+            }
+          }
+          return await this.#attempt(number, session !== undefined);
         } catch (error) {
           const signal = this.signal;
-          if (signal?.aborted) throw signal.reason;
-          if (number >= attempts || !isRetriable(error, retry)) throw error;
+          if (signal?.aborted) throw this.reason();
+          if (number >= this.attempts || !isRetriable(error, retry)) {
+            throw error;
+          }
           const wait = waitBefore(error, number, retry);
+          // The deadline of a shared scope is at most a tick past this
+          // call's own, which is all the precision a deadline has here.
           if (this.#total && performance.now() + wait >= this.#total.at) {
             throw this.#totalTimeoutError(number, error);
           }
           retry.onRetry?.({ attempt: number, error, delay: wait });
-          await delay(wait, signal ? { signal } : {});
+          try {
+            await delay(wait, signal ? { signal } : {});
+          } catch {
+            throw this.reason();
+          }
         }
       }
     } finally {
@@ -503,29 +545,12 @@ class Call<T> {
     }
   }
 
-  /** Ends the call: clears the total deadline and tells the session. */
+  /** Ends the call: leaves the total scope and tells the session. */
   finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    clearDeadline(this.#total);
-    this.#unlink?.();
+    leaveScope(this.#total);
     this.session?.settled();
-  }
-
-  #startTotal(totalTimeout: number): void {
-    const controller = new AbortController();
-    const outer = this.signal;
-    if (outer?.aborted) throw outer.reason;
-    if (outer) {
-      const onAbort = () => controller.abort(outer.reason);
-      outer.addEventListener("abort", onAbort, { once: true });
-      this.#unlink = () => outer.removeEventListener("abort", onAbort);
-    }
-    this.signal = controller.signal;
-    this.#total = setDeadline(
-      totalTimeout,
-      () => controller.abort(this.#totalTimeoutError()),
-    );
   }
 
   #totalTimeoutError(attempts?: number, cause?: unknown): TimeoutError {
@@ -542,29 +567,31 @@ class Call<T> {
     );
   }
 
-  async #attempt(number: number, attempts: number): Promise<T> {
-    const { target, policy, session, signal } = this;
-    const last = number >= attempts;
+  /** One attempt; `holding` says whether it holds the session's slots. */
+  async #attempt(number: number, holding: boolean): Promise<T> {
+    const { target, policy } = this;
+    const signal = this.signal;
+    const last = number >= this.attempts;
     const attempt = new Attempt(this as Call<unknown>, number);
+    if (holding) attempt.hold();
     try {
-      if (signal) {
-        if (signal.aborted) throw signal.reason;
-        attempt.link(signal);
-      }
-      if (session) {
-        const waiting = session.enter(target, signal);
-        if (waiting) await waiting;
-        attempt.hold();
-      }
-      attempt.arm(policy.timeout, attempts);
-      target.init.signal = attempt.signal;
+      // A slot freed by an aborting call can be handed over during that
+      // abort, before this call's own abort listener has run.
+      if (signal?.aborted) throw this.reason();
+      attempt.start(signal, policy.timeout);
       let input = target.input;
       if (!last && input instanceof Request && input.body !== null) {
         input = input.clone();
       }
+      let init = target.init;
+      const attemptSignal = attempt.signal;
+      if (attemptSignal !== undefined) {
+        if (init === undefined) init = { signal: attemptSignal };
+        else init.signal = attemptSignal;
+      }
       let response: Response;
       try {
-        response = await policy.fetch(input, target.init);
+        response = await policy.fetch(input, init);
       } catch (error) {
         throw attempt.fail(error);
       }
@@ -680,7 +707,7 @@ async function excerpt(response: Response, attempt: Attempt): Promise<string> {
       size += take;
     }
   } catch (error) {
-    if (attempt.signal.aborted) throw attempt.fail(error);
+    if (attempt.signal?.aborted) throw attempt.fail(error);
   } finally {
     await reader.cancel().catch(() => {});
   }

@@ -1,0 +1,140 @@
+/**
+ * The download loop behind `download()` and `Client.download()`. Private to
+ * `client/`.
+ *
+ * @module
+ */
+
+import { writeFileAtomic } from "../fs/atomic.ts";
+import type { Attempt, Sender } from "./_send.ts";
+import type { DownloadOptions, DownloadResult } from "./download.ts";
+import { NetworkError } from "./errors.ts";
+
+const WHERE = "Cannot download";
+
+/**
+ * Checks the arguments, then downloads `url` to `path` through `sender`.
+ *
+ * @throws {TypeError} If `path` or an option has the wrong type.
+ * @throws {RangeError} If `fileMode` is out of range.
+ */
+export function downloadWith(
+  sender: Sender,
+  url: string | URL,
+  path: string | URL,
+  options: DownloadOptions = {},
+): Promise<DownloadResult> {
+  const { onProgress, fileMode, fsync = true, ...requestOptions } = options;
+  try {
+    if (!(path instanceof URL) && (typeof path !== "string" || path === "")) {
+      throw new TypeError(
+        `${WHERE}: "path" must be a non-empty string or a file URL`,
+      );
+    }
+    if (onProgress !== undefined && typeof onProgress !== "function") {
+      throw new TypeError(`${WHERE}: "onProgress" must be a function`);
+    }
+    if (
+      fileMode !== undefined &&
+      !(Number.isInteger(fileMode) && fileMode >= 0 && fileMode <= 0o7777)
+    ) {
+      throw new RangeError(
+        `${WHERE}: "fileMode" must be an integer from 0 to 0o7777, received ${fileMode}`,
+      );
+    }
+    if (typeof fsync !== "boolean") {
+      throw new TypeError(`${WHERE}: "fsync" must be a boolean`);
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const where = typeof path === "string" ? path : path.pathname;
+  return sender.call(
+    url,
+    requestOptions,
+    async (response: Response, attempt: Attempt): Promise<DownloadResult> => {
+      const total = expectedLength(response);
+      const chunks = counted(response, attempt, total, onProgress);
+      try {
+        await writeFileAtomic(path, chunks.stream, {
+          mode: fileMode,
+          fsync,
+          signal: attempt.signal,
+        });
+      } catch (error) {
+        // A write that failed on the disk side leaves the body unread.
+        await chunks.cancel();
+        throw attempt.signal?.aborted ? attempt.fail(error) : error;
+      }
+      return {
+        url: response.url || attempt.target.url,
+        path: where,
+        size: chunks.loaded(),
+        headers: response.headers,
+      };
+    },
+  );
+}
+
+/**
+ * The size `Content-Length` promises for the decoded body: unknown when
+ * there is none, or when a `Content-Encoding` makes it the compressed size.
+ */
+function expectedLength(response: Response): number | undefined {
+  const encoding = response.headers.get("content-encoding");
+  if (encoding !== null && encoding.toLowerCase() !== "identity") {
+    return undefined;
+  }
+  const header = response.headers.get("content-length");
+  if (header === null || !/^\d+$/.test(header.trim())) return undefined;
+  return Number(header);
+}
+
+/**
+ * The body as a stream that counts bytes, reports progress, maps read errors
+ * (a timeout, a cut connection) and fails if the body ends short of `total`,
+ * so the partial file is thrown away. Whatever ends it early cancels the
+ * response body too.
+ */
+function counted(
+  response: Response,
+  attempt: Attempt,
+  total: number | undefined,
+  onProgress: DownloadOptions["onProgress"],
+): {
+  stream: ReadableStream<Uint8Array>;
+  loaded: () => number;
+  cancel: () => Promise<void>;
+} {
+  let loaded = 0;
+  const reader = response.body?.getReader();
+  const cancel = async (reason?: unknown) => {
+    await reader?.cancel(reason).catch(() => {});
+  };
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const step = await reader?.read();
+        if (step === undefined || step.done) {
+          if (total !== undefined && loaded !== total) {
+            const { url, method } = attempt.target;
+            throw new NetworkError(
+              `Cannot ${method} "${url}": the body ended after ${loaded} of ${total} bytes`,
+              { url, method, attempts: attempt.number },
+            );
+          }
+          controller.close();
+          return;
+        }
+        loaded += step.value.length;
+        onProgress?.({ loaded, total });
+        controller.enqueue(step.value);
+      } catch (error) {
+        await cancel(error);
+        throw attempt.fail(error);
+      }
+    },
+    cancel,
+  }, { highWaterMark: 0 });
+  return { stream, loaded: () => loaded, cancel };
+}

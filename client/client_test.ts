@@ -1,0 +1,435 @@
+import {
+  assert,
+  assertEquals,
+  assertGreaterOrEqual,
+  assertInstanceOf,
+  assertLess,
+  assertRejects,
+  assertThrows,
+} from "@std/assert";
+import { TimeoutError } from "../errors.ts";
+import { rawServer, serveLoopback as serve } from "../tests/_loopback.ts";
+import { Client } from "./client.ts";
+import { HttpError } from "./errors.ts";
+
+const NET = { net: ["127.0.0.1"] };
+const FILES = { net: ["127.0.0.1"], read: ["/tmp"], write: ["/tmp"] };
+
+/** Resolves after `ms` milliseconds (the servers' simulated work). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A server that counts requests in flight and answers after `ms`. */
+function busyServer(ms: number) {
+  let inFlight = 0;
+  let peak = 0;
+  let total = 0;
+  const server = serve(async (req) => {
+    total++;
+    peak = Math.max(peak, ++inFlight);
+    await sleep(ms);
+    inFlight--;
+    return new Response(new URL(req.url).pathname);
+  });
+  return Object.assign(server, {
+    peak: () => peak,
+    total: () => total,
+  });
+}
+
+/** A body that never ends (until cancelled). */
+const endless = () =>
+  new Response(
+    new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("start"));
+      },
+      pull: () => new Promise(() => {}),
+    }),
+  );
+
+Deno.test("Client resolves URLs against baseUrl and merges headers", {
+  permissions: NET,
+}, async (t) => {
+  await using server = serve((req) =>
+    Response.json({
+      path: new URL(req.url).pathname,
+      a: req.headers.get("x-a"),
+      b: req.headers.get("x-b"),
+    })
+  );
+  for (const base of [server.url("/api"), server.url("/api/")]) {
+    await t.step(base, async () => {
+      await using client = new Client({
+        baseUrl: base,
+        headers: { "x-a": "client", "x-b": "client" },
+      });
+      assertEquals(
+        await client.json("users/1", { headers: { "x-b": "call" } }),
+        {
+          path: "/api/users/1",
+          a: "client",
+          b: "call",
+        },
+      );
+      assertEquals(await client.json("/root"), {
+        path: "/root",
+        a: "client",
+        b: "client",
+      });
+      const request = new Request(server.url("/req"), {
+        headers: { "x-a": "request" },
+      });
+      assertEquals(await client.json(request), {
+        path: "/req",
+        a: "request",
+        b: "client",
+      });
+    });
+  }
+});
+
+Deno.test(
+  "Client applies its timeout, retry and throwHttpErrors, and calls override them",
+  {
+    permissions: NET,
+  },
+  async (t) => {
+    let calls = 0;
+    await using server = serve((req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/flaky") {
+        return ++calls % 2 === 1
+          ? new Response("", { status: 503 })
+          : new Response("ok");
+      }
+      if (path === "/missing") return new Response("no", { status: 404 });
+      return new Response("fine");
+    });
+    await using silent = rawServer(({ closed }) => closed());
+    await using client = new Client({
+      baseUrl: server.origin,
+      timeout: 100,
+      retry: { attempts: 2, backoff: () => 1 },
+      throwHttpErrors: (status) => status >= 500,
+    });
+    await t.step("timeout", async () => {
+      const start = performance.now();
+      const error = await assertRejects(
+        () => client.text(silent.url()),
+        TimeoutError,
+      );
+      assertEquals(error.timeout, 100);
+      assertGreaterOrEqual(
+        performance.now() - start,
+        95 * 2,
+        "both attempts timed out",
+      );
+    });
+    await t.step("timeout overridden", async () => {
+      const error = await assertRejects(
+        () => client.text(silent.url(), { timeout: 50, retry: 1 }),
+        TimeoutError,
+      );
+      assertEquals(error.timeout, 50);
+    });
+    await t.step("retry", async () => {
+      assertEquals(await client.text("/flaky"), "ok");
+      assertEquals(calls, 2);
+    });
+    await t.step("retry overridden", async () => {
+      await assertRejects(() => client.text("/flaky", { retry: 1 }), HttpError);
+    });
+    await t.step("throwHttpErrors", async () => {
+      assertEquals(await client.text("/missing"), "no");
+      await assertRejects(
+        () => client.text("/missing", { throwHttpErrors: true }),
+        HttpError,
+      );
+    });
+  },
+);
+
+Deno.test("Client never has more than concurrency requests in flight", {
+  permissions: NET,
+}, async () => {
+  await using server = busyServer(15);
+  await using client = new Client({ baseUrl: server.origin, concurrency: 4 });
+  const paths = Array.from({ length: 40 }, (_, i) => `/${i}`);
+  const texts = await Promise.all(paths.map((path) => client.text(path)));
+  assertEquals(texts, paths);
+  assertEquals(server.total(), 40);
+  assertLess(server.peak(), 5);
+  assertEquals(server.peak(), 4, "the limit is used");
+});
+
+Deno.test("Client keeps a slot until the response body is read or cancelled", {
+  permissions: NET,
+}, async (t) => {
+  let requests = 0;
+  await using server = serve(() => {
+    requests++;
+    return new Response("body");
+  });
+  await using client = new Client({ baseUrl: server.origin, concurrency: 1 });
+  await t.step("read", async () => {
+    requests = 0;
+    const first = await client.request("/1");
+    let secondDone = false;
+    const second = client.text("/2").then((text) => {
+      secondDone = true;
+      return text;
+    });
+    await sleep(50);
+    assertEquals(requests, 1, "the second request waits for the slot");
+    assertEquals(secondDone, false);
+    assertEquals(await first.text(), "body");
+    assertEquals(await second, "body");
+    assertEquals(requests, 2);
+  });
+  await t.step("cancelled", async () => {
+    const first = await client.request("/1");
+    const second = client.text("/2");
+    await first.body!.cancel();
+    assertEquals(await second, "body");
+  });
+  await t.step("a response without a body frees it at once", async () => {
+    const head = await client.request("/", { method: "HEAD" });
+    assertEquals(head.body, null);
+    assertEquals(await client.text("/"), "body");
+  });
+});
+
+Deno.test("Client limits each host to perHostConcurrency", {
+  permissions: NET,
+}, async () => {
+  await using a = busyServer(20);
+  await using b = busyServer(20);
+  await using client = new Client({ concurrency: 10, perHostConcurrency: 2 });
+  const urls = Array.from(
+    { length: 24 },
+    (_, i) => (i % 2 ? a : b).url(`/${i}`),
+  );
+  const start = performance.now();
+  await Promise.all(urls.map((url) => client.text(url)));
+  assertEquals(a.peak(), 2);
+  assertEquals(b.peak(), 2);
+  // 12 requests per host, 2 at a time, 20 ms each: at least 6 rounds.
+  assertGreaterOrEqual(performance.now() - start, 6 * 20 - 5);
+});
+
+Deno.test("Client lets a waiting request give up with its signal", {
+  permissions: NET,
+}, async () => {
+  await using server = busyServer(100);
+  await using client = new Client({ baseUrl: server.origin, concurrency: 1 });
+  const first = client.text("/first");
+  const controller = new AbortController();
+  const reason = new Error("not waiting");
+  const second = client.text("/second", { signal: controller.signal });
+  await sleep(20);
+  controller.abort(reason);
+  assertEquals(await assertRejects(() => second), reason);
+  assertEquals(await first, "/first");
+  assertEquals(server.total(), 1, "the aborted request was never sent");
+  assertEquals(await client.text("/third"), "/third");
+});
+
+Deno.test("Client holds no slot while waiting to retry", {
+  permissions: NET,
+}, async () => {
+  const order: string[] = [];
+  let flakyCalls = 0;
+  await using server = serve((req) => {
+    const path = new URL(req.url).pathname;
+    order.push(path);
+    if (path === "/flaky" && ++flakyCalls === 1) {
+      return new Response("", { status: 503 });
+    }
+    return new Response(path);
+  });
+  await using client = new Client({ baseUrl: server.origin, concurrency: 1 });
+  const flaky = client.text("/flaky", {
+    retry: { attempts: 2, backoff: () => 150 },
+  });
+  await sleep(30);
+  assertEquals(await client.text("/other"), "/other");
+  assertEquals(await flaky, "/flaky");
+  assertEquals(order, ["/flaky", "/other", "/flaky"]);
+});
+
+Deno.test("Client.close() aborts what is in flight and waits for it", {
+  permissions: NET,
+}, async (t) => {
+  await using silent = rawServer(({ closed }) => closed());
+  await using server = serve(endless);
+  await t.step(
+    "requests waiting for headers, for a slot, and a body being read",
+    async () => {
+      const client = new Client({ concurrency: 2 });
+      const waitingHeaders = client.text(silent.url());
+      const response = await client.request(server.url());
+      const waitingSlot = client.text(server.url());
+      const reader = response.body!.getReader();
+      await reader.read();
+      assertEquals(client.active, 3);
+      const outcomes = Promise.allSettled([
+        waitingHeaders,
+        waitingSlot,
+        reader.read(),
+      ]);
+      await client.close();
+      assertEquals(client.active, 0);
+      assert(client.closed);
+      for (const outcome of await outcomes) {
+        assertEquals(outcome.status, "rejected");
+        const reason = (outcome as PromiseRejectedResult).reason;
+        assertInstanceOf(reason, DOMException);
+        assertEquals(reason.name, "AbortError");
+      }
+    },
+  );
+  await t.step("later calls fail at once", async () => {
+    const client = new Client();
+    await client.close();
+    await assertRejects(
+      () => client.text(server.url()),
+      DOMException,
+      "the client is closed",
+    );
+    await client.close();
+  });
+  await t.step("await using", async () => {
+    let outcome: Promise<unknown> | undefined;
+    {
+      await using client = new Client();
+      outcome = client.text(silent.url()).catch((error) => error);
+      await sleep(10);
+    }
+    assertEquals((await outcome as Error).name, "AbortError");
+  });
+});
+
+Deno.test(
+  "Client.gather() sends URL tasks through the client and stops on close",
+  {
+    permissions: NET,
+  },
+  async (t) => {
+    await using server = busyServer(10);
+    await t.step("limits, baseUrl and order", async () => {
+      await using client = new Client({
+        baseUrl: server.origin,
+        concurrency: 3,
+      });
+      const paths = Array.from({ length: 12 }, (_, i) => `/${i}`);
+      const responses = await client.gather(paths);
+      assertEquals(await Promise.all(responses.map((r) => r.text())), paths);
+      assertLess(server.peak(), 4);
+    });
+    await t.step("function tasks and settle", async () => {
+      await using client = new Client({ baseUrl: server.origin });
+      const results = await client.gather([
+        (signal) => client.text("/fn", { signal }),
+        () => Promise.reject(new Error("task failed")),
+      ], { settle: true });
+      assertEquals(results[0], { status: "fulfilled", value: "/fn" });
+      assertEquals(results[1].status, "rejected");
+    });
+    await t.step("close aborts the run", async () => {
+      await using silent = rawServer(({ closed }) => closed());
+      const client = new Client();
+      let seenAbort = false;
+      const run = client.gather([
+        silent.url(),
+        (signal) =>
+          new Promise((_, reject) =>
+            signal.addEventListener("abort", () => {
+              seenAbort = true;
+              reject(signal.reason);
+            })
+          ),
+      ]);
+      await sleep(20);
+      await client.close();
+      const error = await assertRejects(() => run);
+      assertEquals((error as Error).name, "AbortError");
+      assert(seenAbort);
+    });
+  },
+);
+
+Deno.test(
+  "Client.paginate() and Client.download() follow the client's settings",
+  {
+    permissions: FILES,
+  },
+  async () => {
+    const keys: (string | null)[] = [];
+    await using server = serve((req) => {
+      keys.push(req.headers.get("x-key"));
+      const url = new URL(req.url);
+      if (url.pathname === "/file") return new Response("file body");
+      const page = Number(url.searchParams.get("page") ?? 1);
+      return Response.json(page, {
+        headers: page < 3 ? { link: `<list?page=${page + 1}>; rel=next` } : {},
+      });
+    });
+    await using client = new Client({
+      baseUrl: server.url("/v1/"),
+      headers: { "x-key": "k" },
+    });
+    const pages: unknown[] = [];
+    for await (const page of client.paginate("list")) pages.push(page.data);
+    assertEquals(pages, [1, 2, 3]);
+    const dir = await Deno.makeTempDir();
+    try {
+      const result = await client.download("/file", `${dir}/f.txt`);
+      assertEquals(result.size, 9);
+      assertEquals(await Deno.readTextFile(`${dir}/f.txt`), "file body");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    assertEquals(keys, ["k", "k", "k", "k"]);
+  },
+);
+
+Deno.test("Client sends through an injected fetch", {
+  permissions: {},
+}, async () => {
+  const seen: { url: string; signal: boolean }[] = [];
+  await using client = new Client({
+    baseUrl: "https://api.example/v2/",
+    fetch: (input, init) => {
+      seen.push({
+        url: typeof input === "string" ? input : input.url,
+        signal: init?.signal instanceof AbortSignal,
+      });
+      return Promise.resolve(Response.json({ stub: true }));
+    },
+  });
+  assertEquals(await client.json("things"), { stub: true });
+  assertEquals(seen, [{ url: "https://api.example/v2/things", signal: true }]);
+});
+
+Deno.test("Client rejects bad options", { permissions: {} }, () => {
+  assertThrows(
+    () => new Client({ concurrency: 0 }),
+    RangeError,
+    'Cannot create client: "concurrency" must be a positive integer or Infinity, received 0',
+  );
+  assertThrows(
+    () => new Client({ perHostConcurrency: 1.5 }),
+    RangeError,
+    '"perHostConcurrency"',
+  );
+  assertThrows(() => new Client({ baseUrl: "relative/path" }), TypeError);
+  assertThrows(() => new Client({ timeout: -5 }), RangeError, '"timeout"');
+  assertThrows(
+    () => new Client({ fetch: "no" as unknown as typeof fetch }),
+    TypeError,
+    '"fetch" must be a function',
+  );
+  assertThrows(() => new Client({ retry: { attempts: -1 } }), RangeError);
+});
