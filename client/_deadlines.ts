@@ -44,6 +44,7 @@ export class Scope {
   users = 0;
   readonly #controller: AbortController;
   #onParentAbort: (() => void) | undefined;
+  #watchers: Set<() => void> | undefined;
 
   constructor(parent: AbortSignal | undefined, timeout: number, now: number) {
     this.#controller = new AbortController();
@@ -70,6 +71,27 @@ export class Scope {
         "TimeoutError",
       ),
     );
+  }
+
+  /**
+   * Calls `fn` once if the scope aborts, until {@linkcode Scope.unwatch}.
+   * One listener serves every watcher: removing one of many listeners from a
+   * signal is O(n) in Deno.
+   */
+  watch(fn: () => void): void {
+    if (this.#watchers === undefined) {
+      const watchers = this.#watchers = new Set();
+      this.signal.addEventListener("abort", () => {
+        for (const watcher of watchers) watcher();
+        watchers.clear();
+      }, { once: true });
+    }
+    this.#watchers.add(fn);
+  }
+
+  /** Forgets a watcher added with {@linkcode Scope.watch}. */
+  unwatch(fn: () => void): void {
+    this.#watchers?.delete(fn);
   }
 
   /** Stops following the parent. */

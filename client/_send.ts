@@ -163,7 +163,7 @@ export const DEFAULT_SENDER: Sender = {
  * wrong type.
  */
 export function resolvePolicy(
-  options: Omit<RequestOptions, "fetch"> | undefined,
+  options: RequestOptions | undefined,
   where: string,
   base: Policy,
 ): Policy {
@@ -182,10 +182,10 @@ export function resolvePolicy(
     fetch: base.fetch,
     timeout: timeout === undefined
       ? base.timeout
-      : checkTimeout(where, "timeout", timeout),
+      : checkTimeout(timeout, where, "timeout"),
     totalTimeout: totalTimeout === undefined
       ? base.totalTimeout
-      : checkTimeout(where, "totalTimeout", totalTimeout),
+      : checkTimeout(totalTimeout, where, "totalTimeout"),
     retry: retry === undefined ? base.retry : resolveRetry(retry, where),
     throwHttpErrors: throwHttpErrors === undefined
       ? base.throwHttpErrors
@@ -199,9 +199,9 @@ export function resolvePolicy(
  * @throws {RangeError} If it is not a positive number or `Infinity`.
  */
 export function checkTimeout(
+  value: number,
   where: string,
   name: string,
-  value: number,
 ): number {
   if (!(typeof value === "number" && value > 0)) {
     throw new RangeError(
@@ -416,12 +416,12 @@ export class Attempt {
   keep(): void {
     this.#kept = true;
     this.#call.kept = true;
-    const signal = this.#scope?.signal;
-    if (signal?.aborted) {
+    const scope = this.#scope;
+    if (scope?.signal.aborted) {
       this.release();
-    } else if (signal !== undefined) {
+    } else if (scope !== undefined) {
       this.#onAbort = () => this.release();
-      signal.addEventListener("abort", this.#onAbort, { once: true });
+      scope.watch(this.#onAbort);
     }
   }
 
@@ -434,9 +434,7 @@ export class Attempt {
   release(): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#onAbort !== undefined) {
-      this.#scope!.signal.removeEventListener("abort", this.#onAbort);
-    }
+    if (this.#onAbort !== undefined) this.#scope!.unwatch(this.#onAbort);
     leaveScope(this.#scope);
     if (this.#holding) this.#call.session!.leave(this.#call.target);
     if (this.#kept) this.#call.finish();

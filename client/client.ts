@@ -215,8 +215,8 @@ export class Client implements AsyncDisposable {
     }
     this.#policy = {
       fetch: fetchFn ?? DEFAULT_POLICY.fetch,
-      timeout: checkTimeout(where, "timeout", timeout),
-      totalTimeout: checkTimeout(where, "totalTimeout", totalTimeout),
+      timeout: checkTimeout(timeout, where, "timeout"),
+      totalTimeout: checkTimeout(totalTimeout, where, "totalTimeout"),
       retry: retry === undefined
         ? DEFAULT_POLICY.retry
         : resolveRetry(retry, where),
