@@ -1,0 +1,81 @@
+/**
+ * Option checks shared by the TCP servers. Messages read
+ * `Cannot serve: "<name>" must be ..., received <value>`.
+ *
+ * @module
+ */
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object" && value !== null) return "an object";
+  return String(value);
+}
+
+/** Throws a `TypeError` unless `value` is a function. */
+export function assertFunction(name: string, value: unknown): void {
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Cannot serve: "${name}" must be a function, received ${show(value)}`,
+    );
+  }
+}
+
+/** Throws a `TypeError` unless `value` is a non-empty string. */
+export function assertString(name: string, value: unknown): void {
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(
+      `Cannot serve: "${name}" must be a non-empty string, received ${
+        show(value)
+      }`,
+    );
+  }
+}
+
+/** Throws a `TypeError` unless `value` is a boolean. */
+export function assertBoolean(name: string, value: unknown): void {
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `Cannot serve: "${name}" must be a boolean, received ${show(value)}`,
+    );
+  }
+}
+
+/** Throws a `RangeError` unless `value` is an integer from 0 to 65535. */
+export function assertPort(value: unknown): void {
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 0 ||
+    value > 65535
+  ) {
+    throw new RangeError(
+      `Cannot serve: "port" must be an integer from 0 to 65535, received ${
+        show(value)
+      }`,
+    );
+  }
+}
+
+/**
+ * Throws a `RangeError` unless `value` is a positive number (`zero`: or 0),
+ * an integer if `integer` is set; `Infinity` always passes.
+ */
+export function assertLimit(
+  name: string,
+  value: unknown,
+  { integer = false, zero = false } = {},
+): void {
+  const ok = typeof value === "number" &&
+    (value === Infinity ||
+      (Number.isFinite(value) && (zero ? value >= 0 : value > 0) &&
+        (!integer || Number.isInteger(value))));
+  if (!ok) {
+    const kind = `${zero ? "non-negative" : "positive"} ${
+      integer ? "integer" : "number"
+    }`;
+    throw new RangeError(
+      `Cannot serve: "${name}" must be a ${kind} or Infinity, received ${
+        show(value)
+      }`,
+    );
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Line protocols (one request per line, replies as lines) on
+ * {@linkcode serveTcp}.
+ *
+ * @module
+ */
+
+import { TextLineStream } from "@std/streams/text-line-stream";
+import { formatAddr, isPeerReset } from "./_connection.ts";
+import { LineDecoder } from "./_line_decoder.ts";
+import { assertFunction, assertLimit } from "./_validate.ts";
+import { writeAll } from "./_write_all.ts";
+import {
+  serveTcp,
+  type ServeTcpOptions,
+  type TcpContext,
+  type TcpServer,
+} from "./tcp.ts";
+
+/**
+ * What a {@linkcode LineHandler} may return: a line to send back, nothing,
+ * or several lines (an array, a generator, an async generator: each is sent
+ * as it comes, so a long async reply streams). Each line is sent with `"\n"`
+ * appended.
+ */
+export type LineReply =
+  | string
+  | void
+  | Iterable<string>
+  | AsyncIterable<string>;
+
+/** What a {@linkcode LineHandler} gets beside the line. */
+export interface LineContext extends TcpContext {
+  /** The 1-based number of the line on its connection. */
+  readonly lineNumber: number;
+  /** Closes the connection once the reply to this line is sent. */
+  close(): void;
+}
+
+/**
+ * Answers one line. Lines of a connection are handled one at a time, in
+ * order, each reply sent before the next line is read; connections are
+ * served concurrently.
+ *
+ * @param line The line, without its `"\n"` or `"\r\n"`.
+ * @param context The line number, `close()`, and the connection's
+ * {@linkcode TcpContext}.
+ */
+export type LineHandler = (
+  line: string,
+  context: LineContext,
+) => LineReply | Promise<LineReply>;
+
+/** Options of {@linkcode serveLines}: those of {@linkcode serveTcp}, plus: */
+export interface ServeLinesOptions extends ServeTcpOptions {
+  /**
+   * The longest line accepted, in characters (UTF-16 code units), not
+   * counting the line break. It is enforced while the bytes arrive: a
+   * longer line gets one `error: ...` line back and its connection is
+   * closed, with a `LineTooLongError` (from `@aio/aio/errors`) going to
+   * `onError`; the server and other connections go on.
+   *
+   * @default {65536}
+   */
+  maxLineLength?: number;
+}
+
+const encoder = new TextEncoder();
+const BATCH_BYTES = 16 * 1024;
+
+/**
+ * Serves a line protocol: reads UTF-8 lines (`\n` or `\r\n`), passes each to
+ * `handler`, and writes back what it returns.
+ *
+ * A connection ends when the peer stops sending (every reply is sent
+ * first), when the handler calls `context.close()`, or when the server
+ * shuts down: a connection waiting for its next line closes at once, one
+ * busy with a line closes after its reply (or at `shutdownTimeout`).
+ *
+ * Bad input closes only its own connection, after one error line:
+ * `error: line N is longer than M characters` (see `maxLineLength`) or
+ * `error: line N is not valid UTF-8` (a `TypeError` goes to `onError`).
+ * Lines before the bad one are all answered.
+ *
+ * @param handler Answers one line; see {@linkcode LineHandler}.
+ * @param options Those of {@linkcode serveTcp}, plus `maxLineLength`.
+ * @returns The running server.
+ * @throws {TypeError} If `handler` is not a function or an option has the
+ * wrong type (see {@linkcode serveTcp}).
+ * @throws {RangeError} If `maxLineLength` is not a positive integer, or a
+ * {@linkcode serveTcp} option is out of range.
+ *
+ * @example An upper-casing server and a client
+ * ```ts
+ * import { serveLines } from "@aio/aio/server/lines";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = serveLines((line) => line.toUpperCase());
+ * using conn = await Deno.connect({ port: server.addr.port });
+ * await conn.write(new TextEncoder().encode("hello\nworld\n"));
+ * await conn.closeWrite();
+ * assertEquals(await new Response(conn.readable).text(), "HELLO\nWORLD\n");
+ * ```
+ *
+ * @example Several lines per reply, and a command that closes
+ * ```ts
+ * import { serveLines } from "@aio/aio/server/lines";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = serveLines((line, context) => {
+ *   if (line === "QUIT") {
+ *     context.close();
+ *     return "bye";
+ *   }
+ *   return line.split(" ");
+ * });
+ * using conn = await Deno.connect({ port: server.addr.port });
+ * await conn.write(new TextEncoder().encode("a b c\nQUIT\nignored\n"));
+ * assertEquals(await new Response(conn.readable).text(), "a\nb\nc\nbye\n");
+ * ```
+ */
+export function serveLines(
+  handler: LineHandler,
+  options: ServeLinesOptions = {},
+): TcpServer {
+  const { maxLineLength = 65536, ...tcpOptions } = options;
+  assertFunction("handler", handler);
+  assertLimit("maxLineLength", maxLineLength, { integer: true });
+  return serveTcp(
+    (conn, context) => serveConnection(conn, context, handler, maxLineLength),
+    tcpOptions,
+  );
+}
+
+class LineConnection implements LineContext {
+  lineNumber = 0;
+  closing = false;
+  #tcp: TcpContext;
+
+  constructor(tcp: TcpContext) {
+    this.#tcp = tcp;
+  }
+
+  get signal(): AbortSignal {
+    return this.#tcp.signal;
+  }
+
+  get draining(): AbortSignal {
+    return this.#tcp.draining;
+  }
+
+  get remoteAddr(): Deno.NetAddr {
+    return this.#tcp.remoteAddr;
+  }
+
+  get localAddr(): Deno.NetAddr {
+    return this.#tcp.localAddr;
+  }
+
+  close(): void {
+    this.closing = true;
+  }
+}
+
+async function serveConnection(
+  conn: Deno.TcpConn,
+  tcp: TcpContext,
+  handler: LineHandler,
+  maxLineLength: number,
+): Promise<void> {
+  const { draining } = tcp;
+  if (draining.aborted) return;
+  const decoder = new LineDecoder(
+    maxLineLength,
+    `from ${formatAddr(tcp.remoteAddr)}`,
+  );
+  const reader = conn.readable
+    .pipeThrough(decoder)
+    .pipeThrough(new TextLineStream())
+    .getReader();
+  const context = new LineConnection(tcp);
+  let waiting = false;
+  // Shutdown closes a connection that waits for its next line at once.
+  const onDraining = () => {
+    if (waiting) reader.cancel().catch(() => {});
+  };
+  draining.addEventListener("abort", onDraining, { once: true });
+  try {
+    while (true) {
+      waiting = true;
+      const { done, value } = await reader.read();
+      waiting = false;
+      if (done) break;
+      context.lineNumber++;
+      await writeReply(conn, await handler(value, context), context);
+      if (context.closing || draining.aborted) break;
+    }
+  } catch (error) {
+    if (isPeerReset(error)) return;
+    throw error;
+  } finally {
+    draining.removeEventListener("abort", onDraining);
+    reader.cancel().catch(() => {});
+  }
+  const { error } = decoder;
+  if (error) {
+    const why = error instanceof TypeError
+      ? "is not valid UTF-8"
+      : `is longer than ${maxLineLength} characters`;
+    await writeAll(
+      conn,
+      encoder.encode(`error: line ${decoder.lines + 1} ${why}\n`),
+    );
+    throw error;
+  }
+}
+
+async function writeReply(
+  conn: Deno.Conn,
+  reply: LineReply,
+  context: LineContext,
+): Promise<void> {
+  if (reply === undefined || (reply as unknown) === null) return;
+  if (typeof reply === "string") {
+    await writeAll(conn, encoder.encode(reply + "\n"));
+  } else if (typeof reply === "object" && reply !== null) {
+    if (Symbol.asyncIterator in reply) {
+      for await (const line of reply) {
+        await writeAll(conn, encoder.encode(line + "\n"));
+      }
+    } else if (Symbol.iterator in reply) {
+      // Batched, so that an array of short lines is not one write each.
+      let batch = "";
+      for (const line of reply) {
+        batch += line + "\n";
+        if (batch.length >= BATCH_BYTES) {
+          await writeAll(conn, encoder.encode(batch));
+          batch = "";
+        }
+      }
+      if (batch) await writeAll(conn, encoder.encode(batch));
+    } else {
+      throw badReply(reply, context);
+    }
+  } else {
+    throw badReply(reply, context);
+  }
+}
+
+function badReply(reply: unknown, context: LineContext): TypeError {
+  return new TypeError(
+    `Cannot reply to line ${context.lineNumber} from ${
+      formatAddr(context.remoteAddr)
+    }: the handler returned ${
+      reply === null ? "null" : typeof reply
+    }, expected a string, nothing, or an iterable of strings`,
+  );
+}

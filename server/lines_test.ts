@@ -1,0 +1,234 @@
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { LineTooLongError } from "../errors.ts";
+import { type LineReply, serveLines } from "./lines.ts";
+import { readEof, readExactly, writeAll } from "./_test_util.ts";
+
+const NET: Deno.PermissionOptionsObject = { net: ["127.0.0.1"] };
+const decoder = new TextDecoder();
+
+/** Sends `input`, half-closes, and returns everything the server sent. */
+async function exchange(port: number, input: string | Uint8Array) {
+  using conn = await Deno.connect({ port });
+  await writeAll(conn, input);
+  await conn.closeWrite();
+  return await new Response(conn.readable).text();
+}
+
+/** Reads until `count` lines arrived; returns them. */
+async function readLines(conn: Deno.Conn, count: number): Promise<string[]> {
+  let text = "";
+  const buffer = new Uint8Array(1024);
+  while (text.split("\n").length <= count) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    text += decoder.decode(buffer.subarray(0, n));
+  }
+  return text.split("\n").slice(0, count);
+}
+
+Deno.test({
+  name: "serveLines() answers each line in order",
+  permissions: NET,
+  async fn() {
+    const seen: [string, number][] = [];
+    await using server = serveLines(async (line, context) => {
+      seen.push([line, context.lineNumber]);
+      // Later lines answer faster; replies must still come in order.
+      await new Promise((resolve) => setTimeout(resolve, 30 - line.length));
+      return `${context.lineNumber}:${line}`;
+    });
+    const reply = await exchange(
+      server.addr.port,
+      "a\r\nbb\n\nccc\nlast without newline",
+    );
+    assertEquals(reply, "1:a\n2:bb\n3:\n4:ccc\n5:last without newline\n");
+    assertEquals(seen.map(([, n]) => n), [1, 2, 3, 4, 5]);
+  },
+});
+
+Deno.test({
+  name: "serveLines() sends every kind of reply",
+  permissions: NET,
+  async fn(t) {
+    const replies: [string, (line: string) => LineReply, string][] = [
+      ["a string", (line) => `<${line}>`, "<x>\n<y>\n"],
+      ["nothing", () => undefined, ""],
+      ["an array", (line) => [line, line], "x\nx\ny\ny\n"],
+      ["a generator", function* (line) {
+        yield line;
+        yield "-";
+      }, "x\n-\ny\n-\n"],
+      ["an async generator", async function* (line) {
+        await Promise.resolve();
+        yield line.toUpperCase();
+      }, "X\nY\n"],
+    ];
+    for (const [name, handler, expected] of replies) {
+      await t.step(name, async () => {
+        await using server = serveLines(handler);
+        assertEquals(await exchange(server.addr.port, "x\ny\n"), expected);
+      });
+    }
+
+    await t.step("a large array, batched", async () => {
+      const lines = Array.from({ length: 5000 }, (_, i) => `line ${i}`);
+      await using server = serveLines(() => lines);
+      const reply = await exchange(server.addr.port, "go\n");
+      assertEquals(reply, lines.join("\n") + "\n");
+    });
+
+    await t.step("a value that is no reply closes the connection", async () => {
+      const errors: unknown[] = [];
+      await using server = serveLines(() => 42 as unknown as string, {
+        onError: (error) => errors.push(error),
+      });
+      assertEquals(await exchange(server.addr.port, "x\n"), "");
+      assertEquals(errors.length, 1);
+      assertInstanceOf(errors[0], TypeError);
+      assertStringIncludes(
+        errors[0].message,
+        "the handler returned number, expected a string, nothing, or an iterable of strings",
+      );
+    });
+  },
+});
+
+Deno.test({
+  name: "serveLines() closes the connection after context.close()",
+  permissions: NET,
+  async fn() {
+    await using server = serveLines((line, context) => {
+      if (line === "quit") {
+        context.close();
+        return "bye";
+      }
+      return line;
+    });
+    using conn = await Deno.connect({ port: server.addr.port });
+    await writeAll(conn, "one\nquit\nnever answered\n");
+    assertEquals(decoder.decode(await readExactly(conn, 8)), "one\nbye\n");
+    assertEquals(await readEof(conn), null);
+  },
+});
+
+Deno.test({
+  name: "serveLines() closes only the connection whose line is too long",
+  permissions: NET,
+  async fn(t) {
+    await t.step("a long line after good ones", async () => {
+      const errors: unknown[] = [];
+      await using server = serveLines((line) => line, {
+        maxLineLength: 8,
+        onError: (error) => errors.push(error),
+      });
+      using other = await Deno.connect({ port: server.addr.port });
+      await writeAll(other, "before\n");
+      assertEquals(await readLines(other, 1), ["before"]);
+      const reply = await exchange(
+        server.addr.port,
+        "12345678\n123456789\nx\n",
+      );
+      assertEquals(
+        reply,
+        "12345678\nerror: line 2 is longer than 8 characters\n",
+      );
+      assertEquals(errors.length, 1);
+      assertInstanceOf(errors[0], LineTooLongError);
+      assertEquals(errors[0].lineNumber, 2);
+      assertEquals(errors[0].maxLineLength, 8);
+      await writeAll(other, "after\n");
+      assertEquals(await readLines(other, 1), ["after"]);
+    });
+
+    await t.step("detected before the newline arrives", async () => {
+      await using server = serveLines((line) => line, {
+        maxLineLength: 1000,
+        onError: () => {},
+      });
+      using conn = await Deno.connect({ port: server.addr.port });
+      // No newline is ever sent: the limit is enforced as bytes arrive.
+      for (let i = 0; i < 11; i++) await writeAll(conn, "x".repeat(100));
+      assertEquals(await readLines(conn, 1), [
+        "error: line 1 is longer than 1000 characters",
+      ]);
+      assertEquals(await readEof(conn), null);
+    });
+  },
+});
+
+Deno.test({
+  name: "serveLines() answers invalid UTF-8 with an error line",
+  permissions: NET,
+  async fn() {
+    const errors: unknown[] = [];
+    await using server = serveLines((line) => `ok ${line}`, {
+      onError: (error) => errors.push(error),
+    });
+    const bytes = new Uint8Array([0x61, 0x0a, 0x62, 0xff, 0x62, 0x0a, 0x63]);
+    assertEquals(
+      await exchange(server.addr.port, bytes),
+      "ok a\nerror: line 2 is not valid UTF-8\n",
+    );
+    assertEquals(errors.length, 1);
+    assertInstanceOf(errors[0], TypeError);
+    assertStringIncludes(errors[0].message, "not valid UTF-8");
+    // The server goes on.
+    assertEquals(await exchange(server.addr.port, "é\n"), "ok é\n");
+  },
+});
+
+Deno.test({
+  name:
+    "serveLines() closes waiting connections at shutdown and finishes busy ones",
+  permissions: NET,
+  async fn() {
+    const busy = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
+    let signal: AbortSignal | undefined;
+    const server = serveLines(async (line, context) => {
+      if (line === "slow") {
+        signal = context.signal;
+        busy.resolve();
+        await release.promise;
+      }
+      return `done ${line}`;
+    });
+    using waiting = await Deno.connect({ port: server.addr.port });
+    using working = await Deno.connect({ port: server.addr.port });
+    await writeAll(waiting, "quick\n");
+    assertEquals(await readLines(waiting, 1), ["done quick"]);
+    await writeAll(working, "slow\n");
+    await busy.promise;
+    const shutdown = server.shutdown();
+    assertEquals(await readEof(waiting), null);
+    release.resolve();
+    assertEquals(await readLines(working, 1), ["done slow"]);
+    assertEquals(await readEof(working), null);
+    await shutdown;
+    assert(signal?.aborted);
+    assertStringIncludes(String(signal.reason), "it is closed");
+  },
+});
+
+Deno.test({
+  name: "serveLines() validates its arguments",
+  permissions: "none",
+  fn() {
+    assertThrows(
+      () => serveLines((line) => line, { maxLineLength: 1.5 }),
+      RangeError,
+      'Cannot serve: "maxLineLength" must be a positive integer or Infinity, received 1.5',
+    );
+    assertThrows(
+      () => serveLines(null as never),
+      TypeError,
+      'Cannot serve: "handler" must be a function, received null',
+    );
+  },
+});

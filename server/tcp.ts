@@ -1,0 +1,418 @@
+/**
+ * TCP servers in the style of asyncio's `start_server`, on `Deno.listen`.
+ *
+ * @module
+ */
+
+import { delay } from "@std/async/delay";
+import { AioError, TimeoutError } from "../errors.ts";
+import { Connection, formatAddr } from "./_connection.ts";
+import { IdleSweep } from "./_idle.ts";
+import {
+  assertBoolean,
+  assertFunction,
+  assertLimit,
+  assertPort,
+  assertString,
+} from "./_validate.ts";
+
+/**
+ * What a {@linkcode TcpHandler} gets beside the connection.
+ *
+ * Reading `signal` creates it: a handler that never looks at it costs no
+ * `AbortController`.
+ */
+export interface TcpContext {
+  /**
+   * Aborts when the connection has to stop now: the shutdown deadline
+   * (`shutdownTimeout`) passed, the connection was idle for `idleTimeout`, a
+   * read or write failed (a write fails once the peer is gone: Deno reports
+   * a reset as the end of input), or the handler returned and the
+   * connection was closed. The end of input does not abort it: the peer may
+   * have half-closed and still wait for a reply.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Aborts when the server starts shutting down. A handler with natural
+   * pauses (a line protocol between two lines) returns at the next pause;
+   * `signal` aborts later, when `shutdownTimeout` runs out.
+   */
+  readonly draining: AbortSignal;
+  /** The peer's address. */
+  readonly remoteAddr: Deno.NetAddr;
+  /** The local address the peer connected to. */
+  readonly localAddr: Deno.NetAddr;
+}
+
+/**
+ * Serves one connection. The server closes the connection when the returned
+ * promise settles; a handler that throws or rejects closes only its own
+ * connection, and its error goes to `onError`.
+ *
+ * @param conn The accepted connection.
+ * @param context The connection's signal, the server's draining signal and
+ * the addresses.
+ */
+export type TcpHandler = (
+  conn: Deno.TcpConn,
+  context: TcpContext,
+) => void | Promise<void>;
+
+/** Options of {@linkcode serveTcp}. */
+export interface ServeTcpOptions {
+  /**
+   * The address to listen on. Use `"0.0.0.0"` or `"::"` to accept
+   * connections from other machines.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * The port to listen on; `0` picks a free port (read it from `addr`).
+   *
+   * @default {0}
+   */
+  port?: number;
+  /**
+   * Shuts the server down when aborted, like calling `shutdown()`.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Called once with the address the server listens on, before the first
+   * connection is accepted.
+   *
+   * @default {undefined}
+   */
+  onListen?: (addr: Deno.NetAddr) => void;
+  /**
+   * Called with an error a handler threw (the connection is then closed) or
+   * an error accepting a connection (`conn` is `undefined`; accepting resumes
+   * after 100 ms). Errors that follow the server stopping a connection
+   * (idle, shutdown deadline) are not reported.
+   *
+   * @default {logs the error and the peer's address with console.error}
+   */
+  onError?: (error: unknown, conn: Deno.TcpConn | undefined) => void;
+  /**
+   * The most connections served at once. At the limit the server stops
+   * accepting: new connections wait in the kernel's listen backlog (511 by
+   * default; beyond it the kernel refuses them) and are accepted, in order,
+   * as served connections close. Existing connections are unaffected, and
+   * memory stays bounded. `Infinity` removes the limit.
+   *
+   * @default {1024}
+   */
+  maxConnections?: number;
+  /**
+   * Milliseconds without a completed read or write after which a connection
+   * is closed (its `signal` aborts with a {@linkcode TimeoutError} first).
+   * One sweep per server checks timestamps, so the close comes between
+   * `idleTimeout` and `idleTimeout * 1.25` (at most 2 s late) after the last
+   * activity. `undefined` or `Infinity`: no idle limit.
+   *
+   * @default {undefined}
+   */
+  idleTimeout?: number;
+  /**
+   * How long `shutdown()` lets handlers finish, in milliseconds, before it
+   * aborts their signals and closes what remains. `Infinity` waits for every
+   * handler.
+   *
+   * @default {5000}
+   */
+  shutdownTimeout?: number;
+  /**
+   * Sets `SO_REUSEPORT`, so several processes can listen on the same port
+   * and Linux spreads connections across them. Deno 2.9 treats this as
+   * unstable: the process must run with `--unstable-net` (without it Deno
+   * would exit the process, so `serveTcp` throws a `TypeError` instead).
+   *
+   * @default {false}
+   */
+  reusePort?: boolean;
+}
+
+/** A running TCP server, returned by {@linkcode serveTcp}. */
+export interface TcpServer extends AsyncDisposable {
+  /** The address the server listens on. */
+  readonly addr: Deno.NetAddr;
+  /** How many connections are being served now. */
+  readonly connections: number;
+  /** Resolves once the server is shut down and every connection is closed. */
+  readonly finished: Promise<void>;
+  /**
+   * Stops accepting at once, lets handlers finish within `shutdownTimeout`,
+   * then aborts and closes the connections that remain. Calling it again
+   * returns the same promise.
+   *
+   * @returns A promise that resolves like `finished`.
+   */
+  shutdown(): Promise<void>;
+  /** Same as `shutdown()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const ACCEPT_RETRY_DELAY = 100;
+
+/**
+ * Listens on a TCP port and calls `handler` for every connection, each
+ * concurrently, the way asyncio's `start_server` runs a coroutine per client.
+ *
+ * The server is ready when `serveTcp` returns (`addr` holds the port).
+ * Connections are bounded by `maxConnections`; writes done with `conn.write`
+ * or `conn.writable` wait for the peer, so a slow reader slows its handler
+ * down rather than filling memory.
+ *
+ * @param handler Serves one connection; see {@linkcode TcpHandler}.
+ * @param options Address, limits, timeouts and callbacks.
+ * @returns The running server.
+ * @throws {TypeError} If `handler` is not a function, an option has the
+ * wrong type, or `reusePort` is set without `--unstable-net`.
+ * @throws {RangeError} If `port`, `maxConnections`, `idleTimeout` or
+ * `shutdownTimeout` is out of range.
+ * @throws {Deno.errors.AddrInUse} If the port is taken.
+ *
+ * @example A server that greets each client
+ * ```ts
+ * import { serveTcp } from "@aio/aio/server/tcp";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = serveTcp(async (conn, context) => {
+ *   const hello = `hello ${context.remoteAddr.hostname}\n`;
+ *   await conn.write(new TextEncoder().encode(hello));
+ * });
+ *
+ * const conn = await Deno.connect({ port: server.addr.port });
+ * const text = await new Response(conn.readable).text();
+ * assertEquals(text, "hello 127.0.0.1\n");
+ * ```
+ */
+export function serveTcp(
+  handler: TcpHandler,
+  options: ServeTcpOptions = {},
+): TcpServer {
+  const {
+    hostname = "127.0.0.1",
+    port = 0,
+    signal,
+    onListen,
+    onError = logError,
+    maxConnections = 1024,
+    idleTimeout = Infinity,
+    shutdownTimeout = 5000,
+    reusePort = false,
+  } = options;
+  assertFunction("handler", handler);
+  assertString("hostname", hostname);
+  assertPort(port);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot serve: "signal" must be an AbortSignal, received ${typeof signal}`,
+    );
+  }
+  if (onListen !== undefined) assertFunction("onListen", onListen);
+  assertFunction("onError", onError);
+  assertLimit("maxConnections", maxConnections, { integer: true });
+  assertLimit("idleTimeout", idleTimeout);
+  assertLimit("shutdownTimeout", shutdownTimeout, { zero: true });
+  assertBoolean("reusePort", reusePort);
+  // Without --unstable-net, Deno.listen({ reusePort }) exits the process.
+  // Deno.listenDatagram exists exactly when the net APIs are unstable-enabled.
+  if (reusePort && !("listenDatagram" in Deno)) {
+    throw new TypeError(
+      'Cannot serve: "reusePort" needs the --unstable-net flag on Deno 2.9',
+    );
+  }
+  const listenOptions: Deno.TcpListenOptions & { reusePort?: boolean } = {
+    hostname,
+    port,
+  };
+  if (reusePort) listenOptions.reusePort = true;
+  const listener = Deno.listen(listenOptions);
+  try {
+    onListen?.(listener.addr);
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  return new Server(listener, handler, {
+    signal,
+    onError,
+    maxConnections,
+    idleTimeout,
+    shutdownTimeout,
+  });
+}
+
+interface ServerOptions {
+  signal: AbortSignal | undefined;
+  onError: (error: unknown, conn: Deno.TcpConn | undefined) => void;
+  maxConnections: number;
+  idleTimeout: number;
+  shutdownTimeout: number;
+}
+
+class Server implements TcpServer {
+  readonly addr: Deno.NetAddr;
+  readonly finished: Promise<void>;
+  #listener: Deno.TcpListener;
+  #handler: TcpHandler;
+  #options: ServerOptions;
+  #connections = new Set<Connection>();
+  #draining = new AbortController();
+  #sweep: IdleSweep<Connection> | undefined;
+  #accepting: Promise<void>;
+  #slotFreed: PromiseWithResolvers<void> | undefined;
+  #emptied: PromiseWithResolvers<void> | undefined;
+  #shutdown: Promise<void> | undefined;
+  #finish: () => void;
+  #onAbort = () => void this.shutdown();
+
+  constructor(
+    listener: Deno.TcpListener,
+    handler: TcpHandler,
+    options: ServerOptions,
+  ) {
+    this.addr = listener.addr;
+    this.#listener = listener;
+    this.#handler = handler;
+    this.#options = options;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.finished = promise;
+    this.#finish = resolve;
+    const { idleTimeout, signal } = options;
+    if (idleTimeout !== Infinity) {
+      this.#sweep = new IdleSweep(
+        idleTimeout,
+        this.#connections,
+        (connection) => {
+          if (connection.stopped) return;
+          connection.stop(
+            new TimeoutError(
+              `Cannot keep the connection from ${
+                formatAddr(connection.remoteAddr)
+              } open: idle for ${idleTimeout} ms`,
+              { timeout: idleTimeout },
+            ),
+          );
+        },
+      );
+    }
+    this.#accepting = this.#accept();
+    if (signal?.aborted) {
+      void this.shutdown();
+    } else {
+      signal?.addEventListener("abort", this.#onAbort, { once: true });
+    }
+  }
+
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  shutdown(): Promise<void> {
+    return this.#shutdown ??= this.#close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  async #accept(): Promise<void> {
+    const draining = this.#draining.signal;
+    while (!draining.aborted) {
+      if (this.#connections.size >= this.#options.maxConnections) {
+        // Accepting pauses: further peers wait in the kernel's backlog.
+        this.#slotFreed = Promise.withResolvers();
+        await this.#slotFreed.promise;
+        continue;
+      }
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (draining.aborted) return;
+        // E.g. EMFILE: report, then retry without spinning.
+        this.#report(error, undefined);
+        try {
+          await delay(ACCEPT_RETRY_DELAY, { signal: draining });
+        } catch {
+          return;
+        }
+        continue;
+      }
+      if (draining.aborted) {
+        conn.close();
+        return;
+      }
+      const connection = new Connection(conn, draining, performance.now());
+      this.#connections.add(connection);
+      void this.#serve(connection);
+    }
+  }
+
+  async #serve(connection: Connection): Promise<void> {
+    try {
+      await this.#handler(connection.conn, connection);
+    } catch (error) {
+      if (!connection.stopped) this.#report(error, connection.conn);
+    } finally {
+      connection.close();
+      this.#connections.delete(connection);
+      this.#slotFreed?.resolve();
+      if (this.#connections.size === 0) this.#emptied?.resolve();
+    }
+  }
+
+  #report(error: unknown, conn: Deno.TcpConn | undefined): void {
+    try {
+      this.#options.onError(error, conn);
+    } catch (onErrorError) {
+      console.error(onErrorError);
+    }
+  }
+
+  async #close(): Promise<void> {
+    const { signal, shutdownTimeout } = this.#options;
+    signal?.removeEventListener("abort", this.#onAbort);
+    this.#draining.abort(
+      new AioError(
+        `Cannot accept connections on ${
+          formatAddr(this.addr)
+        }: the server is shutting down`,
+      ),
+    );
+    this.#listener[Symbol.dispose]();
+    this.#slotFreed?.resolve();
+    await this.#accepting;
+    if (this.#connections.size > 0) {
+      this.#emptied = Promise.withResolvers();
+      if (shutdownTimeout !== Infinity) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const deadline = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, shutdownTimeout);
+        });
+        await Promise.race([this.#emptied.promise, deadline]);
+        clearTimeout(timer);
+        const reason = new AioError(
+          `Cannot finish serving on ${
+            formatAddr(this.addr)
+          }: the server shut down and its ${shutdownTimeout} ms shutdownTimeout passed`,
+        );
+        for (const connection of this.#connections) connection.stop(reason);
+      }
+      await this.#emptied.promise;
+    }
+    this.#sweep?.[Symbol.dispose]();
+    this.#finish();
+  }
+}
+
+function logError(error: unknown, conn: Deno.TcpConn | undefined): void {
+  const where = conn
+    ? `serving ${formatAddr(conn.remoteAddr)}`
+    : "accepting a connection";
+  console.error(`serveTcp: error ${where}:`, error);
+}
