@@ -84,8 +84,9 @@ export function guardBody(
       try {
         step = await reader.read();
       } catch (error) {
+        const failure = attempt.fail(error);
         attempt.release();
-        throw attempt.fail(error);
+        throw failure;
       }
       if (step.done) {
         attempt.release();

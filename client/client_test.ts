@@ -337,6 +337,27 @@ Deno.test(
       assertEquals(results[0], { status: "fulfilled", value: "/fn" });
       assertEquals(results[1].status, "rejected");
     });
+    await t.step("the first failure aborts the other requests", async () => {
+      const bothClosed = Promise.withResolvers<void>();
+      let closed = 0;
+      await using silent = rawServer(async ({ closed: clientClosed }) => {
+        await clientClosed();
+        if (++closed === 2) bothClosed.resolve();
+      });
+      await using failing = serve(async () => {
+        await sleep(30);
+        return new Response("broken", { status: 500 });
+      });
+      await using client = new Client();
+      const error = await assertRejects(
+        () =>
+          client.gather([silent.url("/1"), failing.url(), silent.url("/2")]),
+        HttpError,
+      );
+      assertEquals(error.status, 500);
+      await bothClosed.promise;
+      assertEquals(client.active, 0);
+    });
     await t.step("close aborts the run", async () => {
       await using silent = rawServer(({ closed }) => closed());
       const client = new Client();

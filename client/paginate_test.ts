@@ -277,7 +277,7 @@ Deno.test("paginate() surfaces request errors and the signal's reason", {
   });
 });
 
-Deno.test("paginate() rejects bad options at once", () => {
+Deno.test("paginate() rejects bad options at once", { permissions: {} }, () => {
   assertThrows(
     () => paginate("http://127.0.0.1:9/", { maxPages: 0 }),
     RangeError,
@@ -291,49 +291,53 @@ Deno.test("paginate() rejects bad options at once", () => {
   assertThrows(() => paginate("/relative"), TypeError);
 });
 
-Deno.test("parseLinkHeader() parses RFC 8288 links", async (t) => {
-  await t.step("targets, rel lists and parameters", () => {
-    const links = parseLinkHeader(
-      '<https://x.test/a?b=1,2>; rel="next"; title="semi; comma, quote \\" end", ' +
-        "<https://x.test/p>;rel=prev;type=text/html , </rel>; Rel=Last",
-    );
-    assertEquals(links, [
-      {
-        url: "https://x.test/a?b=1,2",
-        rel: ["next"],
-        params: { rel: "next", title: 'semi; comma, quote " end' },
-      },
-      {
-        url: "https://x.test/p",
-        rel: ["prev"],
-        params: { rel: "prev", type: "text/html" },
-      },
-      { url: "/rel", rel: ["last"], params: { rel: "Last" } },
-    ]);
-  });
-  await t.step("relative targets against a base", () => {
-    assertEquals(
-      parseLinkHeader(
-        '<../b?page=2>; rel="next"',
-        "https://x.test/a/list?page=1",
-      )
-        .map((link) => link.url),
-      ["https://x.test/b?page=2"],
-    );
-  });
-  await t.step("the first rel wins; flags without values", () => {
-    const [link] = parseLinkHeader("</x>; rel=next; rel=prev; crossorigin");
-    assertEquals(link!.rel, ["next"]);
-    assertEquals(link!.params.crossorigin, "");
-  });
-  await t.step("malformed links are skipped", () => {
-    const links = parseLinkHeader(
-      'garbage, </ok>; rel=next, </bad> junk; rel="x, y", </also-ok>; rel=last, <unclosed',
-    );
-    assertEquals(links.map((link) => link.url), ["/ok", "/also-ok"]);
-  });
-  await t.step("empty and missing", () => {
-    assertEquals(parseLinkHeader(null), []);
-    assertEquals(parseLinkHeader(""), []);
-  });
-});
+Deno.test(
+  "parseLinkHeader() parses RFC 8288 links",
+  { permissions: {} },
+  async (t) => {
+    await t.step("targets, rel lists and parameters", () => {
+      const links = parseLinkHeader(
+        '<https://x.test/a?b=1,2>; rel="next"; title="semi; comma, quote \\" end", ' +
+          "<https://x.test/p>;rel=prev;type=text/html , </rel>; Rel=Last",
+      );
+      assertEquals(links, [
+        {
+          url: "https://x.test/a?b=1,2",
+          rel: ["next"],
+          params: { rel: "next", title: 'semi; comma, quote " end' },
+        },
+        {
+          url: "https://x.test/p",
+          rel: ["prev"],
+          params: { rel: "prev", type: "text/html" },
+        },
+        { url: "/rel", rel: ["last"], params: { rel: "Last" } },
+      ]);
+    });
+    await t.step("relative targets against a base", () => {
+      assertEquals(
+        parseLinkHeader(
+          '<../b?page=2>; rel="next"',
+          "https://x.test/a/list?page=1",
+        )
+          .map((link) => link.url),
+        ["https://x.test/b?page=2"],
+      );
+    });
+    await t.step("the first rel wins; flags without values", () => {
+      const [link] = parseLinkHeader("</x>; rel=next; rel=prev; crossorigin");
+      assertEquals(link!.rel, ["next"]);
+      assertEquals(link!.params.crossorigin, "");
+    });
+    await t.step("malformed links are skipped", () => {
+      const links = parseLinkHeader(
+        'garbage, </ok>; rel=next, </bad> junk; rel="x, y", </also-ok>; rel=last, <unclosed',
+      );
+      assertEquals(links.map((link) => link.url), ["/ok", "/also-ok"]);
+    });
+    await t.step("empty and missing", () => {
+      assertEquals(parseLinkHeader(null), []);
+      assertEquals(parseLinkHeader(""), []);
+    });
+  },
+);

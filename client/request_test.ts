@@ -381,3 +381,49 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
     );
   });
 });
+
+Deno.test(
+  "request() names each request's own URL when requests time out together",
+  {
+    permissions: NET,
+  },
+  async () => {
+    await using silent = rawServer(({ closed }) => closed());
+    const urls = ["/a", "/b", "/c"].map((path) => silent.url(path));
+    const errors = await Promise.all(
+      urls.map((url) =>
+        fetchText(url, { timeout: 100 }).then(
+          () => undefined,
+          (error) => error,
+        )
+      ),
+    );
+    for (const [i, error] of errors.entries()) {
+      assertInstanceOf(error, TimeoutError);
+      assertEquals(error.url, urls[i]);
+      assertEquals(error.timeout, 100);
+    }
+  },
+);
+
+Deno.test("request() keeps other requests going when one ends", {
+  permissions: NET,
+}, async () => {
+  await using server = serve(async (req) => {
+    if (new URL(req.url).pathname === "/slow") {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return new Response(new URL(req.url).pathname);
+  });
+  const controller = new AbortController();
+  const reason = new Error("only this one");
+  const [fast, slow, aborted] = await Promise.allSettled([
+    fetchText(server.url("/fast")),
+    fetchText(server.url("/slow")),
+    fetchText(server.url("/slow"), { signal: controller.signal }),
+    Promise.resolve().then(() => controller.abort(reason)),
+  ]);
+  assertEquals(fast, { status: "fulfilled", value: "/fast" });
+  assertEquals(slow, { status: "fulfilled", value: "/slow" });
+  assertEquals(aborted, { status: "rejected", reason });
+});

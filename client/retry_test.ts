@@ -418,7 +418,9 @@ Deno.test("request() stops waiting to retry when the signal aborts", {
   assertEquals(server.arrivals.length, 1);
 });
 
-Deno.test("exponentialBackoff() grows, caps and jitters the wait", async (t) => {
+Deno.test("exponentialBackoff() grows, caps and jitters the wait", {
+  permissions: {},
+}, async (t) => {
   await t.step("without jitter", () => {
     const backoff = exponentialBackoff({
       delay: 100,
@@ -461,17 +463,24 @@ Deno.test("exponentialBackoff() grows, caps and jitters the wait", async (t) => 
   });
 });
 
-Deno.test("parseRetryAfter() reads seconds and HTTP dates", () => {
-  const now = Date.parse("Sun, 06 Nov 1994 08:49:37 GMT");
-  assertEquals(parseRetryAfter("0", now), 0);
-  assertEquals(parseRetryAfter(" 5 ", now), 5_000);
-  assertEquals(parseRetryAfter("Sun, 06 Nov 1994 08:49:47 GMT", now), 10_000);
-  assertEquals(parseRetryAfter("Sunday, 06-Nov-94 08:49:47 GMT", now), 10_000);
-  assertEquals(parseRetryAfter("Sun Nov  6 08:49:47 1994", now), 10_000);
-  assertEquals(parseRetryAfter("Sun, 06 Nov 1994 08:00:00 GMT", now), 0);
-  assertEquals(parseRetryAfter(null, now), undefined);
-  assertEquals(parseRetryAfter("-1", now), undefined);
-  assertEquals(parseRetryAfter("1.5", now), undefined);
-  assertEquals(parseRetryAfter("soon", now), undefined);
-  assertEquals(parseRetryAfter("Sun, 99 Foo 1994 GMT", now), undefined);
-});
+Deno.test(
+  "parseRetryAfter() reads seconds and HTTP dates",
+  { permissions: {} },
+  () => {
+    const now = Date.parse("Sun, 06 Nov 1994 08:49:37 GMT");
+    assertEquals(parseRetryAfter("0", now), 0);
+    assertEquals(parseRetryAfter(" 5 ", now), 5_000);
+    assertEquals(parseRetryAfter("Sun, 06 Nov 1994 08:49:47 GMT", now), 10_000);
+    assertEquals(
+      parseRetryAfter("Sunday, 06-Nov-94 08:49:47 GMT", now),
+      10_000,
+    );
+    assertEquals(parseRetryAfter("Sun Nov  6 08:49:47 1994", now), 10_000);
+    assertEquals(parseRetryAfter("Sun, 06 Nov 1994 08:00:00 GMT", now), 0);
+    assertEquals(parseRetryAfter(null, now), undefined);
+    assertEquals(parseRetryAfter("-1", now), undefined);
+    assertEquals(parseRetryAfter("1.5", now), undefined);
+    assertEquals(parseRetryAfter("soon", now), undefined);
+    assertEquals(parseRetryAfter("Sun, 99 Foo 1994 GMT", now), undefined);
+  },
+);
