@@ -11,7 +11,9 @@
  * The server is pinned to core 0 and the load generator (`tcp_load.c`, a
  * single-threaded epoll client compiled with gcc) to core 1. Every figure is
  * the median of 3 runs with min–max; runs are interleaved across servers so
- * background noise spreads evenly. Server CPU per message is read from
+ * background noise spreads evenly, and a run in which the server got less
+ * than 90% of its core (every server saturates it on a quiet machine) is
+ * measured again, up to 3 attempts. Server CPU per message is read from
  * `/proc` over the measured window: it shows the server's cost even when
  * something else on the machine takes cycles.
  *
@@ -36,6 +38,7 @@ import {
 const SECONDS = Number(Deno.env.get("TCP_BENCH_SECONDS") ?? 3);
 const RUNS = Number(Deno.env.get("TCP_BENCH_RUNS") ?? 3);
 const WARMUP_SECONDS = 1;
+const ATTEMPTS = 3;
 
 interface Workload {
   name: string;
@@ -100,6 +103,11 @@ interface Result {
   p99us: number;
 }
 
+/** The share of one core the server used during the measured window. */
+function cpuShare(result: Result): number {
+  return result.serverCpuMs / (result.seconds * 1000);
+}
+
 async function compileLoadGenerator(): Promise<string> {
   const binary = await Deno.makeTempFile({ prefix: "aio-tcp-load-" });
   const { success, stderr } = await new Deno.Command("gcc", {
@@ -160,7 +168,23 @@ try {
   for (let run = 1; run <= RUNS; run++) {
     for (const workload of WORKLOADS) {
       for (const server of SERVERS) {
-        const result = await measure(load, server, workload);
+        // Each server saturates its core on a quiet machine; a run where it
+        // got less than 90% of it lost the core to something else, and is
+        // repeated (the attempt with the most server CPU is kept).
+        let result = await measure(load, server, workload);
+        for (
+          let attempt = 2;
+          attempt <= ATTEMPTS && cpuShare(result) < 0.9;
+          attempt++
+        ) {
+          console.error(
+            `  ${server.name}: server CPU only ${
+              (cpuShare(result) * 100).toFixed(0)
+            }%, measuring again (attempt ${attempt}/${ATTEMPTS})`,
+          );
+          const again = await measure(load, server, workload);
+          if (cpuShare(again) > cpuShare(result)) result = again;
+        }
         const key = `${server.name}|${workload.name}`;
         results.set(key, [...results.get(key) ?? [], result]);
         console.error(

@@ -13,7 +13,8 @@ import { writeAll } from "./_write_all.ts";
 /**
  * The server's record of one accepted connection. It is the `context` the
  * handler receives, so a connection costs one object besides the
- * `Deno.TcpConn`.
+ * `Deno.TcpConn`; its members beyond {@linkcode TcpContext} are the
+ * server's.
  *
  * The connection's `read`, `write`, `readable` and `writable` are replaced by
  * versions that mark the connection active and abort `signal` when the
@@ -95,15 +96,15 @@ export class Connection implements TcpContext {
       if (this.#aborted) {
         this.#controller.abort(this.#reason);
       } else if (this.#closed) {
-        this.abort(this.#closedError());
+        this.#controller.abort(this.#closedError());
       }
     }
     return this.#controller.signal;
   }
 
-  /** Aborts `signal` with `reason`, once. */
+  /** Aborts `signal` with `reason`, once, unless the connection is closed. */
   abort(reason: unknown): void {
-    if (this.#aborted) return;
+    if (this.#aborted || this.#closed) return;
     this.#aborted = true;
     this.#reason = reason;
     this.#controller?.abort(reason);
@@ -118,9 +119,9 @@ export class Connection implements TcpContext {
 
   /** Closes the connection after its handler returned. */
   close(): void {
-    this.#closed = true;
     // The reason is built only for a signal that exists or is asked for.
     if (this.#controller !== undefined) this.abort(this.#closedError());
+    this.#closed = true;
     this.conn[Symbol.dispose]();
   }
 

@@ -145,7 +145,9 @@ export interface TcpServer extends AsyncDisposable {
   /**
    * Stops accepting at once, lets handlers finish within `shutdownTimeout`,
    * then aborts and closes the connections that remain. Calling it again
-   * returns the same promise.
+   * returns the same promise. It resolves once every handler has returned:
+   * a handler that ignores both its `signal` and its closed connection keeps
+   * it pending.
    *
    * @returns A promise that resolves like `finished`.
    */
@@ -184,7 +186,7 @@ const ACCEPT_RETRY_DELAY = 100;
  *   await conn.write(new TextEncoder().encode(hello));
  * });
  *
- * const conn = await Deno.connect({ port: server.addr.port });
+ * using conn = await Deno.connect({ port: server.addr.port });
  * const text = await new Response(conn.readable).text();
  * assertEquals(text, "hello 127.0.0.1\n");
  * ```
