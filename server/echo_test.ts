@@ -181,26 +181,31 @@ function startEchoScript(args: string[]) {
 }
 
 Deno.test({
-  name: "server/echo.ts serves until SIGTERM, letting open connections finish",
+  name:
+    "server/echo.ts serves until SIGINT or SIGTERM, letting open connections finish",
   permissions: { run: ["deno"], read: ["../shared/std-offline"], ...NET },
-  async fn() {
-    const script = startEchoScript(["--port", "0"]);
-    const [, port] = await script.waitFor(
-      /^Echo server on 127\.0\.0\.1:(\d+)$/m,
-    );
-    using conn = await Deno.connect({ port: Number(port) });
-    await writeAll(conn, encoder.encode("before"));
-    assertEquals(decoder.decode(await readExactly(conn, 6)), "before");
-    script.child.kill("SIGTERM");
-    await script.waitFor(/^Shutting down$/m);
-    await assertNotServed(Number(port));
-    await writeAll(conn, encoder.encode("after"));
-    assertEquals(decoder.decode(await readExactly(conn, 5)), "after");
-    conn.close();
-    const { code, stdout, stderr } = await script.exited();
-    assertEquals(stderr, "");
-    assertEquals(code, 0);
-    assertMatch(stdout, /Shutting down\nClosed\n$/);
+  async fn(t) {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      await t.step(signal, async () => {
+        const script = startEchoScript(["--port", "0"]);
+        const [, port] = await script.waitFor(
+          /^Echo server on 127\.0\.0\.1:(\d+)$/m,
+        );
+        using conn = await Deno.connect({ port: Number(port) });
+        await writeAll(conn, encoder.encode("before"));
+        assertEquals(decoder.decode(await readExactly(conn, 6)), "before");
+        script.child.kill(signal);
+        await script.waitFor(/^Shutting down$/m);
+        await assertNotServed(Number(port));
+        await writeAll(conn, encoder.encode("after"));
+        assertEquals(decoder.decode(await readExactly(conn, 5)), "after");
+        conn.close();
+        const { code, stdout, stderr } = await script.exited();
+        assertEquals(stderr, "");
+        assertEquals(code, 0);
+        assertMatch(stdout, /Shutting down\nClosed\n$/);
+      });
+    }
   },
 });
 
