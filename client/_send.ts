@@ -103,7 +103,7 @@ export interface Sender {
 }
 
 /** Default of `timeout`: 30 s for headers and body. */
-export const DEFAULT_TIMEOUT = 30_000;
+const DEFAULT_TIMEOUT = 30_000;
 
 const EXCERPT_BYTES = 1024;
 const MESSAGE_EXCERPT_CHARS = 200;
@@ -112,7 +112,7 @@ const throwOutside2xx = (status: number) => status < 200 || status > 299;
 const never = () => false;
 
 /** The policy of a call that does not retry. */
-export const NO_RETRY: RetryPolicy = Object.freeze({
+const NO_RETRY: RetryPolicy = Object.freeze({
   attempts: 1,
   retryOn: new Set<number>(),
   methods: new Set<string>(),
