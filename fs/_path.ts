@@ -60,12 +60,14 @@ export function join(directory: string, name: string): string {
 
 /** A short description of a value's type for error messages. */
 export function describe(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "function") return "a function";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") {
     const name = value.constructor?.name;
     return name ? `an instance of ${name}` : "an object";
   }
   if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
+  if (typeof value === "bigint") return `bigint ${value}n`;
   return `${typeof value} ${String(value)}`;
 }

@@ -125,6 +125,44 @@ export function checkData(
 }
 
 /**
+ * Throws a TypeError or RangeError for a bad `mode`, `fsync` or `signal`
+ * option of the writers; `context` starts the message.
+ */
+export function checkWriteOptions(
+  context: string,
+  mode: unknown,
+  fsync: unknown,
+  signal: unknown,
+): void {
+  if (mode !== undefined) {
+    if (typeof mode !== "number" || !Number.isInteger(mode)) {
+      throw new TypeError(
+        `${context}: "mode" must be an integer, received ${describe(mode)}`,
+      );
+    }
+    if (mode < 0 || mode > 0o7777) {
+      throw new RangeError(
+        `${context}: "mode" must be between 0 and 0o7777, received 0o${
+          mode.toString(8)
+        }`,
+      );
+    }
+  }
+  if (typeof fsync !== "boolean") {
+    throw new TypeError(
+      `${context}: "fsync" must be a boolean, received ${describe(fsync)}`,
+    );
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `${context}: "signal" must be an AbortSignal, received ${
+        describe(signal)
+      }`,
+    );
+  }
+}
+
+/**
  * Writes `data` (checked with {@linkcode checkData}) to `file`, chunk by
  * chunk. On abort (also while waiting for the next chunk) or on any error
  * the source is cancelled and the error rethrown.

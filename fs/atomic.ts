@@ -6,8 +6,14 @@
  */
 
 import { fsError } from "./_errors.ts";
-import { basename, describe, dirname, join, toPath } from "./_path.ts";
-import { checkData, discardData, inMemoryBytes, writeData } from "./_write.ts";
+import { basename, dirname, join, toPath } from "./_path.ts";
+import {
+  checkData,
+  checkWriteOptions,
+  discardData,
+  inMemoryBytes,
+  writeData,
+} from "./_write.ts";
 
 const WINDOWS = Deno.build.os === "windows";
 
@@ -127,7 +133,7 @@ export async function writeFileAtomic(
     const target = toPath(path, "write file");
     const context = `Cannot write "${target}"`;
     const { mode, fsync = true, signal } = options;
-    checkOptions(context, mode, fsync, signal);
+    checkWriteOptions(context, mode, fsync, signal);
     checkData(data, context);
     signal?.throwIfAborted();
     let destination: string;
@@ -199,40 +205,6 @@ async function replace(
     } catch (error) {
       throw fail(error);
     }
-  }
-}
-
-function checkOptions(
-  context: string,
-  mode: unknown,
-  fsync: unknown,
-  signal: unknown,
-): void {
-  if (mode !== undefined) {
-    if (typeof mode !== "number" || !Number.isInteger(mode)) {
-      throw new TypeError(
-        `${context}: "mode" must be an integer, received ${describe(mode)}`,
-      );
-    }
-    if (mode < 0 || mode > 0o7777) {
-      throw new RangeError(
-        `${context}: "mode" must be between 0 and 0o7777, received 0o${
-          mode.toString(8)
-        }`,
-      );
-    }
-  }
-  if (typeof fsync !== "boolean") {
-    throw new TypeError(
-      `${context}: "fsync" must be a boolean, received ${describe(fsync)}`,
-    );
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `${context}: "signal" must be an AbortSignal, received ${
-        describe(signal)
-      }`,
-    );
   }
 }
 

@@ -1,0 +1,236 @@
+/**
+ * JSON Lines files (one JSON value per line, https://jsonlines.org), read
+ * and written as streams.
+ *
+ * @module
+ */
+
+import { describe, toPath } from "./_path.ts";
+import {
+  type LineIterator,
+  readLines,
+  type ReadLinesOptions,
+  writeLines,
+  type WriteLinesOptions,
+} from "./lines.ts";
+
+/** Options of {@linkcode readJsonLines}: those of `readLines`. */
+export type ReadJsonLinesOptions = ReadLinesOptions;
+
+/** Options of {@linkcode writeJsonLines}: those of `writeLines`. */
+export type WriteJsonLinesOptions = WriteLinesOptions;
+
+/** The values of a JSON Lines file: async iterable and disposable. */
+export type JsonLinesIterator<T> = AsyncIterableIterator<T> & AsyncDisposable;
+
+const EXCERPT = 40;
+
+/**
+ * Reads a JSON Lines file value by value, streamed: each line is parsed
+ * with `JSON.parse`; lines that are empty or only white space are skipped.
+ * The file is opened on the first `next()` and closed when the iteration
+ * ends, throws, or is left early.
+ *
+ * Needs `--allow-read` for the file.
+ *
+ * @typeParam T The type the values are expected to have (not checked).
+ * @param path The file to read, as a path or a `file:` URL.
+ * @param options `maxLineLength` and `signal`, as for `readLines`.
+ * @returns An async iterator of the parsed values.
+ * @throws {SyntaxError} From the iteration, at a line that is not JSON; the
+ * message names the file, the line number and the start of the line, and the
+ * `cause` is `JSON.parse`'s error.
+ * @throws {LineTooLongError} From the iteration, at a line longer than
+ * `maxLineLength`.
+ * @throws {Deno.errors.NotFound} From the iteration, when the file does not
+ * exist; like every file-system error, with Deno's error as `cause`.
+ * @throws {TypeError} When `path` or an option is invalid.
+ *
+ * @example Reading records
+ * ```ts
+ * import { readJsonLines } from "@aio/aio/fs/json-lines";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * await Deno.writeTextFile(path, '{"id":1}\n{"id":2}\n');
+ * const ids: number[] = [];
+ * for await (const record of readJsonLines<{ id: number }>(path)) {
+ *   ids.push(record.id);
+ * }
+ * assertEquals(ids, [1, 2]);
+ * await Deno.remove(path);
+ * ```
+ *
+ * @example Finding a bad line
+ * ```ts
+ * import { readJsonLines } from "@aio/aio/fs/json-lines";
+ * import { assertRejects } from "@std/assert";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * await Deno.writeTextFile(path, '{"id":1}\n{"id":2,}\n');
+ * await assertRejects(
+ *   () => Array.fromAsync(readJsonLines(path)),
+ *   SyntaxError,
+ *   `Cannot parse line 2 of "${path}" as JSON`,
+ * );
+ * await Deno.remove(path);
+ * ```
+ */
+export function readJsonLines<T = unknown>(
+  path: string | URL,
+  options: ReadJsonLinesOptions = {},
+): JsonLinesIterator<T> {
+  const file = toPath(path, "read JSON lines");
+  return new JsonLines<T>(file, readLines(file, options));
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
+  #path: string;
+  #lines: LineIterator;
+  #lineNumber = 0;
+
+  constructor(path: string, lines: LineIterator) {
+    this.#path = path;
+    this.#lines = lines;
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    while (true) {
+      const result = await this.#lines.next();
+      if (result.done) return DONE;
+      this.#lineNumber++;
+      const line = result.value;
+      if (line.trim() === "") continue;
+      try {
+        return { done: false, value: JSON.parse(line) };
+      } catch (error) {
+        await this.#lines.return!();
+        const start = line.length > EXCERPT
+          ? `${line.slice(0, EXCERPT)}…`
+          : line;
+        throw new SyntaxError(
+          `Cannot parse line ${this.#lineNumber} of "${this.#path}" as JSON: ${
+            (error as Error).message
+          }; the line starts with ${JSON.stringify(start)}`,
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  /** Stops reading and closes the file. */
+  async return(): Promise<IteratorResult<T>> {
+    await this.#lines.return!();
+    return DONE;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Closes the file, like `return()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#lines.return!();
+  }
+}
+
+/**
+ * Writes values to a JSON Lines file, one `JSON.stringify`'d value per line,
+ * streamed and by default atomically, like `writeLines`.
+ *
+ * Needs `--allow-write` and `--allow-read` for the file's directory.
+ *
+ * @param path The file to write, as a path or a `file:` URL.
+ * @param values The values, from an iterable or an async iterable.
+ * @param options `atomic`, `mode`, `fsync` and `signal`, as for `writeLines`.
+ * @returns A promise that resolves once every value is written.
+ * @throws {TypeError} When a value cannot be written as JSON (`undefined`, a
+ * function, a BigInt, a cycle; the message names the value's position), or
+ * an argument is invalid. An atomic write then leaves the file as it was.
+ * @throws {Deno.errors.NotFound} When the directory does not exist; like
+ * every file-system error, with Deno's error as `cause`.
+ * @throws {unknown} `signal.reason` when the signal aborts, or what the
+ * iterable throws.
+ *
+ * @example Writing records
+ * ```ts
+ * import { readJsonLines, writeJsonLines } from "@aio/aio/fs/json-lines";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/events.jsonl`;
+ * await writeJsonLines(path, [{ type: "start" }, { type: "stop", code: 0 }]);
+ * assertEquals(
+ *   await Deno.readTextFile(path),
+ *   '{"type":"start"}\n{"type":"stop","code":0}\n',
+ * );
+ * assertEquals(await Array.fromAsync(readJsonLines(path)), [
+ *   { type: "start" },
+ *   { type: "stop", code: 0 },
+ * ]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeJsonLines(
+  path: string | URL,
+  values: Iterable<unknown> | AsyncIterable<unknown>,
+  options: WriteJsonLinesOptions = {},
+): Promise<void> {
+  const file = toPath(path, "write JSON lines");
+  const context = `Cannot write JSON lines to "${file}"`;
+  let lines: Iterable<string> | AsyncIterable<string>;
+  if (values !== null && typeof values === "object") {
+    if (Symbol.asyncIterator in values) {
+      lines = stringifyAsync(values, context);
+    } else if (Symbol.iterator in values) {
+      lines = stringify(values, context);
+    }
+  }
+  lines ??= invalid(values, context);
+  await writeLines(file, lines, options);
+}
+
+function invalid(values: unknown, context: string): never {
+  throw new TypeError(
+    `${context}: "values" must be an iterable or an async iterable, received ${
+      describe(values)
+    }`,
+  );
+}
+
+function toJson(value: unknown, index: number, context: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(
+      `${context}: value ${index} cannot be written as JSON: ${
+        (error as Error).message
+      }`,
+      { cause: error },
+    );
+  }
+  if (json === undefined) {
+    throw new TypeError(
+      `${context}: value ${index} cannot be written as JSON, received ${
+        describe(value)
+      }`,
+    );
+  }
+  return json;
+}
+
+function* stringify(values: Iterable<unknown>, context: string) {
+  let index = 0;
+  for (const value of values) yield toJson(value, ++index, context);
+}
+
+async function* stringifyAsync(
+  values: AsyncIterable<unknown>,
+  context: string,
+) {
+  let index = 0;
+  for await (const value of values) yield toJson(value, ++index, context);
+}

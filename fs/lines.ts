@@ -1,0 +1,453 @@
+/**
+ * Reading and writing text files line by line, streamed, with a bound on
+ * the length of a line.
+ *
+ * @module
+ */
+
+import { TextLineStream } from "@std/streams/text-line-stream";
+import { fsError } from "./_errors.ts";
+import { type LineCount, lineSource } from "./_line_source.ts";
+import { describe, dirname, toPath } from "./_path.ts";
+import { checkWriteOptions, writeData } from "./_write.ts";
+import { writeFileAtomic } from "./atomic.ts";
+
+/** The default of {@linkcode ReadLinesOptions.maxLineLength}: 1 Mi characters. */
+export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+
+/** Options of {@linkcode readLines}. */
+export interface ReadLinesOptions {
+  /**
+   * The longest line accepted, in characters (UTF-16 code units) without
+   * the line break. A longer line ends the iteration with a
+   * `LineTooLongError` as soon as that many bytes have arrived, after every
+   * line before it was yielded. `Infinity` removes the bound.
+   *
+   * @default {1048576}
+   */
+  maxLineLength?: number;
+  /**
+   * Aborts the reading: the file is closed and the iteration rejects with
+   * `signal.reason`.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * The lines of a file, read lazily: an async iterable that is also
+ * disposable, so `await using` closes the file of an iteration left early.
+ */
+export type LineIterator = AsyncIterableIterator<string> & AsyncDisposable;
+
+/**
+ * Reads a UTF-8 text file line by line, streamed: the file is read in
+ * chunks, split with `TextLineStream` from `@std/streams`, and never held in
+ * memory as a whole. Lines end with `\n` or `\r\n`; the line breaks are not
+ * part of the lines, a line break at the end of the file does not start an
+ * empty line, and a byte order mark at the start is dropped.
+ *
+ * The file is opened on the first `next()` and closed when the iteration
+ * ends, throws, or is left early (`break` in a `for await` loop calls
+ * `return()`).
+ *
+ * Needs `--allow-read` for the file.
+ *
+ * @param path The file to read, as a path or a `file:` URL.
+ * @param options `maxLineLength` and `signal`.
+ * @returns An async iterator of the lines.
+ * @throws {TypeError} When `path` or an option is invalid (thrown by
+ * `readLines` itself, not by the iteration).
+ * @throws {RangeError} When `maxLineLength` is not a positive integer.
+ * @throws {LineTooLongError} From the iteration, at a line longer than
+ * `maxLineLength`; it names the file and the line number.
+ * @throws {Deno.errors.InvalidData} From the iteration, at a line that is
+ * not valid UTF-8; the message names the file and the line number.
+ * @throws {Deno.errors.NotFound} From the iteration, when the file does not
+ * exist. Every file-system error keeps Deno's class (also
+ * `PermissionDenied`, `IsADirectory`), names the file, and has Deno's error
+ * as its `cause`.
+ * @throws {unknown} `signal.reason` from the iteration, when the signal
+ * aborts.
+ *
+ * @example Counting the lines of a file
+ * ```ts
+ * import { readLines } from "@aio/aio/fs/lines";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "alpha\r\nbeta\n\ngamma");
+ * const lines = [];
+ * for await (const line of readLines(path)) lines.push(line);
+ * assertEquals(lines, ["alpha", "beta", "", "gamma"]);
+ * await Deno.remove(path);
+ * ```
+ *
+ * @example Refusing a line that is too long
+ * ```ts
+ * import { readLines } from "@aio/aio/fs/lines";
+ * import { LineTooLongError } from "@aio/aio/errors";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "short\n" + "x".repeat(100) + "\n");
+ * const seen: string[] = [];
+ * const error = await assertRejects(async () => {
+ *   for await (const line of readLines(path, { maxLineLength: 80 })) {
+ *     seen.push(line);
+ *   }
+ * }, LineTooLongError);
+ * assertEquals(seen, ["short"]);
+ * assertEquals(error.lineNumber, 2);
+ * await Deno.remove(path);
+ * ```
+ */
+export function readLines(
+  path: string | URL,
+  options: ReadLinesOptions = {},
+): LineIterator {
+  const file = toPath(path, "read lines");
+  const { maxLineLength = DEFAULT_MAX_LINE_LENGTH, signal } = options;
+  const context = `Cannot read lines from "${file}"`;
+  if (
+    typeof maxLineLength !== "number" ||
+    !(Number.isInteger(maxLineLength) || maxLineLength === Infinity)
+  ) {
+    throw new TypeError(
+      `${context}: "maxLineLength" must be an integer or Infinity, received ${
+        describe(maxLineLength)
+      }`,
+    );
+  }
+  if (maxLineLength < 1) {
+    throw new RangeError(
+      `${context}: "maxLineLength" must be a positive integer, received ${maxLineLength}`,
+    );
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `${context}: "signal" must be an AbortSignal, received ${
+        describe(signal)
+      }`,
+    );
+  }
+  return new Lines(file, maxLineLength, signal);
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
+  #path: string;
+  #maxLineLength: number;
+  #signal: AbortSignal | undefined;
+  #count: LineCount = { lines: 0, error: undefined };
+  #reader: ReadableStreamDefaultReader<string> | undefined;
+  #opening: Promise<ReadableStreamDefaultReader<string>> | undefined;
+  #piping: Promise<void> | undefined;
+  #served = 0;
+  #finished = false;
+  // An abort while no next() is pending: the next call rejects with it.
+  #aborted: { reason: unknown } | undefined;
+  #onAbort = () => {
+    this.#aborted = { reason: this.#signal?.reason };
+    this.#close(this.#signal?.reason);
+  };
+
+  constructor(path: string, maxLineLength: number, signal?: AbortSignal) {
+    this.#path = path;
+    this.#maxLineLength = maxLineLength;
+    this.#signal = signal;
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    // The hot path: a line the source has counted is queued in the stream
+    // already, so this read yields it and cannot meet the end or an error
+    // that was recorded after it. Everything else takes #next().
+    if (
+      this.#reader !== undefined && this.#served < this.#count.lines &&
+      !this.#signal?.aborted
+    ) {
+      this.#served++;
+      return this.#reader.read() as Promise<IteratorResult<string>>;
+    }
+    return this.#next();
+  }
+
+  async #next(): Promise<IteratorResult<string>> {
+    if (this.#aborted) {
+      const { reason } = this.#aborted;
+      this.#aborted = undefined;
+      await this.#close();
+      throw reason;
+    }
+    if (this.#finished) return DONE;
+    try {
+      this.#signal?.throwIfAborted();
+      const reader = this.#reader ?? await (this.#opening ??= this.#open());
+      this.#served++;
+      const result = await reader.read();
+      this.#signal?.throwIfAborted();
+      if (!result.done) return result;
+      if (this.#count.error) throw this.#count.error;
+      await this.#close();
+      return DONE;
+    } catch (error) {
+      await this.#close(error);
+      throw error;
+    }
+  }
+
+  async #open(): Promise<ReadableStreamDefaultReader<string>> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.#path, { read: true });
+    } catch (error) {
+      throw fsError(error, "read lines from", this.#path);
+    }
+    const source = lineSource(
+      file,
+      this.#path,
+      this.#maxLineLength,
+      this.#count,
+    );
+    const lines = new TextLineStream();
+    // pipeTo (not pipeThrough) so that closing can wait until the source is
+    // cancelled and the file closed.
+    this.#piping = source.pipeTo(lines.writable).catch(() => {});
+    this.#reader = lines.readable.getReader();
+    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    return this.#reader;
+  }
+
+  async #close(reason?: unknown): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    const opening = this.#opening?.catch(() => undefined);
+    const reader = this.#reader ?? await opening;
+    await reader?.cancel(reason).catch(() => {});
+    await this.#piping;
+  }
+
+  /** Stops reading and closes the file. */
+  async return(): Promise<IteratorResult<string>> {
+    await this.#close();
+    return DONE;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Closes the file, like `return()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#close();
+  }
+}
+
+/** Options of {@linkcode writeLines}. */
+export interface WriteLinesOptions {
+  /**
+   * Write through {@linkcode writeFileAtomic}: a temporary file renamed over
+   * the target, so the old file stays until the new one is complete. With
+   * `false` the file is truncated and written in place.
+   *
+   * @default {true}
+   */
+  atomic?: boolean;
+  /**
+   * Permission bits of the file, set exactly. When not given, an existing
+   * file keeps its permissions and a new one gets `0o666` minus the umask.
+   *
+   * @default {undefined}
+   */
+  mode?: number;
+  /**
+   * Flush the file (and, when atomic, its directory) to the disk before
+   * returning.
+   *
+   * @default {true}
+   */
+  fsync?: boolean;
+  /**
+   * Aborts the write; an atomic write then leaves the old file untouched.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+const BATCH_CHARS = 64 * 1024;
+
+/** Joins lines into chunks of about {@linkcode BATCH_CHARS} characters. */
+class Batcher {
+  #context: string;
+  #lines: string[] = [];
+  #chars = 0;
+  #index = 0;
+
+  constructor(context: string) {
+    this.#context = context;
+  }
+
+  /** Adds a line; returns a chunk when enough lines have gathered. */
+  add(line: unknown): string | undefined {
+    if (typeof line !== "string") {
+      throw new TypeError(
+        `${this.#context}: line ${this.#index + 1} must be a string, received ${
+          describe(line)
+        }`,
+      );
+    }
+    // Either would read back as a different number of lines.
+    if (line.includes("\n") || line.endsWith("\r")) {
+      throw new TypeError(
+        `${this.#context}: line ${this.#index + 1} contains a line break`,
+      );
+    }
+    this.#index++;
+    this.#lines.push(line);
+    this.#chars += line.length + 1;
+    return this.#chars >= BATCH_CHARS ? this.end() : undefined;
+  }
+
+  /** The lines not returned yet, as a chunk, if there are any. */
+  end(): string | undefined {
+    if (this.#lines.length === 0) return undefined;
+    this.#lines.push("");
+    const chunk = this.#lines.join("\n");
+    this.#lines = [];
+    this.#chars = 0;
+    return chunk;
+  }
+}
+
+function* batches(
+  lines: Iterable<unknown>,
+  context: string,
+): Generator<string> {
+  const batcher = new Batcher(context);
+  for (const line of lines) {
+    const chunk = batcher.add(line);
+    if (chunk !== undefined) yield chunk;
+  }
+  const rest = batcher.end();
+  if (rest !== undefined) yield rest;
+}
+
+async function* batchesAsync(
+  lines: AsyncIterable<unknown>,
+  context: string,
+): AsyncGenerator<string> {
+  const batcher = new Batcher(context);
+  for await (const line of lines) {
+    const chunk = batcher.add(line);
+    if (chunk !== undefined) yield chunk;
+  }
+  const rest = batcher.end();
+  if (rest !== undefined) yield rest;
+}
+
+/**
+ * Writes lines to a file, each followed by `\n`, streamed: the lines are
+ * joined into chunks of about 64 KiB, so neither the whole text nor one
+ * write per line is needed. By default the write is atomic (see
+ * {@linkcode writeFileAtomic}).
+ *
+ * Needs `--allow-write` and `--allow-read` for the file's directory.
+ *
+ * @param path The file to write, as a path or a `file:` URL.
+ * @param lines The lines, without line breaks, from an iterable or an async
+ * iterable.
+ * @param options `atomic`, `mode`, `fsync` and `signal`.
+ * @returns A promise that resolves once every line is written.
+ * @throws {TypeError} When a line is not a string or contains a line break
+ * (the file is then left as it was when `atomic`), or an option is invalid.
+ * @throws {Deno.errors.NotFound} When the directory does not exist; every
+ * file-system error keeps Deno's class, names the path, and has Deno's error
+ * as its `cause`.
+ * @throws {unknown} `signal.reason` when the signal aborts, or what the
+ * iterable throws.
+ *
+ * @example Writing and reading back
+ * ```ts
+ * import { readLines, writeLines } from "@aio/aio/fs/lines";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeLines(`${dir}/names.txt`, ["ada", "grace", "linus"]);
+ * assertEquals(await Deno.readTextFile(`${dir}/names.txt`), "ada\ngrace\nlinus\n");
+ * assertEquals(await Array.fromAsync(readLines(`${dir}/names.txt`)), [
+ *   "ada",
+ *   "grace",
+ *   "linus",
+ * ]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeLines(
+  path: string | URL,
+  lines: Iterable<string> | AsyncIterable<string>,
+  options: WriteLinesOptions = {},
+): Promise<void> {
+  const file = toPath(path, "write lines");
+  const context = `Cannot write lines to "${file}"`;
+  const { atomic = true, mode, fsync = true, signal } = options;
+  if (typeof atomic !== "boolean") {
+    throw new TypeError(
+      `${context}: "atomic" must be a boolean, received ${describe(atomic)}`,
+    );
+  }
+  let chunks: Iterable<string> | AsyncIterable<string>;
+  if (
+    lines !== null && typeof lines === "object" && Symbol.asyncIterator in lines
+  ) {
+    chunks = batchesAsync(lines, context);
+  } else if (
+    lines !== null && typeof lines === "object" && Symbol.iterator in lines
+  ) {
+    chunks = batches(lines, context);
+  } else {
+    throw new TypeError(
+      `${context}: "lines" must be an iterable or an async iterable, received ${
+        describe(lines)
+      }`,
+    );
+  }
+  if (atomic) {
+    return await writeFileAtomic(file, chunks, { mode, fsync, signal });
+  }
+  checkWriteOptions(context, mode, fsync, signal);
+  await writeInPlace(file, chunks, context, { mode, fsync, signal });
+}
+
+async function writeInPlace(
+  path: string,
+  chunks: Iterable<string> | AsyncIterable<string>,
+  context: string,
+  { mode, fsync, signal }: {
+    mode: number | undefined;
+    fsync: boolean;
+    signal: AbortSignal | undefined;
+  },
+): Promise<void> {
+  try {
+    signal?.throwIfAborted();
+    using file = await Deno.open(path, {
+      write: true,
+      create: true,
+      truncate: true,
+      mode,
+    });
+    if (mode !== undefined && Deno.build.os !== "windows") {
+      await Deno.chmod(path, mode);
+    }
+    await writeData(file, chunks, context, signal);
+    if (fsync) await file.syncData();
+  } catch (error) {
+    throw fsError(error, "write lines to", path, {
+      NotFound: `the directory "${dirname(path)}" does not exist`,
+    });
+  }
+}

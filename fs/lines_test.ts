@@ -1,0 +1,505 @@
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertLess,
+  assertNotEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { LineTooLongError } from "../errors.ts";
+import { denoCommand } from "../tests/_deno.ts";
+import { readLines, writeLines } from "./lines.ts";
+import { makeTempDir } from "./temp.ts";
+
+const TMP: Deno.PermissionOptions = { read: ["/tmp"], write: ["/tmp"] };
+
+function tempDir() {
+  return makeTempDir({ dir: "/tmp", prefix: "aio-lines-" });
+}
+
+async function collect(
+  iterable: AsyncIterable<string>,
+  seen: string[] = [],
+): Promise<string[]> {
+  for await (const line of iterable) seen.push(line);
+  return seen;
+}
+
+Deno.test({
+  name: "readLines() splits on \\n and \\r\\n",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const path = `${dir.path}/text.txt`;
+    const cases: [string, string, string[]][] = [
+      ["mixed breaks", "a\nb\r\nc", ["a", "b", "c"]],
+      ["a final break adds no empty line", "a\nb\n", ["a", "b"]],
+      ["empty lines are kept", "\n\na\n\n", ["", "", "a", ""]],
+      ["an empty file has no lines", "", []],
+      ["a lone \\r is part of the line", "a\rb\n", ["a\rb"]],
+      ["a byte order mark is dropped", "\uFEFFa\nb", ["a", "b"]],
+      ["non-ASCII text", "é€\n😀 ok\n", ["é€", "😀 ok"]],
+      ["a U+FFFD in the file is kept", "a\uFFFDb\n", ["a\uFFFDb"]],
+    ];
+    for (const [label, text, lines] of cases) {
+      await t.step(label, async () => {
+        await Deno.writeTextFile(path, text);
+        assertEquals(await collect(readLines(path)), lines);
+      });
+    }
+    await t.step("a file URL", async () => {
+      await Deno.writeTextFile(path, "x\n");
+      assertEquals(await collect(readLines(new URL(`file://${path}`))), ["x"]);
+    });
+  },
+});
+
+Deno.test({
+  name: "readLines() keeps lines and characters whole across chunk boundaries",
+  permissions: TMP,
+  async fn() {
+    await using dir = await tempDir();
+    const path = `${dir.path}/mixed.txt`;
+    // Line lengths from 0 to 700,000 characters, longer than the read buffer,
+    // of 1-, 2-, 3- and 4-byte characters, so that chunk boundaries fall
+    // inside lines and inside characters.
+    const units = ["a", "é", "€", "😀"];
+    const lines: string[] = [];
+    let size = 1;
+    for (let i = 0; i < 60; i++) {
+      lines.push(units[i % 4]!.repeat(size % 175_000) + `#${i}`);
+      size = (size * 7 + 3) % 175_001;
+    }
+    await Deno.writeTextFile(path, lines.join("\r\n"));
+    assertEquals(await collect(readLines(path)), lines);
+  },
+});
+
+Deno.test({
+  name: "readLines() stops at a line longer than maxLineLength",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const path = `${dir.path}/long.txt`;
+
+    await t.step("after yielding every line before it", async () => {
+      const lines = Array.from({ length: 1000 }, (_, i) => `line ${i}`);
+      lines[700] = "x".repeat(101);
+      await Deno.writeTextFile(path, lines.join("\n") + "\n");
+      const seen: string[] = [];
+      const error = await assertRejects(
+        () => collect(readLines(path, { maxLineLength: 100 }), seen),
+        LineTooLongError,
+        `Cannot read line 701 of "${path}": longer than 100 characters`,
+      );
+      assertEquals(seen, lines.slice(0, 700));
+      assertEquals(error.lineNumber, 701);
+      assertEquals(error.path, path);
+      assertEquals(error.maxLineLength, 100);
+    });
+
+    await t.step("a line longer than the read buffer", async () => {
+      await Deno.writeTextFile(path, `a\nb\n${"y".repeat(2_000_000)}\nc\n`);
+      const seen: string[] = [];
+      const error = await assertRejects(
+        () => collect(readLines(path, { maxLineLength: 1_000_000 }), seen),
+        LineTooLongError,
+      );
+      assertEquals(seen, ["a", "b"]);
+      assertEquals(error.lineNumber, 3);
+      assertEquals(
+        await collect(readLines(path, { maxLineLength: 2_000_000 })),
+        ["a", "b", "y".repeat(2_000_000), "c"],
+      );
+    });
+
+    await t.step("a last line without a line break", async () => {
+      await Deno.writeTextFile(path, "ok\n" + "z".repeat(11));
+      await assertRejects(
+        () => collect(readLines(path, { maxLineLength: 10 })),
+        LineTooLongError,
+        "Cannot read line 2",
+      );
+    });
+
+    await t.step(
+      "the limit counts characters, not bytes or the \\r",
+      async () => {
+        await Deno.writeTextFile(path, "éééé\r\n€€€€\n😀😀\r\nabcd");
+        assertEquals(await collect(readLines(path, { maxLineLength: 4 })), [
+          "éééé",
+          "€€€€",
+          "😀😀",
+          "abcd",
+        ]);
+        await Deno.writeTextFile(path, "abcd\r\nabcde\r\n");
+        await assertRejects(
+          () => collect(readLines(path, { maxLineLength: 4 })),
+          LineTooLongError,
+          "Cannot read line 2",
+        );
+      },
+    );
+
+    await t.step(
+      "while the bytes arrive, not after reading them all",
+      async () => {
+        // A sparse file of 64 GiB without a line break: reading it all (or
+        // holding it) would never finish.
+        using file = await Deno.open(path, { write: true, truncate: true });
+        await file.truncate(64 * 1024 ** 3);
+        const error = await assertRejects(
+          () => collect(readLines(path)),
+          LineTooLongError,
+        );
+        assertEquals(error.lineNumber, 1);
+        await file.truncate(0);
+      },
+    );
+  },
+});
+
+Deno.test({
+  name: "readLines() rejects invalid UTF-8 with the file and line",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const path = `${dir.path}/latin1.txt`;
+    const bytes = (...parts: (string | number[])[]) =>
+      new Uint8Array(
+        parts.flatMap((part) =>
+          typeof part === "string" ? [...new TextEncoder().encode(part)] : part
+        ),
+      );
+    const cases: [string, Uint8Array, string[], number][] = [
+      [
+        "a bad byte",
+        bytes("ok\nfine\ncaf", [0xe9], "\nnext\n"),
+        ["ok", "fine"],
+        3,
+      ],
+      [
+        "a truncated sequence at the end",
+        bytes("ok\n", [0xe2, 0x82]),
+        ["ok"],
+        2,
+      ],
+      ["an overlong encoding on line 1", bytes([0xc0, 0xaf], "\n"), [], 1],
+    ];
+    for (const [label, data, good, lineNumber] of cases) {
+      await t.step(label, async () => {
+        await Deno.writeFile(path, data);
+        const seen: string[] = [];
+        const error = await assertRejects(
+          () => collect(readLines(path), seen),
+          Deno.errors.InvalidData,
+          `Cannot read line ${lineNumber} of "${path}": it is not valid UTF-8`,
+        );
+        assertEquals(seen, good);
+        assertInstanceOf(error.cause, TypeError);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "readLines() closes the file when the loop ends early",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const path = `${dir.path}/many.txt`;
+    await writeLines(path, Array.from({ length: 100_000 }, (_, i) => `${i}`));
+
+    // The resource sanitizer fails these steps if the file stays open.
+    await t.step("break", async () => {
+      let count = 0;
+      for await (const _ of readLines(path)) {
+        if (++count === 10) break;
+      }
+      assertEquals(count, 10);
+    });
+    await t.step("throw in the loop body", async () => {
+      await assertRejects(
+        async () => {
+          for await (const line of readLines(path)) {
+            if (line === "5") throw new Error("stop");
+          }
+        },
+        Error,
+        "stop",
+      );
+    });
+    await t.step("await using with next()", async () => {
+      await using lines = readLines(path);
+      assertEquals((await lines.next()).value, "0");
+      assertEquals((await lines.next()).value, "1");
+    });
+    await t.step("return() before the first next()", async () => {
+      const lines = readLines(path);
+      assertEquals(await lines.return!(), { done: true, value: undefined });
+      assertEquals(await lines.next(), { done: true, value: undefined });
+    });
+    await t.step("never iterated: nothing is opened", () => {
+      readLines(`${dir.path}/missing.txt`);
+    });
+  },
+});
+
+Deno.test({
+  name: "readLines() stops on abort",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const path = `${dir.path}/many.txt`;
+    await writeLines(path, Array.from({ length: 100_000 }, (_, i) => `${i}`));
+
+    await t.step("in the middle of the file", async () => {
+      const controller = new AbortController();
+      let count = 0;
+      await assertRejects(
+        async () => {
+          for await (
+            const _ of readLines(path, { signal: controller.signal })
+          ) {
+            if (++count === 50_000) controller.abort(new Error("enough"));
+          }
+        },
+        Error,
+        "enough",
+      );
+      assertEquals(count, 50_000);
+    });
+    await t.step("before the first line", async () => {
+      const lines = readLines(path, { signal: AbortSignal.abort("early") });
+      assertEquals(await lines.next().catch((reason) => reason), "early");
+      assertEquals(await lines.next(), { done: true, value: undefined });
+    });
+  },
+});
+
+Deno.test({
+  name: "readLines() names the file in file-system errors",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    await t.step("a missing file", async () => {
+      const error = await assertRejects(
+        () => collect(readLines(`${dir.path}/missing.txt`)),
+        Deno.errors.NotFound,
+        `Cannot read lines from "${dir.path}/missing.txt": no such file or directory`,
+      );
+      assertInstanceOf(error.cause, Deno.errors.NotFound);
+    });
+    await t.step("a directory", async () => {
+      await assertRejects(
+        () => collect(readLines(dir.path)),
+        Deno.errors.IsADirectory,
+        `Cannot read lines from "${dir.path}": it is a directory`,
+      );
+    });
+  },
+});
+
+Deno.test({
+  name: "readLines() reports a missing --allow-read",
+  permissions: { read: false },
+  async fn() {
+    await assertRejects(
+      () => collect(readLines("/tmp/aio-no-permission.txt")),
+      Deno.errors.NotCapable,
+      `Cannot read lines from "/tmp/aio-no-permission.txt": requires read access`,
+    );
+  },
+});
+
+Deno.test({
+  name: "readLines() rejects bad options when called",
+  permissions: {},
+  fn() {
+    assertThrows(
+      () => readLines("x", { maxLineLength: 0 }),
+      RangeError,
+      `Cannot read lines from "x": "maxLineLength" must be a positive integer, received 0`,
+    );
+    assertThrows(
+      () => readLines("x", { maxLineLength: 2.5 }),
+      TypeError,
+      `"maxLineLength" must be an integer or Infinity, received number 2.5`,
+    );
+    assertThrows(
+      () => readLines("x", { signal: "no" as never }),
+      TypeError,
+      `"signal" must be an AbortSignal, received the string "no"`,
+    );
+    assertThrows(() => readLines(42 as never), TypeError, `"path" must be`);
+  },
+});
+
+Deno.test({
+  name: "readLines() streams a file over 100 MB in flat memory",
+  // The offline @std stand-ins are found by reading their directory.
+  permissions: {
+    read: ["/tmp", "../shared/std-offline"],
+    write: ["/tmp"],
+    run: ["deno"],
+  },
+  async fn() {
+    await using dir = await tempDir();
+    const path = `${dir.path}/big.txt`;
+    // 1 MiB of lines of 15 to 135 characters, written 110 times.
+    const block: string[] = [];
+    let chars = 0;
+    for (let i = 0; chars < 1024 * 1024; i++) {
+      const line = `${i} ${"abcdefghij".repeat(1 + (i % 13))}`;
+      block.push(line);
+      chars += line.length + 1;
+    }
+    const blockText = block.join("\n") + "\n";
+    const bytes = new TextEncoder().encode(blockText);
+    const copies = 110;
+    await Deno.writeFile(path, new Uint8Array(0));
+    using file = await Deno.open(path, { append: true });
+    for (let i = 0; i < copies; i++) await file.write(bytes);
+    assert((await file.stat()).size > 100 * 1024 * 1024);
+
+    const { success, stdout, stderr } = await denoCommand("run", [
+      `--allow-read=${path}`,
+      "fs/testdata/read_lines_memory.ts",
+      path,
+    ], { stdout: "piped", stderr: "piped" }).output();
+    assert(success, new TextDecoder().decode(stderr));
+    const report = JSON.parse(new TextDecoder().decode(stdout));
+    assertEquals(report.lines, block.length * copies);
+    assertEquals(report.chars, (blockText.length - block.length) * copies);
+    // Holding the file would take over 100 MiB; streaming takes a few
+    // buffers and whatever garbage the collector has not reclaimed yet.
+    const growth = (report.peak - report.before) / 1024 ** 2;
+    assertLess(growth, 48, `resident memory grew by ${growth.toFixed(1)} MiB`);
+  },
+});
+
+Deno.test({
+  name: "writeLines() writes lines from iterables and async iterables",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const path = `${dir.path}/out.txt`;
+    await t.step("an array", async () => {
+      await writeLines(path, ["a", "", "é"]);
+      assertEquals(await Deno.readTextFile(path), "a\n\né\n");
+    });
+    await t.step("no lines: an empty file", async () => {
+      await writeLines(path, []);
+      assertEquals(await Deno.readTextFile(path), "");
+    });
+    await t.step("an async generator of many lines, batched", async () => {
+      async function* numbers() {
+        for (let i = 0; i < 200_000; i++) yield `n${i}`;
+      }
+      await writeLines(path, numbers(), { fsync: false });
+      const lines = await collect(readLines(path));
+      assertEquals(lines.length, 200_000);
+      assertEquals(lines[199_999], "n199999");
+    });
+    await t.step("mode", async () => {
+      await writeLines(path, ["x"], { mode: 0o600 });
+      assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+    });
+  },
+});
+
+Deno.test({
+  name: "writeLines() is atomic unless told otherwise",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const path = `${dir.path}/out.txt`;
+    const names = async () =>
+      (await Array.fromAsync(Deno.readDir(dir.path))).map((entry) =>
+        entry.name
+      );
+
+    await t.step(
+      "atomic: a new file, and the old one stays on errors",
+      async () => {
+        await Deno.writeTextFile(path, "old\n");
+        const before = (await Deno.stat(path)).ino;
+        await writeLines(path, ["new"]);
+        assertNotEquals((await Deno.stat(path)).ino, before);
+        await assertRejects(
+          () => writeLines(path, ["fine", "two\nlines"]),
+          TypeError,
+          `Cannot write lines to "${path}": line 2 contains a line break`,
+        );
+        await assertRejects(
+          () => writeLines(path, ["fine", 7 as never]),
+          TypeError,
+          `line 2 must be a string, received number 7`,
+        );
+        await assertRejects(
+          () => writeLines(path, ["ends with\r"]),
+          TypeError,
+          "line 1 contains a line break",
+        );
+        assertEquals(await Deno.readTextFile(path), "new\n");
+        assertEquals(await names(), ["out.txt"]);
+      },
+    );
+
+    await t.step("atomic: false writes in place", async () => {
+      const before = (await Deno.stat(path)).ino;
+      await writeLines(path, ["in", "place"], { atomic: false });
+      assertEquals((await Deno.stat(path)).ino, before);
+      assertEquals(await Deno.readTextFile(path), "in\nplace\n");
+      await writeLines(path, ["x"], { atomic: false, mode: 0o640 });
+      assertEquals((await Deno.stat(path)).mode! & 0o777, 0o640);
+    });
+
+    await t.step("abort", async () => {
+      const controller = new AbortController();
+      async function* slow() {
+        yield "first";
+        controller.abort(new Error("cancelled"));
+        yield "second";
+      }
+      for (const atomic of [true, false]) {
+        await assertRejects(
+          () => writeLines(path, slow(), { atomic, signal: controller.signal }),
+          Error,
+          "cancelled",
+        );
+      }
+    });
+
+    await t.step("errors name the path", async () => {
+      for (const atomic of [true, false]) {
+        const error = await assertRejects(
+          () => writeLines(`${dir.path}/no/such.txt`, ["x"], { atomic }),
+          Deno.errors.NotFound,
+          `the directory "${dir.path}/no" does not exist`,
+        );
+        assertStringIncludes(error.message, `"${dir.path}/no/such.txt"`);
+      }
+    });
+
+    await t.step("bad arguments", async () => {
+      await assertRejects(
+        () => writeLines(path, "abc" as never),
+        TypeError,
+        `"lines" must be an iterable or an async iterable, received the string "abc"`,
+      );
+      await assertRejects(
+        () => writeLines(path, [], { atomic: 1 as never }),
+        TypeError,
+        `"atomic" must be a boolean, received number 1`,
+      );
+      await assertRejects(
+        () => writeLines(path, [], { atomic: false, mode: -1 }),
+        RangeError,
+        `"mode" must be between 0 and 0o7777`,
+      );
+    });
+  },
+});

@@ -1,0 +1,111 @@
+/**
+ * Temporary directories that remove themselves, with `await using`.
+ *
+ * @module
+ */
+
+import { fsError } from "./_errors.ts";
+import { describe } from "./_path.ts";
+
+/** Options of {@linkcode makeTempDir}. */
+export interface MakeTempDirOptions {
+  /**
+   * The start of the directory's name, e.g. `"myapp-"`.
+   *
+   * @default {""}
+   */
+  prefix?: string;
+  /**
+   * The end of the directory's name.
+   *
+   * @default {""}
+   */
+  suffix?: string;
+  /**
+   * The directory to create it in.
+   *
+   * @default {undefined} (the system's temporary directory, `$TMPDIR` or
+   * `/tmp` on Unix)
+   */
+  dir?: string;
+}
+
+/**
+ * A temporary directory: its `path`, and disposal that removes it with all
+ * it holds.
+ */
+export interface TempDir extends AsyncDisposable {
+  /** The path of the directory (absolute unless `dir` is relative). */
+  readonly path: string;
+}
+
+/**
+ * Creates a new, empty temporary directory, removed with everything in it
+ * when the `await using` scope that holds it ends, also when the scope ends
+ * with an error. Removing a directory that is already gone is not an error.
+ *
+ * Needs `--allow-write` (and `--allow-read` for the removal) for the parent
+ * directory.
+ *
+ * @param options `prefix`, `suffix` and the parent `dir`.
+ * @returns The directory's `path`, disposable with `await using`.
+ * @throws {TypeError} When an option is not a string.
+ * @throws {Deno.errors.NotFound} When `dir` does not exist; every
+ * file-system error keeps Deno's class, names the parent directory, and has
+ * Deno's error as its `cause`.
+ *
+ * @example A scratch directory for one task
+ * ```ts
+ * import { makeTempDir } from "@aio/aio/fs/temp";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * let path: string;
+ * {
+ *   await using dir = await makeTempDir({ prefix: "report-" });
+ *   path = dir.path;
+ *   await Deno.writeTextFile(`${dir.path}/draft.txt`, "draft");
+ *   assertEquals(await Deno.readTextFile(`${dir.path}/draft.txt`), "draft");
+ * }
+ * // The directory and its file are gone once the block ends.
+ * const gone = await Deno.stat(path).then(() => false, () => true);
+ * assert(gone);
+ * ```
+ */
+export async function makeTempDir(
+  options: MakeTempDirOptions = {},
+): Promise<TempDir> {
+  const { prefix = "", suffix = "", dir } = options;
+  for (const [name, value] of [["prefix", prefix], ["suffix", suffix]]) {
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `Cannot make a temporary directory: "${name}" must be a string, received ${
+          describe(value)
+        }`,
+      );
+    }
+  }
+  if (dir !== undefined && typeof dir !== "string") {
+    throw new TypeError(
+      `Cannot make a temporary directory: "dir" must be a string, received ${
+        describe(dir)
+      }`,
+    );
+  }
+  let path: string;
+  try {
+    path = await Deno.makeTempDir({ prefix, suffix, dir });
+  } catch (error) {
+    throw fsError(error, "make a temporary directory in", dir ?? "$TMPDIR");
+  }
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      try {
+        await Deno.remove(path, { recursive: true });
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return;
+        throw fsError(error, "remove the temporary directory", path);
+      }
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import { makeTempDir } from "./temp.ts";
+
+const TMP: Deno.PermissionOptions = { read: ["/tmp"], write: ["/tmp"] };
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+Deno.test({
+  name: "makeTempDir() removes the directory and its contents on dispose",
+  permissions: TMP,
+  async fn() {
+    let path: string;
+    {
+      await using dir = await makeTempDir({
+        dir: "/tmp",
+        prefix: "aio-t-",
+        suffix: "-x",
+      });
+      path = dir.path;
+      assert(path.startsWith("/tmp/aio-t-") && path.endsWith("-x"), path);
+      assert((await Deno.stat(path)).isDirectory);
+      await Deno.mkdir(`${path}/a/b`, { recursive: true });
+      await Deno.writeTextFile(`${path}/a/b/file.txt`, "x");
+    }
+    assertEquals(await exists(path), false);
+  },
+});
+
+Deno.test({
+  name: "makeTempDir() removes the directory when the body throws",
+  permissions: TMP,
+  async fn() {
+    let path = "";
+    await assertRejects(
+      async () => {
+        await using dir = await makeTempDir({ dir: "/tmp" });
+        path = dir.path;
+        await Deno.writeTextFile(`${dir.path}/partial`, "x");
+        throw new Error("body failed");
+      },
+      Error,
+      "body failed",
+    );
+    assert(path !== "");
+    assertEquals(await exists(path), false);
+  },
+});
+
+Deno.test({
+  name: "makeTempDir() tolerates a directory removed by the body",
+  permissions: TMP,
+  async fn() {
+    await using dir = await makeTempDir({ dir: "/tmp" });
+    await Deno.remove(dir.path);
+  },
+});
+
+Deno.test({
+  name: "makeTempDir() makes distinct directories",
+  permissions: TMP,
+  async fn() {
+    await using a = await makeTempDir({ dir: "/tmp" });
+    await using b = await makeTempDir({ dir: "/tmp" });
+    assert(a.path !== b.path);
+  },
+});
+
+Deno.test({
+  name: "makeTempDir() names the parent in errors and checks its options",
+  permissions: TMP,
+  async fn() {
+    const error = await assertRejects(
+      () => makeTempDir({ dir: "/tmp/aio-no-such-parent/x" }),
+      Deno.errors.NotFound,
+      `Cannot make a temporary directory in "/tmp/aio-no-such-parent/x"`,
+    );
+    assert(error.cause instanceof Deno.errors.NotFound);
+    const bad = await assertRejects(
+      () => makeTempDir({ prefix: 1 as never }),
+      TypeError,
+    );
+    assertStringIncludes(
+      bad.message,
+      `Cannot make a temporary directory: "prefix" must be a string, received number 1`,
+    );
+  },
+});
