@@ -10,12 +10,12 @@
  *
  * The server is pinned to core 0 and the load generator (`tcp_load.c`, a
  * single-threaded epoll client compiled with gcc) to core 1. Every figure is
- * the median of 3 runs with min–max; runs are interleaved across servers so
- * background noise spreads evenly, and a run in which the server got less
- * than 90% of its core (every server saturates it on a quiet machine) is
- * measured again, up to 3 attempts. Server CPU per message is read from
- * `/proc` over the measured window: it shows the server's cost even when
- * something else on the machine takes cycles.
+ * the median of 3 runs with min–max. Runs are interleaved across servers,
+ * each run in a rotated order, so background noise spreads evenly; a run in
+ * which the server got less than 90% of its core (every server saturates it
+ * on a quiet machine) is measured again, up to 3 attempts. Server CPU per
+ * message is read from `/proc` over the measured window: it shows the
+ * server's cost even when something else on the machine takes cycles.
  *
  * `deno task bench tcp` (permission set "bench"). Environment:
  * `TCP_BENCH_SECONDS` (measured seconds per run, default 3),
@@ -167,7 +167,9 @@ const results = new Map<string, Result[]>();
 try {
   for (let run = 1; run <= RUNS; run++) {
     for (const workload of WORKLOADS) {
-      for (const server of SERVERS) {
+      // Each run starts with a different server, so none always goes first.
+      const order = [...SERVERS.slice(run - 1), ...SERVERS.slice(0, run - 1)];
+      for (const server of order) {
         // Each server saturates its core on a quiet machine; a run where it
         // got less than 90% of it lost the core to something else, and is
         // repeated (the attempt with the most server CPU is kept).
