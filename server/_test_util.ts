@@ -5,6 +5,7 @@
  */
 
 import { assertEquals } from "@std/assert";
+import { writeAll as writeBytes } from "./_write_all.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -25,15 +26,14 @@ export async function readExactly(
 }
 
 /** Writes all of `data` (text is UTF-8 encoded). */
-export async function writeAll(
+export function writeAll(
   conn: Deno.Conn,
   data: Uint8Array | string,
 ): Promise<void> {
-  const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  let written = 0;
-  while (written < bytes.length) {
-    written += await conn.write(bytes.subarray(written));
-  }
+  return writeBytes(
+    conn,
+    typeof data === "string" ? encoder.encode(data) : data,
+  );
 }
 
 /** Sends `text` and reads back as many bytes. */
@@ -42,7 +42,7 @@ export async function roundTrip(
   text: string,
 ): Promise<string> {
   const bytes = encoder.encode(text);
-  await writeAll(conn, bytes);
+  await writeBytes(conn, bytes);
   return decoder.decode(await readExactly(conn, bytes.length));
 }
 

@@ -89,6 +89,7 @@ export async function echo(
     while (true) {
       const n = await conn.read(buffer);
       if (n === null) return;
+      // Inline rather than writeAll(): no extra promise per message.
       let written = 0;
       while (written < n) {
         written += await conn.write(buffer.subarray(written, n));
