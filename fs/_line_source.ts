@@ -8,7 +8,9 @@
 // TextLineStream after us never holds a partial line that an error would
 // have to take back. Each chunk is decoded in one piece (a chunk boundary is
 // a line boundary, so no character is ever split) and invalid UTF-8 is an
-// error, not U+FFFD.
+// error, not U+FFFD. The source counts the lines it hands on: that gives
+// errors their line numbers, and lets the iterator on top return the stream's
+// own read() for a line known to be queued (no extra promise per line).
 
 import { LineTooLongError } from "../errors.ts";
 import { fsError } from "./_errors.ts";
@@ -141,14 +143,17 @@ export function lineSource(
     return text;
   };
 
-  // The buffer holds one partial line and is full: fail or make room.
+  // Whether the partial line in buffer[0, end) is already over the limit
+  // (a \r at its end may still turn out to be half of its line break).
+  const partialTooLong = (end: number): boolean => {
+    // A byte is at most one character: short lines need no counting.
+    if (end <= maxLineLength) return false;
+    const chars = charCount(buffer.subarray(0, end));
+    return chars > maxLineLength + (buffer[end - 1] === CR ? 1 : 0);
+  };
+
+  // The buffer holds one partial line and is full: make room.
   const grow = (): void => {
-    const chars = charCount(buffer);
-    const endsWithCR = buffer[buffer.length - 1] === CR;
-    if (chars > maxLineLength + (endsWithCR ? 1 : 0)) {
-      count.error = tooLong(count.lines + 1);
-      return;
-    }
     const larger = new Uint8Array(buffer.length * 2);
     larger.set(buffer);
     buffer = larger;
@@ -171,19 +176,16 @@ export function lineSource(
     async pull(controller) {
       try {
         while (true) {
-          if (length === buffer.length) {
-            grow();
-            if (count.error) return finish(controller);
-          }
+          if (length === buffer.length) grow();
           reading = file.read(buffer.subarray(length));
           const read = await reading;
           reading = undefined;
           if (cancelled) return;
           if (read === null) {
             if (length > 0) {
+              // The last line, without a line break (a \r stays in it).
               const text = decode(buffer.subarray(0, length));
-              const chars = text.endsWith("\r") ? text.length - 1 : text.length;
-              if (!count.error && chars > maxLineLength) {
+              if (!count.error && text.length > maxLineLength) {
                 count.error = tooLong(count.lines + 1);
               } else if (text.length > 0) {
                 controller.enqueue(text);
@@ -195,6 +197,10 @@ export function lineSource(
           const last = buffer.lastIndexOf(LF, end - 1);
           if (last === -1) {
             length = end;
+            if (partialTooLong(end)) {
+              count.error = tooLong(count.lines + 1);
+              return finish(controller);
+            }
             continue;
           }
           emit(controller, decode(buffer.subarray(0, last + 1)));

@@ -4,16 +4,9 @@
 // written as they are. Nothing is ever held in memory beyond one buffer.
 
 import { describe } from "./_path.ts";
+import type { WriteFileAtomicData as Data } from "./atomic.ts";
 
-/** One chunk of data written to a file. */
-export type Chunk = string | Uint8Array;
-
-/** Everything the writers accept as data. */
-export type Data =
-  | Chunk
-  | ReadableStream<Chunk>
-  | Iterable<Chunk>
-  | AsyncIterable<Chunk>;
+type Chunk = string | Uint8Array;
 
 const BUFFER_SIZE = 64 * 1024;
 const encoder = new TextEncoder();
@@ -30,7 +23,7 @@ function isHighSurrogate(code: number): boolean {
 }
 
 /** Writes chunks to a file through one coalescing buffer. */
-export class ChunkWriter {
+class ChunkWriter {
   #file: Deno.FsFile;
   #buffer = new Uint8Array(BUFFER_SIZE);
   #length = 0;
@@ -174,40 +167,23 @@ export async function writeData(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   signal?.throwIfAborted();
-  if (typeof data === "string") {
-    return await writeAll(file, encoder.encode(data));
-  }
-  if (data instanceof Uint8Array) return await writeAll(file, data);
+  const bytes = inMemoryBytes(data);
+  if (bytes) return await writeAll(file, bytes);
   const writer = new ChunkWriter(file);
-  if (!(data instanceof ReadableStream) && !(Symbol.asyncIterator in data)) {
-    const iterator = (data as Iterable<unknown>)[Symbol.iterator]();
-    try {
-      for (let index = 0;; index++) {
-        const step = iterator.next();
-        if (step.done) break;
-        signal?.throwIfAborted();
-        await writer.write(checkChunk(step.value, index, context));
-      }
-    } catch (error) {
-      iterator.return?.();
-      throw error;
-    }
-    return await writer.flush();
-  }
-  const { next, cancel } = openSource(data);
+  const { next, cancel } = openSource(data as Exclude<Data, Chunk>);
   const aborted = Promise.withResolvers<never>();
   aborted.promise.catch(() => {});
   const onAbort = () => aborted.reject(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   let waiting = false;
   try {
-    for (let index = 0;; index++) {
+    for (let position = 1;; position++) {
       waiting = true;
       const step = await Promise.race([next(), aborted.promise]);
       waiting = false;
       if (step.done) break;
       signal?.throwIfAborted();
-      await writer.write(checkChunk(step.value, index, context));
+      await writer.write(checkChunk(step.value, position, context));
     }
     await writer.flush();
   } catch (error) {
@@ -254,7 +230,7 @@ interface Source {
 }
 
 function openSource(
-  data: ReadableStream<unknown> | AsyncIterable<unknown>,
+  data: ReadableStream<unknown> | AsyncIterable<unknown> | Iterable<unknown>,
 ): Source {
   if (data instanceof ReadableStream) {
     const reader = data.getReader();
@@ -264,22 +240,36 @@ function openSource(
       cancel: (reason) => reader.cancel(reason).catch(() => {}),
     };
   }
-  const iterator = data[Symbol.asyncIterator]();
+  if (Symbol.asyncIterator in data) {
+    const iterator = data[Symbol.asyncIterator]();
+    return {
+      next: () => iterator.next(),
+      cancel: async (_reason, waiting) => {
+        // An async generator queues return() behind a pending next(); do not
+        // wait for a source that may never produce again.
+        const closing = Promise.resolve(iterator.return?.()).catch(() => {});
+        if (!waiting) await closing;
+      },
+    };
+  }
+  const iterator = data[Symbol.iterator]();
   return {
-    next: () => iterator.next(),
-    cancel: async (_reason, waiting) => {
-      // An async generator queues return() behind a pending next(); do not
-      // wait for a source that may never produce again.
-      const closing = Promise.resolve(iterator.return?.()).catch(() => {});
-      if (!waiting) await closing;
+    next: () => Promise.resolve(iterator.next()),
+    cancel: () => {
+      try {
+        iterator.return?.();
+      } catch {
+        // Its clean-up failing does not change the outcome.
+      }
+      return Promise.resolve();
     },
   };
 }
 
-function checkChunk(chunk: unknown, index: number, context: string): Chunk {
+function checkChunk(chunk: unknown, position: number, context: string): Chunk {
   if (typeof chunk === "string" || chunk instanceof Uint8Array) return chunk;
   throw new TypeError(
-    `${context}: chunk ${index} must be a string or a Uint8Array, received ${
+    `${context}: chunk ${position} must be a string or a Uint8Array, received ${
       describe(chunk)
     }`,
   );

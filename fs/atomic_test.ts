@@ -224,7 +224,7 @@ Deno.test({
           "a chunk that is not a string or bytes",
           () => ["ok", 42],
           TypeError,
-          "chunk 1 must be a string or a Uint8Array, received number 42",
+          "chunk 2 must be a string or a Uint8Array, received number 42",
         ],
       ] as const;
       for (const [label, make, ErrorClass, message] of failing) {

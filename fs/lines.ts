@@ -12,16 +12,16 @@ import { describe, dirname, toPath } from "./_path.ts";
 import { checkWriteOptions, writeData } from "./_write.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
-/** The default of {@linkcode ReadLinesOptions.maxLineLength}: 1 Mi characters. */
-export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
 
 /** Options of {@linkcode readLines}. */
 export interface ReadLinesOptions {
   /**
    * The longest line accepted, in characters (UTF-16 code units) without
    * the line break. A longer line ends the iteration with a
-   * `LineTooLongError` as soon as that many bytes have arrived, after every
-   * line before it was yielded. `Infinity` removes the bound.
+   * `LineTooLongError` (after every line before it was yielded) as soon as
+   * the bytes read of it are over the limit, without reading the rest of it.
+   * `Infinity` removes the bound.
    *
    * @default {1048576}
    */
@@ -146,13 +146,9 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
   #opening: Promise<ReadableStreamDefaultReader<string>> | undefined;
   #piping: Promise<void> | undefined;
   #served = 0;
-  #finished = false;
-  // An abort while no next() is pending: the next call rejects with it.
-  #aborted: { reason: unknown } | undefined;
-  #onAbort = () => {
-    this.#aborted = { reason: this.#signal?.reason };
-    this.#close(this.#signal?.reason);
-  };
+  #closing: Promise<void> | undefined;
+  #abortThrown = false;
+  #onAbort = () => this.#close(this.#signal?.reason);
 
   constructor(path: string, maxLineLength: number, signal?: AbortSignal) {
     this.#path = path;
@@ -175,19 +171,13 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
   }
 
   async #next(): Promise<IteratorResult<string>> {
-    if (this.#aborted) {
-      const { reason } = this.#aborted;
-      this.#aborted = undefined;
-      await this.#close();
-      throw reason;
-    }
-    if (this.#finished) return DONE;
     try {
-      this.#signal?.throwIfAborted();
+      this.#throwIfAborted();
+      if (this.#closing) return DONE;
       const reader = this.#reader ?? await (this.#opening ??= this.#open());
       this.#served++;
       const result = await reader.read();
-      this.#signal?.throwIfAborted();
+      this.#throwIfAborted();
       if (!result.done) return result;
       if (this.#count.error) throw this.#count.error;
       await this.#close();
@@ -195,6 +185,14 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
     } catch (error) {
       await this.#close(error);
       throw error;
+    }
+  }
+
+  // The abort reason is thrown once; after it the iterator is done.
+  #throwIfAborted(): void {
+    if (this.#signal?.aborted && !this.#abortThrown) {
+      this.#abortThrown = true;
+      throw this.#signal.reason;
     }
   }
 
@@ -216,18 +214,21 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
     // cancelled and the file closed.
     this.#piping = source.pipeTo(lines.writable).catch(() => {});
     this.#reader = lines.readable.getReader();
-    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (!this.#closing) {
+      this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    }
     return this.#reader;
   }
 
-  async #close(reason?: unknown): Promise<void> {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    const opening = this.#opening?.catch(() => undefined);
-    const reader = this.#reader ?? await opening;
-    await reader?.cancel(reason).catch(() => {});
-    await this.#piping;
+  #close(reason?: unknown): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#signal?.removeEventListener("abort", this.#onAbort);
+      const opening = this.#opening?.catch(() => undefined);
+      const reader = this.#reader ?? await opening;
+      await reader?.cancel(reason).catch(() => {});
+      await this.#piping;
+    })();
+    return this.#closing;
   }
 
   /** Stops reading and closes the file. */
