@@ -1,0 +1,801 @@
+/**
+ * HTTP servers on `Deno.serve`, with the limits a server exposed to real
+ * clients needs: a timeout per request, a body size limit enforced while the
+ * body arrives, errors answered without internals, and a shutdown that lets
+ * requests in flight finish.
+ *
+ * @module
+ */
+
+import { AioError, TimeoutError } from "../errors.ts";
+import { limitBody } from "./_body_limit.ts";
+import { TimeoutSweep } from "./_timeout_sweep.ts";
+import {
+  assertFunction,
+  assertLimit,
+  assertPort,
+  assertString,
+} from "./_validate.ts";
+
+/**
+ * What an {@linkcode HttpHandler} gets beside the request.
+ *
+ * Everything here is computed on first access: a handler that never reads
+ * `signal` costs no `AbortController` (reading Deno's `request.signal`
+ * doubles the server's CPU time per hello-world request).
+ */
+export interface HttpContext {
+  /**
+   * Aborts when the request is abandoned: the client went away before the
+   * response was complete, `requestTimeout` passed, the body grew past
+   * `maxBodySize`, or the server shut down and its `shutdownTimeout` passed.
+   * It does not abort after a response is delivered (unlike Deno's
+   * `request.signal`, denoland/deno#27005).
+   *
+   * Read it before returning the response for it to cover a streaming
+   * response body too; read after a response was returned, it never aborts.
+   * Deno 2.9 prints a one-time warning the first time a request whose
+   * signal was read completes; `--unstable-no-legacy-abort` silences it.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * The client's address, or `undefined` when the request did not come over
+   * TCP (a Unix socket, or a handler called directly). Like the request
+   * itself, Deno can tell it only until the response is returned.
+   */
+  readonly remoteAddr: Deno.NetAddr | undefined;
+  /** When the request arrived, in milliseconds since the Unix epoch. */
+  readonly startTime: number;
+}
+
+/**
+ * Answers one HTTP request. It may return the response directly or a
+ * promise; a handler that throws or rejects gets a 500 for its client and
+ * its error goes to `onError`.
+ *
+ * @param request The request. When `maxBodySize` applies to a body without
+ * `Content-Length`, this is a copy whose body stops at the limit.
+ * @param context The request's signal, client address and start time.
+ * @returns The response.
+ */
+export type HttpHandler = (
+  request: Request,
+  context: HttpContext,
+) => Response | Promise<Response>;
+
+/** One line of the access log: a request and the status it was answered. */
+export interface AccessLogEntry {
+  /** The request method. */
+  method: string;
+  /** The request URL. */
+  url: string;
+  /** The status sent (or, for a client that went away, about to be sent). */
+  status: number;
+  /** Milliseconds from the request's arrival to its response. */
+  duration: number;
+  /** When the request arrived, in milliseconds since the Unix epoch. */
+  startTime: number;
+  /** The client's address, if the request came over TCP. */
+  remoteAddr: Deno.NetAddr | undefined;
+}
+
+/** Options of {@linkcode createFetchHandler}; {@linkcode serveHttp} takes them too. */
+export interface FetchHandlerOptions {
+  /**
+   * Milliseconds a handler has to return its response (the body may stream
+   * for longer). Past it the handler's `signal` aborts with a
+   * {@linkcode TimeoutError} and the client gets a 503. One sweep per server
+   * checks deadlines, so the 503 comes within a tenth of the timeout (at
+   * most 1 s) after it. `Infinity`: no limit.
+   *
+   * @default {30000}
+   */
+  requestTimeout?: number;
+  /**
+   * The largest request body accepted, in bytes. A `Content-Length` above it
+   * is answered 413 without calling the handler; a body without one (chunked)
+   * stops at the limit while the handler reads it, and the client gets 413.
+   * Nothing past the limit is read into memory. `Infinity`: no limit.
+   *
+   * @default {1048576}
+   */
+  maxBodySize?: number;
+  /**
+   * Called with the error of a handler that threw or rejected, and the
+   * request. The client gets the `Response` it returns, or else a plain 500
+   * that tells nothing about the error. Errors that are the reason a
+   * request was abandoned (an abort after a timeout) are not reported. Also
+   * called, with no request, for an error streaming a response body.
+   *
+   * @default {logs the error and the request with console.error}
+   */
+  onError?: (error: unknown, request: Request | undefined) => Response | void;
+  /**
+   * `true` logs one line per request to `console.log` (time, client,
+   * method, URL, status, duration); a function gets each
+   * {@linkcode AccessLogEntry} instead. `false`: no log.
+   *
+   * @default {false}
+   */
+  accessLog?: boolean | ((entry: AccessLogEntry) => void);
+}
+
+/**
+ * A handler in the shape `deno serve` runs (`export default { fetch }`),
+ * returned by {@linkcode createFetchHandler}.
+ */
+export interface FetchHandler extends Disposable {
+  /**
+   * Answers a request, with the handler, limits and timeouts it was created
+   * with. Works unbound (`const { fetch } = ...`).
+   *
+   * @param request The request.
+   * @param info Deno's per-request information; without it (a handler called
+   * directly, as in tests) the context has no `remoteAddr`.
+   * @returns The response.
+   */
+  fetch(
+    request: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Response | Promise<Response>;
+  /** Stops the timeout sweep; only needed when no server owns the handler. */
+  [Symbol.dispose](): void;
+}
+
+/** Options of {@linkcode serveHttp}. */
+export interface ServeHttpOptions extends FetchHandlerOptions {
+  /**
+   * The address to listen on. Use `"0.0.0.0"` or `"::"` to accept
+   * connections from other machines.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * The port to listen on; `0` picks a free port (read it from `addr`).
+   *
+   * @default {0}
+   */
+  port?: number;
+  /**
+   * Shuts the server down when aborted, like calling `shutdown()`.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Called once with the address the server listens on.
+   *
+   * @default {undefined}
+   */
+  onListen?: (addr: Deno.NetAddr) => void;
+  /**
+   * How long `shutdown()` lets requests in flight finish, in milliseconds.
+   * Past it, handlers still running get their `signal` aborted and their
+   * clients a 503; responses still streaming a second later are cut off.
+   * `Infinity` waits for every request.
+   *
+   * @default {5000}
+   */
+  shutdownTimeout?: number;
+}
+
+/** A running HTTP server, returned by {@linkcode serveHttp}. */
+export interface HttpServer extends AsyncDisposable {
+  /** The address the server listens on. */
+  readonly addr: Deno.NetAddr;
+  /**
+   * How many requests are in flight: received and not yet answered, or
+   * answered and their response not yet fully sent.
+   */
+  readonly inFlight: number;
+  /** Resolves once the server is shut down and every connection is closed. */
+  readonly finished: Promise<void>;
+  /**
+   * Shuts the server down gracefully: new requests get 503 with
+   * `Connection: close`, requests in flight finish within
+   * `shutdownTimeout` (then they are aborted), and the connections are
+   * closed. Calling it again returns the same promise.
+   *
+   * @returns A promise that resolves like `finished`.
+   */
+  shutdown(): Promise<void>;
+  /** Same as `shutdown()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Responses still streaming this long after the forced abort are cut off. */
+const FORCE_GRACE = 1000;
+
+/**
+ * Builds a `deno serve` handler (`export default { fetch }`) from an
+ * {@linkcode HttpHandler}, with the same timeout, body limit, error answers
+ * and access log as {@linkcode serveHttp}. `deno serve --parallel` then runs
+ * one per CPU core, each in its own worker.
+ *
+ * Shutdown is `deno serve`'s own: on SIGINT/SIGTERM it stops gracefully, but
+ * without {@linkcode serveHttp}'s drain, so on Deno 2.9 a request body still
+ * being read at that moment fails to read (denoland/deno#36809).
+ *
+ * @param handler Answers each request; see {@linkcode HttpHandler}.
+ * @param options Timeout, body limit, error hook and access log.
+ * @returns An object whose `fetch` answers requests.
+ * @throws {TypeError} If `handler` or a callback is not a function.
+ * @throws {RangeError} If `requestTimeout` or `maxBodySize` is out of range.
+ *
+ * @example Calling the handler directly, as `deno serve` would
+ * ```ts
+ * import { createFetchHandler } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using app = createFetchHandler(
+ *   async (request) => new Response(`${(await request.text()).length} bytes`),
+ *   { maxBodySize: 5 },
+ * );
+ * const ok = await app.fetch(
+ *   new Request("http://localhost/", { method: "POST", body: "12345" }),
+ * );
+ * assertEquals(await ok.text(), "5 bytes");
+ * const tooLarge = await app.fetch(
+ *   new Request("http://localhost/", { method: "POST", body: "123456" }),
+ * );
+ * assertEquals(tooLarge.status, 413);
+ * await tooLarge.body?.cancel();
+ * ```
+ */
+export function createFetchHandler(
+  handler: HttpHandler,
+  options: FetchHandlerOptions = {},
+): FetchHandler {
+  return new Dispatcher(handler, options);
+}
+
+/**
+ * Serves HTTP on `Deno.serve` with a timeout per request, a body size limit,
+ * errors answered without internals and a graceful shutdown, the way
+ * asyncio's `start_server` serves a coroutine per client.
+ *
+ * The server is ready when `serveHttp` returns (`addr` holds the port).
+ * Malformed requests are Deno's to reject (400); the rest is described by
+ * the options.
+ *
+ * @param handler Answers each request; see {@linkcode HttpHandler}.
+ * @param options Address, limits, timeouts and callbacks.
+ * @returns The running server.
+ * @throws {TypeError} If `handler` or a callback is not a function, or an
+ * option has the wrong type.
+ * @throws {RangeError} If `port`, `requestTimeout`, `maxBodySize` or
+ * `shutdownTimeout` is out of range.
+ * @throws {Deno.errors.AddrInUse} If the port is taken.
+ *
+ * @example Hello, world
+ * ```ts
+ * import { serveHttp } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = serveHttp(() => new Response("Hello, world!"));
+ *
+ * const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * assertEquals(await response.text(), "Hello, world!");
+ * ```
+ *
+ * @example A handler that stops when its client goes away
+ * ```ts
+ * import { serveHttp } from "@aio/aio/server/http";
+ * import { delay } from "@std/async/delay";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = serveHttp(async (request, context) => {
+ *   await delay(50, { signal: context.signal });
+ *   return new Response(`${request.method} done`);
+ * }, { requestTimeout: 5000, maxBodySize: 1024 });
+ *
+ * const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * assertEquals(await response.text(), "GET done");
+ * ```
+ */
+export function serveHttp(
+  handler: HttpHandler,
+  options: ServeHttpOptions = {},
+): HttpServer {
+  const {
+    hostname = "127.0.0.1",
+    port = 0,
+    signal,
+    onListen,
+    shutdownTimeout = 5000,
+  } = options;
+  assertString("hostname", hostname);
+  assertPort(port);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot serve: "signal" must be an AbortSignal, received ${typeof signal}`,
+    );
+  }
+  if (onListen !== undefined) assertFunction("onListen", onListen);
+  assertLimit("shutdownTimeout", shutdownTimeout, { zero: true });
+  const dispatcher = new Dispatcher(handler, options);
+  return new Server(dispatcher, {
+    hostname,
+    port,
+    signal,
+    onListen,
+    shutdownTimeout,
+  });
+}
+
+// States of an exchange.
+const HANDLING = 0; // the handler has not answered yet
+const ANSWERED = 1; // the response went to Deno
+const STREAMING = 2; // answered, its body still streaming and watched
+const ABANDONED = 3; // answered by the server: timeout, limit, shutdown
+
+/**
+ * One request and its response; the {@linkcode HttpContext} handlers get.
+ * Only the interface's members are public API.
+ */
+class Exchange implements HttpContext {
+  /** `performance.now()` at arrival; monotonic, for the timeout sweep. */
+  readonly started: number = performance.now();
+  readonly request: Request;
+  state = HANDLING;
+  /** Resolves the promise Deno waits on, for a handler that answers late. */
+  resolve: (response: Response) => void = noop;
+  #info: Deno.ServeHandlerInfo | undefined;
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  constructor(request: Request, info: Deno.ServeHandlerInfo | undefined) {
+    this.request = request;
+    this.#info = info;
+  }
+
+  get startTime(): number {
+    return performance.timeOrigin + this.started;
+  }
+
+  get remoteAddr(): Deno.NetAddr | undefined {
+    let addr: Deno.Addr | undefined;
+    try {
+      addr = this.#info?.remoteAddr;
+    } catch {
+      // Deno throws once the request is closed.
+    }
+    return addr?.transport === "tcp" ? addr : undefined;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) {
+        this.#controller.abort(this.#reason);
+      } else if (this.state === HANDLING) {
+        // Deno aborts request.signal when the client goes away and, until
+        // denoland/deno#35733 lands, after every delivered response too.
+        // Only an abort while the handler runs, or while a watched body
+        // (see `answer`) streams, means the client went away.
+        const signal = this.request.signal;
+        if (signal.aborted) {
+          this.abort(signal.reason);
+        } else {
+          signal.addEventListener("abort", () => {
+            if (this.state === HANDLING || this.state === STREAMING) {
+              this.abort(signal.reason);
+            }
+          }, { once: true });
+        }
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  /** Whether the signal was aborted with `error` as its reason. */
+  abortedWith(error: unknown): boolean {
+    return this.#aborted && this.#reason === error;
+  }
+
+  /** Aborts the signal (once) with `reason`; a watched stream is done. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    if (this.state === STREAMING) this.state = ANSWERED;
+    this.#controller?.abort(reason);
+  }
+
+  /**
+   * Records that the handler answered with `response`, which is returned,
+   * or, when the handler read its signal and the response has a body, a
+   * copy whose body tells the exchange when it ends, so that the signal
+   * aborts if the client goes away mid-stream and not after the end.
+   */
+  answer(response: Response, streaming: Set<Exchange>): Response {
+    if (
+      this.#controller === undefined || this.#aborted ||
+      response.body === null || response.status === 101
+    ) {
+      this.state = ANSWERED;
+      return response;
+    }
+    this.state = STREAMING;
+    streaming.add(this);
+    const done = () => {
+      streaming.delete(this);
+      if (this.state === STREAMING) this.state = ANSWERED;
+    };
+    const body = response.body.pipeThrough(
+      new TransformStream({ flush: done }),
+    );
+    this.#controller.signal.addEventListener("abort", done, { once: true });
+    return new Response(body, response);
+  }
+}
+
+function noop(): void {}
+
+function text(
+  status: number,
+  body: string,
+  headers?: Record<string, string>,
+): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+function logError(error: unknown, request: Request | undefined): void {
+  const where = request ? ` answering ${request.method} ${request.url}` : "";
+  console.error(`serveHttp: error${where}:`, error);
+}
+
+function logLine(entry: AccessLogEntry): void {
+  const { startTime, remoteAddr, method, url, status, duration } = entry;
+  console.log(
+    `${new Date(startTime).toISOString()} ${
+      remoteAddr?.hostname ?? "-"
+    } "${method} ${url}" ${status} ${duration.toFixed(1)}ms`,
+  );
+}
+
+/** The machinery of one server: {@linkcode createFetchHandler}'s object. */
+class Dispatcher implements FetchHandler {
+  #handler: HttpHandler;
+  #requestTimeout: number;
+  #maxBodySize: number;
+  #onError: (error: unknown, request: Request | undefined) => Response | void;
+  #log: ((entry: AccessLogEntry) => void) | undefined;
+  /** Handlers that have not answered, oldest first. */
+  #pending: TimeoutSweep<Exchange>;
+  /** Answered, with a watched body still streaming. */
+  #streaming = new Set<Exchange>();
+  /** Requests whose response Deno has not finished sending. */
+  #active = 0;
+  #draining = false;
+  #idle: PromiseWithResolvers<void> | undefined;
+  #delivered = () => {
+    if (--this.#active === 0) this.#idle?.resolve();
+  };
+
+  constructor(handler: HttpHandler, options: FetchHandlerOptions) {
+    const {
+      requestTimeout = 30_000,
+      maxBodySize = 1_048_576,
+      onError = logError,
+      accessLog = false,
+    } = options;
+    assertFunction("handler", handler);
+    assertLimit("requestTimeout", requestTimeout);
+    assertLimit("maxBodySize", maxBodySize, { integer: true, zero: true });
+    assertFunction("onError", onError);
+    if (typeof accessLog !== "boolean") assertFunction("accessLog", accessLog);
+    this.#handler = handler;
+    this.#requestTimeout = requestTimeout;
+    this.#maxBodySize = maxBodySize;
+    this.#onError = onError;
+    this.#log = accessLog === true ? logLine : accessLog || undefined;
+    this.#pending = new TimeoutSweep(requestTimeout, (exchange) => {
+      const { method, url } = exchange.request;
+      this.#abandon(
+        exchange,
+        text(503, "Request timed out\n"),
+        new TimeoutError(
+          `Cannot answer ${method} ${url}: no response after ${requestTimeout} ms`,
+          { timeout: requestTimeout, method, url },
+        ),
+      );
+    });
+  }
+
+  /** How many requests Deno has not finished answering. */
+  get active(): number {
+    return this.#active;
+  }
+
+  fetch = (
+    request: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Response | Promise<Response> => {
+    if (this.#draining) {
+      return text(503, "Server is shutting down\n", { connection: "close" });
+    }
+    const exchange = new Exchange(request, info);
+    if (info !== undefined) {
+      this.#active++;
+      info.completed.then(this.#delivered, this.#delivered);
+    }
+    const method = request.method;
+    if (
+      method !== "GET" && method !== "HEAD" && this.#maxBodySize !== Infinity
+    ) {
+      const limited = this.#limit(exchange, request);
+      if (limited instanceof Response) return limited;
+      request = limited;
+    }
+    let result: Response | Promise<Response>;
+    try {
+      result = this.#handler(request, exchange);
+    } catch (error) {
+      return this.#answer(exchange, this.#failure(exchange, error));
+    }
+    if (result instanceof Response) return this.#answer(exchange, result);
+    this.#pending.add(exchange);
+    const { promise, resolve } = Promise.withResolvers<Response>();
+    exchange.resolve = resolve;
+    Promise.resolve(result).then(
+      (response) => this.#settle(exchange, response, false),
+      (error) => this.#settle(exchange, error, true),
+    );
+    return promise;
+  };
+
+  /**
+   * A 413 for a `Content-Length` over the limit, a copy of `request` whose
+   * body stops at the limit for a body without one, or `request` itself.
+   */
+  #limit(exchange: Exchange, request: Request): Request | Response {
+    const maxBodySize = this.#maxBodySize;
+    const length = request.headers.get("content-length");
+    if (length !== null) {
+      if (Number(length) <= maxBodySize) return request;
+      // Deno adds `Connection: close` and discards the announced body.
+      return this.#logged(exchange, this.#tooLarge());
+    }
+    const body = request.body;
+    if (body === null) return request;
+    return new Request(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: limitBody(body, maxBodySize, () => {
+        const error = new AioError(
+          `Cannot read the body of ${request.method} ${request.url}: larger than the ${maxBodySize} bytes maxBodySize`,
+        );
+        if (exchange.state === HANDLING) {
+          // The body is cancelled: Deno resets the connection after this.
+          const response = this.#tooLarge();
+          response.headers.set("connection", "close");
+          this.#abandon(exchange, response, error);
+        }
+        return error;
+      }),
+    });
+  }
+
+  #tooLarge(): Response {
+    return text(413, `Request body larger than ${this.#maxBodySize} bytes\n`);
+  }
+
+  /** The late answer of an async handler. */
+  #settle(exchange: Exchange, value: unknown, failed: boolean): void {
+    if (exchange.state === ABANDONED) {
+      // Already answered by the server; the handler's own answer is moot.
+      if (failed && !exchange.abortedWith(value)) {
+        this.report(value, exchange.request);
+      } else if (!failed && value instanceof Response) {
+        value.body?.cancel().catch(noop);
+      }
+      return;
+    }
+    this.#pending.delete(exchange);
+    exchange.resolve(
+      this.#answer(
+        exchange,
+        failed ? this.#failure(exchange, value) : value,
+      ),
+    );
+  }
+
+  #answer(exchange: Exchange, response: unknown): Response {
+    if (!(response instanceof Response)) {
+      const { method, url } = exchange.request;
+      response = this.#failure(
+        exchange,
+        new TypeError(
+          `Cannot answer ${method} ${url}: the handler returned ${
+            response === null ? "null" : typeof response
+          }, not a Response`,
+        ),
+      );
+    }
+    return this.#logged(
+      exchange,
+      exchange.answer(response as Response, this.#streaming),
+    );
+  }
+
+  /** Ends the exchange with the server's `response`, aborting its signal. */
+  #abandon(exchange: Exchange, response: Response, reason: unknown): void {
+    this.#pending.delete(exchange);
+    exchange.state = ABANDONED;
+    exchange.abort(reason);
+    exchange.resolve(this.#logged(exchange, response));
+  }
+
+  /** The response for a handler error: `onError`'s, or a bare 500. */
+  #failure(exchange: Exchange, error: unknown): Response {
+    if (!exchange.abortedWith(error)) {
+      const response = this.report(error, exchange.request);
+      if (response instanceof Response) return response;
+    }
+    return text(500, "Internal Server Error\n");
+  }
+
+  /** Hands `error` to `onError`; `request` is undefined for stream errors. */
+  report(error: unknown, request?: Request): Response | void {
+    try {
+      return this.#onError(error, request);
+    } catch (onErrorError) {
+      console.error("serveHttp: onError threw:", onErrorError);
+    }
+  }
+
+  #logged(exchange: Exchange, response: Response): Response {
+    if (this.#log !== undefined) {
+      const { request, started } = exchange;
+      try {
+        this.#log({
+          method: request.method,
+          url: request.url,
+          status: response.status,
+          duration: performance.now() - started,
+          startTime: exchange.startTime,
+          remoteAddr: exchange.remoteAddr,
+        });
+      } catch (error) {
+        console.error("serveHttp: accessLog threw:", error);
+      }
+    }
+    return response;
+  }
+
+  /** Answers new requests with 503 and `Connection: close` from now on. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /** Resolves once no request is active (for a server that passes `info`). */
+  idle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    this.#idle ??= Promise.withResolvers();
+    return this.#idle.promise;
+  }
+
+  /**
+   * Abandons every request still in flight: handlers that have not answered
+   * get `reason` on their signal and their clients a 503; watched streaming
+   * bodies get `reason` on their signal.
+   */
+  abandonAll(reason: unknown): void {
+    for (const exchange of this.#pending.items) {
+      this.#abandon(exchange, text(503, "Server is shutting down\n"), reason);
+    }
+    for (const exchange of this.#streaming) exchange.abort(reason);
+  }
+
+  [Symbol.dispose](): void {
+    this.#pending[Symbol.dispose]();
+  }
+}
+
+interface ServerOptions {
+  hostname: string;
+  port: number;
+  signal: AbortSignal | undefined;
+  onListen: ((addr: Deno.NetAddr) => void) | undefined;
+  shutdownTimeout: number;
+}
+
+class Server implements HttpServer {
+  readonly addr: Deno.NetAddr;
+  readonly finished: Promise<void>;
+  #dispatcher: Dispatcher;
+  #server: Deno.HttpServer<Deno.NetAddr>;
+  /** Aborting it closes every connection at once (Deno's forced stop). */
+  #force = new AbortController();
+  #options: ServerOptions;
+  #shutdown: Promise<void> | undefined;
+  #onAbort = () => void this.shutdown();
+
+  constructor(dispatcher: Dispatcher, options: ServerOptions) {
+    const { hostname, port, signal, onListen } = options;
+    this.#dispatcher = dispatcher;
+    this.#options = options;
+    this.#server = Deno.serve({
+      hostname,
+      port,
+      signal: this.#force.signal,
+      onListen: (addr) => onListen?.(addr),
+      // Only errors past the handler reach Deno: a response body that
+      // failed while streaming.
+      onError: (error) => {
+        dispatcher.report(error);
+        return text(500, "Internal Server Error\n");
+      },
+    }, dispatcher.fetch);
+    this.addr = this.#server.addr;
+    this.finished = this.#server.finished.then(() => {
+      signal?.removeEventListener("abort", this.#onAbort);
+      dispatcher[Symbol.dispose]();
+    });
+    if (signal?.aborted) {
+      void this.shutdown();
+    } else {
+      signal?.addEventListener("abort", this.#onAbort, { once: true });
+    }
+  }
+
+  get inFlight(): number {
+    return this.#dispatcher.active;
+  }
+
+  shutdown(): Promise<void> {
+    return this.#shutdown ??= this.#close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  async #close(): Promise<void> {
+    const dispatcher = this.#dispatcher;
+    const { shutdownTimeout } = this.#options;
+    // Deno's own graceful shutdown makes the bodies of requests in flight
+    // unreadable (denoland/deno#36809), so drain first: refuse new requests,
+    // wait for those in flight, and only then let Deno close.
+    dispatcher.drain();
+    if (!await settlesWithin(dispatcher.idle(), shutdownTimeout)) {
+      dispatcher.abandonAll(
+        new AioError(
+          `Cannot finish the request: the server on port ${this.addr.port} shut down and its ${shutdownTimeout} ms shutdownTimeout passed`,
+        ),
+      );
+      if (!await settlesWithin(dispatcher.idle(), FORCE_GRACE)) {
+        // Once shutdown() has started, Deno can no longer force the close.
+        this.#force.abort();
+      }
+    }
+    if (!this.#force.signal.aborted) await this.#server.shutdown();
+    await this.finished;
+  }
+}
+
+/** Whether `promise` settles within `ms` milliseconds. */
+async function settlesWithin(
+  promise: Promise<void>,
+  ms: number,
+): Promise<boolean> {
+  if (ms === Infinity) {
+    await promise;
+    return true;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

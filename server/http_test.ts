@@ -1,0 +1,803 @@
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertGreaterOrEqual,
+  assertInstanceOf,
+  assertLess,
+  assertLessOrEqual,
+  assertMatch,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { delay } from "@std/async/delay";
+import { AioError, TimeoutError } from "../errors.ts";
+import {
+  type AccessLogEntry,
+  createFetchHandler,
+  type HttpContext,
+  serveHttp,
+} from "./http.ts";
+
+const NET: Deno.PermissionOptionsObject = { net: ["127.0.0.1", "[::1]"] };
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/**
+ * Reads one HTTP/1.1 response (Content-Length or chunked body) from a raw
+ * connection; `null` if the connection closed before a status line.
+ */
+async function readResponse(conn: Deno.Conn): Promise<RawResponse | null> {
+  let buffered = new Uint8Array(0);
+  const more = async () => {
+    const chunk = new Uint8Array(16 * 1024);
+    const n = await conn.read(chunk);
+    if (n === null) throw new Error("EOF in the middle of a response");
+    const next = new Uint8Array(buffered.length + n);
+    next.set(buffered);
+    next.set(chunk.subarray(0, n), buffered.length);
+    buffered = next;
+  };
+  const take = (n: number) => {
+    const bytes = buffered.subarray(0, n);
+    buffered = buffered.subarray(n);
+    return decoder.decode(bytes);
+  };
+  const line = async () => {
+    let end: number;
+    while ((end = decoder.decode(buffered).indexOf("\r\n")) < 0) await more();
+    const text = take(end);
+    take(2);
+    return text;
+  };
+  try {
+    const status = Number((await line()).split(" ")[1]);
+    const headers = new Headers();
+    for (let header = await line(); header !== ""; header = await line()) {
+      const colon = header.indexOf(":");
+      headers.append(header.slice(0, colon), header.slice(colon + 1).trim());
+    }
+    let body = "";
+    if (headers.get("transfer-encoding") === "chunked") {
+      for (let size = parseInt(await line(), 16); size > 0;) {
+        while (buffered.length < size + 2) await more();
+        body += take(size);
+        take(2);
+        size = parseInt(await line(), 16);
+      }
+      await line();
+    } else {
+      const length = Number(headers.get("content-length") ?? 0);
+      while (buffered.length < length) await more();
+      body = take(length);
+    }
+    return { status, headers, body };
+  } catch (error) {
+    if (buffered.length === 0) return null;
+    throw error;
+  }
+}
+
+/** Resolves once `condition()` holds, checking every few milliseconds. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > 10_000) throw new Error(`Timed out: ${what}`);
+    await delay(2);
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(signal.reason), {
+      once: true,
+    })
+  );
+}
+
+Deno.test({
+  name: "serveHttp() listens on the address it is given and reports it",
+  permissions: NET,
+  async fn(t) {
+    for (const hostname of ["127.0.0.1", "::1"]) {
+      await t.step(hostname, async () => {
+        let listened: Deno.NetAddr | undefined;
+        let remoteAddr: Deno.NetAddr | undefined;
+        let startTime = 0;
+        const before = Date.now();
+        await using server = serveHttp((_request, context) => {
+          remoteAddr = context.remoteAddr;
+          startTime = context.startTime;
+          return new Response("hi");
+        }, { hostname, onListen: (addr) => listened = addr });
+        assertEquals(listened, server.addr);
+        assertEquals(server.addr.hostname, hostname);
+        assert(server.addr.port > 0);
+        const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+        const response = await fetch(`http://${host}:${server.addr.port}/`);
+        assertEquals(await response.text(), "hi");
+        assertEquals(remoteAddr?.hostname, hostname);
+        assertEquals(remoteAddr?.transport, "tcp");
+        assertGreaterOrEqual(startTime, before - 1);
+        assertLessOrEqual(startTime, Date.now() + 1);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "serveHttp() validates its arguments",
+  permissions: NET,
+  fn() {
+    const ok = () => new Response();
+    assertThrows(
+      // @ts-expect-error: not a function
+      () => serveHttp("nope"),
+      TypeError,
+      'Cannot serve: "handler" must be a function, received "nope"',
+    );
+    assertThrows(
+      () => serveHttp(ok, { port: -1 }),
+      RangeError,
+      '"port" must be an integer from 0 to 65535, received -1',
+    );
+    assertThrows(
+      () => serveHttp(ok, { hostname: "" }),
+      TypeError,
+      '"hostname" must be a non-empty string',
+    );
+    assertThrows(
+      () => serveHttp(ok, { requestTimeout: 0 }),
+      RangeError,
+      '"requestTimeout" must be a positive number or Infinity, received 0',
+    );
+    assertThrows(
+      () => serveHttp(ok, { maxBodySize: 1.5 }),
+      RangeError,
+      '"maxBodySize" must be a non-negative integer or Infinity, received 1.5',
+    );
+    assertThrows(
+      () => serveHttp(ok, { shutdownTimeout: -5 }),
+      RangeError,
+      '"shutdownTimeout" must be a non-negative number or Infinity',
+    );
+    assertThrows(
+      // @ts-expect-error: not a function
+      () => serveHttp(ok, { onError: 1 }),
+      TypeError,
+      '"onError" must be a function, received 1',
+    );
+    assertThrows(
+      // @ts-expect-error: neither a boolean nor a function
+      () => serveHttp(ok, { accessLog: "yes" }),
+      TypeError,
+      '"accessLog" must be a function, received "yes"',
+    );
+    assertThrows(
+      // @ts-expect-error: not a signal
+      () => serveHttp(ok, { signal: {} }),
+      TypeError,
+      '"signal" must be an AbortSignal',
+    );
+  },
+});
+
+Deno.test({
+  name: "serveHttp() answers 500 without internals when the handler fails",
+  permissions: NET,
+  async fn(t) {
+    const secret = "secret-internal-detail";
+    const variants: [string, () => Response | Promise<Response>][] = [
+      ["a handler that throws", () => {
+        throw new Error(secret);
+      }],
+      ["a handler that rejects", async () => {
+        await delay(1);
+        throw new Error(secret);
+      }],
+      [
+        "a handler that returns no Response",
+        // @ts-expect-error: the wrong return type on purpose
+        () => ({ body: secret }),
+      ],
+    ];
+    for (const [name, handler] of variants) {
+      await t.step(name, async () => {
+        // Deno's requests are unreadable once answered: keep the URL.
+        const errors: [unknown, string | undefined][] = [];
+        await using server = serveHttp(handler, {
+          onError: (error, request) => void errors.push([error, request?.url]),
+        });
+        const url = `http://127.0.0.1:${server.addr.port}/path`;
+        const response = await fetch(url);
+        assertEquals(response.status, 500);
+        const body = await response.text();
+        assertEquals(body, "Internal Server Error\n");
+        assertEquals(errors.length, 1);
+        const [error, requestUrl] = errors[0]!;
+        assertInstanceOf(error, Error);
+        assertEquals(requestUrl, url);
+        if (error instanceof TypeError) {
+          assertStringIncludes(error.message, "not a Response");
+        } else {
+          assertEquals(error.message, secret);
+        }
+        // The server goes on.
+        const again = await fetch(url);
+        assertEquals(again.status, 500);
+        await again.body?.cancel();
+      });
+    }
+
+    await t.step("onError may answer instead", async () => {
+      await using server = serveHttp(() => {
+        throw new RangeError("bad");
+      }, {
+        onError: (error) =>
+          new Response(`custom: ${(error as Error).name}`, { status: 502 }),
+      });
+      const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+      assertEquals(response.status, 502);
+      assertEquals(await response.text(), "custom: RangeError");
+    });
+
+    await t.step("an onError that throws still gives a 500", async () => {
+      const logged: unknown[][] = [];
+      const original = console.error;
+      console.error = (...args: unknown[]) => void logged.push(args);
+      try {
+        await using server = serveHttp(() => {
+          throw new Error(secret);
+        }, {
+          onError: () => {
+            throw new Error("onError broke");
+          },
+        });
+        const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+        assertEquals(response.status, 500);
+        assertEquals(await response.text(), "Internal Server Error\n");
+      } finally {
+        console.error = original;
+      }
+      assertEquals(logged.length, 1);
+      assertStringIncludes(String(logged[0]![1]), "onError broke");
+    });
+  },
+});
+
+Deno.test({
+  name: "serveHttp() answers 503 past requestTimeout and aborts the handler",
+  permissions: NET,
+  async fn() {
+    const errors: unknown[] = [];
+    const reasons: unknown[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => release = resolve);
+    await using server = serveHttp(async (request, context) => {
+      if (request.url.endsWith("/fast")) return new Response("fast");
+      reasons.push(await aborted(context.signal));
+      if (request.url.endsWith("/other-error")) {
+        await released;
+        throw new Error("after the timeout");
+      }
+      throw context.signal.reason;
+    }, {
+      requestTimeout: 100,
+      onError: (error) => void errors.push(error),
+    });
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const start = performance.now();
+    const response = await fetch(`${base}/slow`);
+    const elapsed = performance.now() - start;
+    assertEquals(response.status, 503);
+    assertEquals(await response.text(), "Request timed out\n");
+    assertGreaterOrEqual(elapsed, 95);
+    assertLess(elapsed, 2000);
+    assertEquals(reasons.length, 1);
+    const reason = reasons[0];
+    assertInstanceOf(reason, TimeoutError);
+    assertEquals(reason.timeout, 100);
+    assertEquals(reason.url, `${base}/slow`);
+    assertEquals(reason.method, "GET");
+    // Rethrowing the abort reason is the expected outcome, not reported.
+    assertEquals(errors, []);
+    // The server goes on; an unrelated late error is reported.
+    assertEquals(await (await fetch(`${base}/fast`)).text(), "fast");
+    const timedOut = await fetch(`${base}/other-error`);
+    assertEquals(timedOut.status, 503);
+    await timedOut.body?.cancel();
+    release();
+    await until(() => errors.length === 1, "the late error");
+    assertEquals((errors[0] as Error).message, "after the timeout");
+  },
+});
+
+Deno.test({
+  name: "serveHttp() does not time out synchronous or prompt handlers",
+  permissions: NET,
+  async fn() {
+    await using server = serveHttp(
+      async (request) => {
+        await delay(5);
+        return new Response(request.method);
+      },
+      { requestTimeout: 2000 },
+    );
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    const texts = await Promise.all(
+      Array.from({ length: 50 }, () => fetch(url).then((r) => r.text())),
+    );
+    assertEquals(texts, Array(50).fill("GET"));
+    assertEquals(server.inFlight, 0);
+  },
+});
+
+Deno.test({
+  name: "serveHttp() answers 413 to a Content-Length over maxBodySize",
+  permissions: NET,
+  async fn() {
+    let called = 0;
+    await using server = serveHttp(async (request) => {
+      called++;
+      return new Response(`${(await request.bytes()).length}`);
+    }, { maxBodySize: 1000 });
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    const at = await fetch(url, { method: "PUT", body: "x".repeat(1000) });
+    assertEquals(await at.text(), "1000");
+    // Raw, so the client can announce a body it never sends.
+    using conn = await Deno.connect({ port: server.addr.port });
+    await conn.write(encoder.encode(
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000001\r\n\r\nxyz",
+    ));
+    const response = await readResponse(conn);
+    assertEquals(response?.status, 413);
+    assertEquals(response?.body, "Request body larger than 1000 bytes\n");
+    assertEquals(response?.headers.get("connection"), "close");
+    assertEquals(called, 1);
+  },
+});
+
+Deno.test({
+  name: "serveHttp() answers 413 when a chunked body grows past maxBodySize",
+  permissions: NET,
+  async fn(t) {
+    const chunk = (text: string) =>
+      `${text.length.toString(16)}\r\n${text}\r\n`;
+    for (const swallow of [false, true]) {
+      await t.step(
+        swallow ? "a handler that swallows the error" : "a handler",
+        async () => {
+          const seen: number[] = [];
+          const reasons: unknown[] = [];
+          let handlerDone!: () => void;
+          const done = new Promise<void>((resolve) => handlerDone = resolve);
+          await using server = serveHttp(async (request, context) => {
+            context.signal.addEventListener(
+              "abort",
+              () => reasons.push(context.signal.reason),
+            );
+            let size = 0;
+            try {
+              for await (const bytes of request.body!) {
+                size += bytes.length;
+                seen.push(size);
+              }
+            } catch (error) {
+              if (!swallow) throw error;
+            } finally {
+              handlerDone();
+            }
+            return new Response(`read ${size}`);
+          }, { maxBodySize: 100, onError: () => {} });
+          using conn = await Deno.connect({ port: server.addr.port });
+          await conn.write(encoder.encode(
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              chunk("a".repeat(60)),
+          ));
+          await until(() => seen.length === 1, "the first chunk");
+          // Past the limit: the server answers without waiting for more.
+          await conn.write(encoder.encode(chunk("b".repeat(60))));
+          const response = await readResponse(conn);
+          assertEquals(response?.status, 413);
+          assertEquals(response?.body, "Request body larger than 100 bytes\n");
+          assertEquals(response?.headers.get("connection"), "close");
+          await done;
+          assertEquals(seen, [60]);
+          assertEquals(reasons.length, 1);
+          assertInstanceOf(reasons[0], AioError);
+          assertStringIncludes(
+            (reasons[0] as Error).message,
+            "larger than the 100 bytes maxBodySize",
+          );
+        },
+      );
+    }
+
+    await t.step("a chunked body within the limit", async () => {
+      await using server = serveHttp(
+        async (request) => new Response(await request.text()),
+        { maxBodySize: 100 },
+      );
+      using conn = await Deno.connect({ port: server.addr.port });
+      await conn.write(encoder.encode(
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+          chunk("a".repeat(60)) + chunk("b".repeat(40)) + "0\r\n\r\n",
+      ));
+      const response = await readResponse(conn);
+      assertEquals(response?.status, 200);
+      assertEquals(response?.body, "a".repeat(60) + "b".repeat(40));
+    });
+  },
+});
+
+Deno.test({
+  name: "serveHttp() reads no further than a lying Content-Length",
+  permissions: NET,
+  async fn() {
+    const bodies: string[] = [];
+    await using server = serveHttp(async (request) => {
+      bodies.push(await request.text());
+      return new Response("ok");
+    }, { maxBodySize: 1000 });
+    using conn = await Deno.connect({ port: server.addr.port });
+    // Says 5 bytes, sends more: the rest is not this request's body.
+    await conn.write(encoder.encode(
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n" +
+        "12345" + "z".repeat(2000) + "\r\n\r\n",
+    ));
+    const response = await readResponse(conn);
+    assertEquals(response?.status, 200);
+    assertEquals(bodies, ["12345"]);
+    // What follows is garbage as a request: Deno rejects it or hangs up.
+    const next = await readResponse(conn).catch(() => null);
+    if (next !== null) assertEquals(next.status, 400);
+    assertEquals(bodies.length, 1);
+  },
+});
+
+Deno.test({
+  name: "serveHttp() context.signal aborts when the client goes away",
+  permissions: NET,
+  async fn(t) {
+    await t.step("while the handler runs", async () => {
+      let signal: AbortSignal | undefined;
+      const reason = Promise.withResolvers<unknown>();
+      await using server = serveHttp(async (_request, context) => {
+        signal = context.signal;
+        reason.resolve(await aborted(context.signal));
+        return new Response("too late");
+      });
+      const client = new AbortController();
+      const response = fetch(`http://127.0.0.1:${server.addr.port}/`, {
+        signal: client.signal,
+      }).catch((error) => error);
+      await until(() => signal !== undefined, "the handler");
+      client.abort();
+      assertInstanceOf(await response, DOMException);
+      assertInstanceOf(await reason.promise, DOMException);
+      assert(signal!.aborted);
+      await until(() => server.inFlight === 0, "the request to end");
+    });
+
+    await t.step("while a response body streams", async () => {
+      let signal: AbortSignal | undefined;
+      await using server = serveHttp((_request, context) => {
+        signal = context.signal;
+        let timer: ReturnType<typeof setInterval>;
+        return new Response(
+          new ReadableStream({
+            start(controller) {
+              timer = setInterval(() => {
+                controller.enqueue(encoder.encode("tick\n"));
+              }, 5);
+              context.signal.addEventListener(
+                "abort",
+                () => clearInterval(timer),
+              );
+            },
+            cancel() {
+              clearInterval(timer);
+            },
+          }),
+        );
+      });
+      const client = new AbortController();
+      const response = await fetch(`http://127.0.0.1:${server.addr.port}/`, {
+        signal: client.signal,
+      });
+      const reader = response.body!.getReader();
+      assertEquals(decoder.decode((await reader.read()).value), "tick\n");
+      client.abort();
+      await reader.closed.catch(() => {});
+      await aborted(signal!);
+      await until(() => server.inFlight === 0, "the request to end");
+    });
+  },
+});
+
+Deno.test({
+  name: "serveHttp() context.signal does not abort after a normal response",
+  permissions: NET,
+  async fn(t) {
+    const variants: [string, () => BodyInit | null][] = [
+      ["a text body", () => "done"],
+      ["no body", () => null],
+      ["a streaming body", () =>
+        new ReadableStream({
+          async pull(controller) {
+            await delay(1);
+            controller.enqueue(encoder.encode("done"));
+            controller.close();
+          },
+        })],
+    ];
+    for (const [name, body] of variants) {
+      await t.step(name, async () => {
+        const signals: AbortSignal[] = [];
+        await using server = serveHttp(async (_request, context) => {
+          signals.push(context.signal);
+          await delay(1);
+          return new Response(body());
+        });
+        const url = `http://127.0.0.1:${server.addr.port}/`;
+        for (let i = 0; i < 3; i++) await (await fetch(url)).text();
+        // Deno's own request.signal has aborted by the time the response
+        // is delivered and inFlight drops.
+        await until(() => server.inFlight === 0, "the responses to end");
+        assertEquals(signals.length, 3);
+        for (const signal of signals) assertFalse(signal.aborted);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "serveHttp() shutdown lets a POST whose body is still arriving finish",
+  permissions: NET,
+  async fn() {
+    // On Deno 2.9, Deno.serve's own shutdown() makes this body unreadable
+    // (denoland/deno#36809).
+    const started = Promise.withResolvers<void>();
+    const errors: unknown[] = [];
+    const server = serveHttp(async (request) => {
+      started.resolve();
+      const body = await request.text();
+      return new Response(`got ${body}`);
+    }, { onError: (error) => void errors.push(error) });
+    using conn = await Deno.connect({ port: server.addr.port });
+    await conn.write(encoder.encode(
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345",
+    ));
+    await started.promise;
+    const shutdown = server.shutdown();
+    await delay(20); // the rest arrives while the server shuts down
+    await conn.write(encoder.encode("67890"));
+    const response = await readResponse(conn);
+    assertEquals(response?.status, 200);
+    assertEquals(response?.body, "got 1234567890");
+    await shutdown;
+    await server.finished;
+    assertEquals(errors, []);
+    assertEquals(await conn.read(new Uint8Array(1)), null);
+  },
+});
+
+Deno.test({
+  name: "serveHttp() answers 503 with Connection: close while draining",
+  permissions: NET,
+  async fn() {
+    const started = Promise.withResolvers<void>();
+    const finish = Promise.withResolvers<void>();
+    const server = serveHttp(async () => {
+      started.resolve();
+      await finish.promise;
+      return new Response("finished");
+    });
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    using idle = await Deno.connect({ port: server.addr.port });
+    const inFlight = fetch(url);
+    await started.promise;
+    assertEquals(server.inFlight, 1);
+    const shutdown = server.shutdown();
+    assertEquals(server.shutdown(), shutdown);
+    // A keep-alive connection that sends a request now is refused.
+    await idle.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const refused = await readResponse(idle);
+    assertEquals(refused?.status, 503);
+    assertEquals(refused?.headers.get("connection"), "close");
+    assertEquals(refused?.body, "Server is shutting down\n");
+    finish.resolve();
+    const response = await inFlight;
+    assertEquals(await response.text(), "finished");
+    await shutdown;
+    assertEquals(server.inFlight, 0);
+  },
+});
+
+Deno.test({
+  name: "serveHttp() aborts handlers still running past shutdownTimeout",
+  permissions: NET,
+  async fn() {
+    const reasons: unknown[] = [];
+    const started = Promise.withResolvers<void>();
+    const server = serveHttp(async (_request, context) => {
+      started.resolve();
+      reasons.push(await aborted(context.signal));
+      throw context.signal.reason;
+    }, { shutdownTimeout: 50, requestTimeout: 60_000 });
+    const response = fetch(`http://127.0.0.1:${server.addr.port}/`);
+    await started.promise;
+    const start = performance.now();
+    await server.shutdown();
+    const elapsed = performance.now() - start;
+    assertGreaterOrEqual(elapsed, 45);
+    assertLess(elapsed, 5000);
+    const answer = await response;
+    assertEquals(answer.status, 503);
+    assertEquals(await answer.text(), "Server is shutting down\n");
+    assertEquals(reasons.length, 1);
+    assertInstanceOf(reasons[0], AioError);
+    assertStringIncludes(
+      (reasons[0] as Error).message,
+      "50 ms shutdownTimeout passed",
+    );
+  },
+});
+
+Deno.test({
+  name: "serveHttp() cuts off a response that never ends after shutdown",
+  permissions: NET,
+  async fn() {
+    const server = serveHttp(() =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(encoder.encode("forever\n"));
+          },
+        }),
+      ), { shutdownTimeout: 50 });
+    const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    const reader = response.body!.getReader();
+    assertEquals(decoder.decode((await reader.read()).value), "forever\n");
+    assertEquals(server.inFlight, 1);
+    const start = performance.now();
+    await server.shutdown();
+    assertLess(performance.now() - start, 5000);
+    await reader.read().catch(() => {});
+    await reader.cancel().catch(() => {});
+  },
+});
+
+Deno.test({
+  name: "serveHttp() shuts down when its signal aborts or its scope ends",
+  permissions: NET,
+  async fn(t) {
+    await t.step("signal", async () => {
+      const controller = new AbortController();
+      const server = serveHttp(() => new Response("ok"), {
+        signal: controller.signal,
+      });
+      const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+      assertEquals(await response.text(), "ok");
+      controller.abort();
+      await server.finished;
+      await assertRejectsConnect(server.addr.port);
+    });
+
+    await t.step("an already aborted signal", async () => {
+      const server = serveHttp(() => new Response("ok"), {
+        signal: AbortSignal.abort(),
+      });
+      await server.finished;
+    });
+
+    await t.step("await using", async () => {
+      let port: number;
+      {
+        await using server = serveHttp(() => new Response("ok"));
+        port = server.addr.port;
+        await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      }
+      await assertRejectsConnect(port);
+    });
+  },
+});
+
+async function assertRejectsConnect(port: number): Promise<void> {
+  try {
+    const conn = await Deno.connect({ port });
+    conn.close();
+  } catch (error) {
+    assertInstanceOf(error, Deno.errors.ConnectionRefused);
+    return;
+  }
+  throw new Error(`Port ${port} still accepts connections`);
+}
+
+Deno.test({
+  name: "serveHttp() writes an access log when asked",
+  permissions: NET,
+  async fn(t) {
+    await t.step("a function", async () => {
+      const entries: AccessLogEntry[] = [];
+      await using server = serveHttp(
+        (request) =>
+          new Response("x", {
+            status: request.url.endsWith("/missing") ? 404 : 200,
+          }),
+        { accessLog: (entry) => void entries.push(entry) },
+      );
+      const base = `http://127.0.0.1:${server.addr.port}`;
+      await (await fetch(`${base}/a?b=c`)).text();
+      await (await fetch(`${base}/missing`, { method: "DELETE" })).text();
+      assertEquals(
+        entries.map(({ method, url, status }) => [method, url, status]),
+        [["GET", `${base}/a?b=c`, 200], ["DELETE", `${base}/missing`, 404]],
+      );
+      for (const entry of entries) {
+        assertEquals(entry.remoteAddr?.hostname, "127.0.0.1");
+        assertGreaterOrEqual(entry.duration, 0);
+        assertLess(Math.abs(entry.startTime - Date.now()), 60_000);
+      }
+    });
+
+    await t.step("the default line", async () => {
+      const lines: string[] = [];
+      const original = console.log;
+      console.log = (line: string) => void lines.push(line);
+      try {
+        await using server = serveHttp(() => new Response("x"), {
+          accessLog: true,
+        });
+        await (await fetch(`http://127.0.0.1:${server.addr.port}/p`)).text();
+      } finally {
+        console.log = original;
+      }
+      assertEquals(lines.length, 1);
+      assertMatch(
+        lines[0]!,
+        /^\d{4}-\d\d-\d\dT[\d:.]+Z 127\.0\.0\.1 "GET http:\/\/127\.0\.0\.1:\d+\/p" 200 \d+\.\dms$/,
+      );
+    });
+  },
+});
+
+Deno.test({
+  name: "createFetchHandler() applies the limits without a server",
+  permissions: {},
+  async fn() {
+    const contexts: HttpContext[] = [];
+    using app = createFetchHandler(async (request, context) => {
+      contexts.push(context);
+      if (request.url.endsWith("/slow")) await aborted(context.signal);
+      return new Response(await request.text());
+    }, { requestTimeout: 20, maxBodySize: 4 });
+    const { fetch } = app;
+    const post = (path: string, body: BodyInit) =>
+      fetch(new Request(`http://localhost${path}`, { method: "POST", body }));
+    assertEquals(await (await post("/", "1234")).text(), "1234");
+    assertEquals(contexts[0]!.remoteAddr, undefined);
+    const tooLarge = await post("/", "12345");
+    assertEquals(tooLarge.status, 413);
+    await tooLarge.body?.cancel();
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(encoder.encode("123"));
+        controller.enqueue(encoder.encode("45"));
+        controller.close();
+      },
+    });
+    const chunked = await post("/", stream);
+    assertEquals(chunked.status, 413);
+    await chunked.body?.cancel();
+    const slow = await post("/slow", "1");
+    assertEquals(slow.status, 503);
+    await slow.body?.cancel();
+  },
+});
