@@ -341,6 +341,9 @@ class Exchange implements HttpContext {
   state = HANDLING;
   /** Resolves the promise Deno waits on, for a handler that answers late. */
   resolve: (response: Response) => void = noop;
+  /** Links of the list of pending exchanges (see `TimeoutSweep`). */
+  prev: Exchange | undefined = undefined;
+  next: Exchange | undefined = undefined;
   #info: Deno.ServeHandlerInfo | undefined;
   #controller: AbortController | undefined;
   #aborted = false;
@@ -687,7 +690,7 @@ class Dispatcher implements FetchHandler {
    * bodies get `reason` on their signal.
    */
   abandonAll(reason: unknown): void {
-    for (const exchange of this.#pending.items) {
+    for (const exchange of this.#pending) {
       this.#abandon(exchange, text(503, "Server is shutting down\n"), reason);
     }
     for (const exchange of this.#streaming) exchange.abort(reason);

@@ -18,6 +18,7 @@ import {
   type HttpContext,
   serveHttp,
 } from "./http.ts";
+import { aborted, assertNotServed } from "./_test_util.ts";
 
 const NET: Deno.PermissionOptionsObject = { net: ["127.0.0.1", "[::1]"] };
 const encoder = new TextEncoder();
@@ -91,14 +92,6 @@ async function until(condition: () => boolean, what: string): Promise<void> {
     if (Date.now() - start > 10_000) throw new Error(`Timed out: ${what}`);
     await delay(2);
   }
-}
-
-function aborted(signal: AbortSignal): Promise<unknown> {
-  return new Promise((resolve) =>
-    signal.addEventListener("abort", () => resolve(signal.reason), {
-      once: true,
-    })
-  );
 }
 
 Deno.test({
@@ -687,7 +680,7 @@ Deno.test({
       assertEquals(await response.text(), "ok");
       controller.abort();
       await server.finished;
-      await assertRejectsConnect(server.addr.port);
+      await assertNotServed(server.addr.port);
     });
 
     await t.step("an already aborted signal", async () => {
@@ -704,21 +697,10 @@ Deno.test({
         port = server.addr.port;
         await (await fetch(`http://127.0.0.1:${port}/`)).text();
       }
-      await assertRejectsConnect(port);
+      await assertNotServed(port);
     });
   },
 });
-
-async function assertRejectsConnect(port: number): Promise<void> {
-  try {
-    const conn = await Deno.connect({ port });
-    conn.close();
-  } catch (error) {
-    assertInstanceOf(error, Deno.errors.ConnectionRefused);
-    return;
-  }
-  throw new Error(`Port ${port} still accepts connections`);
-}
 
 Deno.test({
   name: "serveHttp() writes an access log when asked",

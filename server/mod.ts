@@ -30,3 +30,6 @@ export * from "../errors.ts";
 export * from "./tcp.ts";
 export * from "./lines.ts";
 export * from "./echo.ts";
+export * from "./http.ts";
+export * from "./router.ts";
+export * from "./hello.ts";

@@ -1,0 +1,424 @@
+/**
+ * Routing HTTP requests by method and `URLPattern` to handlers, with 404,
+ * 405 and HEAD answered the way HTTP expects.
+ *
+ * @module
+ */
+
+import type { HttpContext, HttpHandler } from "./http.ts";
+
+/**
+ * The path parameters of a matched route: the pattern's named groups (`:id`)
+ * and, under `"0"`, `"1"`, ..., its wildcards (`*`), percent-decoded.
+ */
+export type RouteParams = Record<string, string>;
+
+/**
+ * Answers a request that matched a route.
+ *
+ * @param request The request.
+ * @param context The request's signal, client address and start time.
+ * @param params The decoded path parameters of the route's pattern.
+ * @returns The response.
+ */
+export type RouteHandler = (
+  request: Request,
+  context: HttpContext,
+  params: RouteParams,
+) => Response | Promise<Response>;
+
+/** One route of a {@linkcode router}. */
+export interface Route {
+  /**
+   * The method(s) the route answers; a `"GET"` route answers `HEAD` too.
+   * Omitted, it answers every method.
+   *
+   * @default {undefined}
+   */
+  method?: string | string[];
+  /**
+   * A `URLPattern` pathname such as `"/users/:id"` or `"/files/*"`, or a
+   * `URLPattern`, which may also match the host, search, etc.
+   */
+  pattern: string | URLPattern;
+  /** Answers the requests the route matches. */
+  handler: RouteHandler;
+}
+
+/** Options of {@linkcode router}. */
+export interface RouterOptions {
+  /**
+   * Answers requests that no route's pattern matches.
+   *
+   * @default {a plain 404}
+   */
+  notFound?: HttpHandler;
+}
+
+/** A pathname that `new URL()` would change (dot segments, characters it encodes). */
+const NOT_CANONICAL = /[^\w\-.~!$&'()*+,;=:@/%]|\/\.|%2e/i;
+
+/** A pathname pattern that is only text, `:name` groups and `*` wildcards. */
+const SIMPLE_PATTERN =
+  /^(?:[^:*(){}?+\\]|:[A-Za-z_$][\w$]*(?![\w$(?+*])|\*(?![?+*]))*$/;
+
+/**
+ * Builds an {@linkcode HttpHandler} that sends each request to the first
+ * route whose method and pattern match it, with its path parameters.
+ *
+ * - No pattern matches: 404 (or `notFound`).
+ * - A pattern matches but no route for it has the request's method: 405
+ *   with an `Allow` header listing the methods that would be answered.
+ * - `HEAD` is answered by a `GET` route (Deno sends no body for `HEAD`).
+ * - A parameter with invalid percent-encoding (`/users/%E0%A4%A`): 400.
+ *
+ * Patterns are compiled once: literal paths are found in a map, and
+ * `:name` / `*` patterns become regular expressions indexed by their first
+ * path segment, so a request is tested against the few routes that can
+ * match it, not against all of them. Other `URLPattern` syntax (regexp
+ * groups, modifiers, host or search parts) is matched with `URLPattern`
+ * itself. Matching follows `URLPattern` semantics throughout (case
+ * sensitive, no trailing-slash folding, dot segments resolved).
+ *
+ * @param routes The routes, tried in order.
+ * @param options A handler for unmatched requests.
+ * @returns A handler for {@linkcode serveHttp} or
+ * {@linkcode createFetchHandler}.
+ * @throws {TypeError} If a route has no handler, an invalid pattern, or a
+ * pattern string that does not start with `/`.
+ *
+ * @example Two routes and what the router answers
+ * ```ts
+ * import { router } from "@aio/aio/server/router";
+ * import { createFetchHandler } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using app = createFetchHandler(router([
+ *   { method: "GET", pattern: "/", handler: () => new Response("home") },
+ *   {
+ *     method: "GET",
+ *     pattern: "/users/:id",
+ *     handler: (_request, _context, { id }) => new Response(`user ${id}`),
+ *   },
+ * ]));
+ * const get = (path: string, method = "GET") =>
+ *   app.fetch(new Request(`http://localhost${path}`, { method }));
+ *
+ * assertEquals(await (await get("/users/42")).text(), "user 42");
+ * assertEquals((await get("/missing")).status, 404);
+ * const wrongMethod = await get("/users/42", "DELETE");
+ * assertEquals(wrongMethod.status, 405);
+ * assertEquals(wrongMethod.headers.get("allow"), "GET, HEAD");
+ * ```
+ *
+ * @example Serving it
+ * ```ts
+ * import { router } from "@aio/aio/server/router";
+ * import { serveHttp } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = serveHttp(router([{
+ *   method: "POST",
+ *   pattern: "/echo",
+ *   handler: async (request) => new Response(await request.text()),
+ * }]));
+ * const response = await fetch(`http://127.0.0.1:${server.addr.port}/echo`, {
+ *   method: "POST",
+ *   body: "hi",
+ * });
+ * assertEquals(await response.text(), "hi");
+ * ```
+ */
+export function router(
+  routes: Route[],
+  options: RouterOptions = {},
+): HttpHandler {
+  const { notFound = defaultNotFound } = options;
+  if (!Array.isArray(routes)) {
+    throw new TypeError(
+      `Cannot route: "routes" must be an array, received ${typeof routes}`,
+    );
+  }
+  if (typeof notFound !== "function") {
+    throw new TypeError(
+      `Cannot route: "notFound" must be a function, received ${typeof notFound}`,
+    );
+  }
+  const table = new RouteTable(
+    routes.map((route, index) => new CompiledRoute(route, index)),
+  );
+  return (request, context) => {
+    const { url, method } = request;
+    let path = pathOf(url);
+    if (NOT_CANONICAL.test(path)) {
+      try {
+        path = new URL(url).pathname;
+      } catch {
+        return text(400, "Bad Request\n");
+      }
+    }
+    let allowed: Set<string> | undefined;
+    const candidates = table.candidates(path);
+    for (let i = 0; i < candidates.length; i++) {
+      const route = candidates[i]!;
+      const params = route.match(path, url);
+      if (params === undefined) continue;
+      const { methods } = route;
+      if (
+        methods === undefined || methods.includes(method) ||
+        (method === "HEAD" && methods.includes("GET"))
+      ) {
+        if (params === INVALID) {
+          return text(400, "Bad Request: invalid percent-encoding in path\n");
+        }
+        return route.handler(request, context, params);
+      }
+      allowed ??= new Set();
+      for (const allowedMethod of methods) {
+        allowed.add(allowedMethod);
+        if (allowedMethod === "GET") allowed.add("HEAD");
+      }
+    }
+    if (allowed === undefined) return notFound(request, context);
+    return text(405, "Method Not Allowed\n", {
+      allow: [...allowed].join(", "),
+    });
+  };
+}
+
+function defaultNotFound(): Response {
+  return text(404, "Not Found\n");
+}
+
+function text(
+  status: number,
+  body: string,
+  headers?: Record<string, string>,
+): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+/** The pathname of an absolute URL string, as sent (not canonicalized). */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query >= 0) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash >= 0 && hash < end) end = hash;
+  return url.slice(start, end);
+}
+
+/** The first segment of a pathname: `"users"` for `"/users/42"`. */
+function firstSegment(path: string): string {
+  const end = path.indexOf("/", 1);
+  return end < 0 ? path.slice(1) : path.slice(1, end);
+}
+
+/** What `match` returns for a parameter with invalid percent-encoding. */
+const INVALID: RouteParams = {};
+
+/**
+ * Copies the defined groups to a fresh object, percent-decoded; `INVALID`
+ * if one cannot be decoded.
+ */
+function decoded(
+  names: readonly string[],
+  values: ArrayLike<string | undefined>,
+  offset: number,
+): RouteParams {
+  const params: RouteParams = {};
+  for (let i = 0; i < names.length; i++) {
+    let value = values[i + offset];
+    if (value === undefined) continue;
+    if (value.includes("%")) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        return INVALID;
+      }
+    }
+    params[names[i]!] = value;
+  }
+  return params;
+}
+
+/**
+ * A route ready to match. `kind` says how the table finds it: by its exact
+ * (canonical) path, by its literal first segment, or for every path.
+ */
+class CompiledRoute {
+  /** Registration order: among routes that match, the first one wins. */
+  readonly index: number;
+  /** Upper-case methods, `undefined` for every method. */
+  readonly methods: string[] | undefined;
+  readonly handler: RouteHandler;
+  readonly kind: "path" | "segment" | "any";
+  /** The path or first segment the table files the route under. */
+  readonly key: string;
+  #regexp: RegExp | undefined;
+  #names: string[] = [];
+  #pattern: URLPattern | undefined;
+
+  constructor(route: Route, index: number) {
+    const { method, pattern, handler } = route ?? {} as Partial<Route>;
+    if (typeof handler !== "function") {
+      throw new TypeError(
+        `Cannot route: route ${index} must have a "handler" function, received ${typeof handler}`,
+      );
+    }
+    this.index = index;
+    this.handler = handler;
+    if (method !== undefined) {
+      this.methods = (Array.isArray(method) ? method : [method]).map(
+        (name) => {
+          if (typeof name !== "string" || name === "") {
+            throw new TypeError(
+              `Cannot route: route ${index} has an invalid "method", received ${
+                JSON.stringify(name)
+              }`,
+            );
+          }
+          return name.toUpperCase();
+        },
+      );
+    }
+    const urlPattern = toURLPattern(pattern, index);
+    const path = urlPattern.pathname;
+    const onlyPath = [
+      urlPattern.protocol,
+      urlPattern.username,
+      urlPattern.password,
+      urlPattern.hostname,
+      urlPattern.port,
+      urlPattern.search,
+      urlPattern.hash,
+    ].every((part) => part === "*");
+    if (!onlyPath || !SIMPLE_PATTERN.test(path)) {
+      this.kind = "any";
+      this.key = "";
+      this.#pattern = urlPattern;
+    } else if (!/[:*]/.test(path)) {
+      this.kind = "path";
+      this.key = path;
+    } else {
+      const { regexp, names } = toRegExp(path);
+      this.#regexp = regexp;
+      this.#names = names;
+      const first = firstSegment(path);
+      this.kind = /[:*]/.test(first) ? "any" : "segment";
+      this.key = first;
+    }
+  }
+
+  /**
+   * The decoded parameters if the route matches (`INVALID` if one cannot be
+   * decoded), otherwise `undefined`. `path` is the canonical pathname.
+   */
+  match(path: string, url: string): RouteParams | undefined {
+    if (this.#regexp !== undefined) {
+      const found = this.#regexp.exec(path);
+      return found === null ? undefined : decoded(this.#names, found, 1);
+    }
+    if (this.#pattern !== undefined) {
+      const groups = this.#pattern.exec(url)?.pathname.groups;
+      if (groups === undefined) return undefined;
+      const names = Object.keys(groups);
+      return decoded(names, names.map((name) => groups[name]), 0);
+    }
+    return {};
+  }
+}
+
+function toURLPattern(pattern: unknown, index: number): URLPattern {
+  if (pattern instanceof URLPattern) return pattern;
+  if (typeof pattern !== "string") {
+    throw new TypeError(
+      `Cannot route: route ${index} "pattern" must be a string or a URLPattern, received ${typeof pattern}`,
+    );
+  }
+  if (!pattern.startsWith("/")) {
+    throw new TypeError(
+      `Cannot route: route ${index} pattern must start with "/", received ${
+        JSON.stringify(pattern)
+      }`,
+    );
+  }
+  try {
+    return new URLPattern({ pathname: pattern });
+  } catch (error) {
+    throw new TypeError(
+      `Cannot route: route ${index} has an invalid pattern ${
+        JSON.stringify(pattern)
+      }`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The regular expression `URLPattern` builds for a pathname of text, `:name`
+ * groups (one segment, `[^/]+?`) and `*` wildcards (`.*`, named by number).
+ */
+function toRegExp(path: string): { regexp: RegExp; names: string[] } {
+  const names: string[] = [];
+  let source = "^";
+  let wildcards = 0;
+  for (const [token] of path.matchAll(/:[A-Za-z_$][\w$]*|\*|[^:*]+/g)) {
+    if (token === "*") {
+      names.push(String(wildcards++));
+      source += "(.*)";
+    } else if (token.startsWith(":")) {
+      names.push(token.slice(1));
+      source += "([^/]+?)";
+    } else {
+      source += token.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    }
+  }
+  return { regexp: new RegExp(source + "$", "u"), names };
+}
+
+/** Which routes can match a path, in registration order, found by map lookups. */
+class RouteTable {
+  #byPath = new Map<string, CompiledRoute[]>();
+  #bySegment = new Map<string, CompiledRoute[]>();
+  #any: CompiledRoute[];
+
+  constructor(routes: CompiledRoute[]) {
+    const any = routes.filter((route) => route.kind === "any");
+    const segments = new Map<string, CompiledRoute[]>();
+    for (const route of routes) {
+      if (route.kind === "segment") {
+        const list = segments.get(route.key) ?? [];
+        list.push(route);
+        segments.set(route.key, list);
+      }
+    }
+    const ordered = (...lists: CompiledRoute[][]) =>
+      lists.flat().sort((a, b) => a.index - b.index);
+    for (const [key, list] of segments) {
+      this.#bySegment.set(key, ordered(list, any));
+    }
+    for (const route of routes) {
+      if (route.kind !== "path" || this.#byPath.has(route.key)) continue;
+      const key = route.key;
+      const exact = routes.filter((other) =>
+        other.kind === "path" && other.key === key
+      );
+      this.#byPath.set(
+        key,
+        ordered(exact, segments.get(firstSegment(key)) ?? [], any),
+      );
+    }
+    this.#any = any;
+  }
+
+  candidates(path: string): CompiledRoute[] {
+    return this.#byPath.get(path) ??
+      this.#bySegment.get(firstSegment(path)) ?? this.#any;
+  }
+}

@@ -1,0 +1,343 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import { createFetchHandler } from "./http.ts";
+import { type Route, type RouteParams, router } from "./router.ts";
+import { serveHttp } from "./http.ts";
+
+const NET: Deno.PermissionOptionsObject = { net: ["127.0.0.1"] };
+
+/** A route whose response names it and echoes its params as JSON. */
+function named(
+  name: string,
+  pattern: string | URLPattern,
+  method?: string | string[],
+): Route {
+  return {
+    method,
+    pattern,
+    handler: (_request, _context, params) => Response.json({ name, params }),
+  };
+}
+
+async function call(
+  app: { fetch(request: Request): Response | Promise<Response> },
+  url: string,
+  method = "GET",
+): Promise<{ status: number; headers: Headers; body: string }> {
+  const response = await app.fetch(new Request(url, { method }));
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: await response.text(),
+  };
+}
+
+Deno.test({
+  name: "router() sends requests to the route their method and path match",
+  permissions: {},
+  async fn() {
+    using app = createFetchHandler(router([
+      named("home", "/", "GET"),
+      named("user", "/users/:id", "GET"),
+      named("create", "/users", "POST"),
+      named("file", "/files/*", ["GET", "put"]),
+      named("pair", "/pairs/:a-:b/x"),
+    ]));
+    const check = async (
+      method: string,
+      path: string,
+      name: string,
+      params: RouteParams,
+    ) => {
+      const { status, body } = await call(app, `http://h${path}`, method);
+      assertEquals(status, 200, `${method} ${path}`);
+      assertEquals(JSON.parse(body), { name, params }, `${method} ${path}`);
+    };
+    await check("GET", "/", "home", {});
+    await check("GET", "/?q=1#frag", "home", {});
+    await check("GET", "/users/42", "user", { id: "42" });
+    await check("GET", "/users/caf%C3%A9", "user", { id: "café" });
+    await check("GET", "/users/a%2Fb", "user", { id: "a/b" });
+    await check("POST", "/users", "create", {});
+    await check("GET", "/files/a/b.txt", "file", { "0": "a/b.txt" });
+    await check("PUT", "/files/", "file", { "0": "" });
+    await check("DELETE", "/pairs/1-2/x", "pair", { a: "1", b: "2" });
+  },
+});
+
+Deno.test({
+  name: "router() answers 404, or notFound, when no pattern matches",
+  permissions: {},
+  async fn() {
+    const routes = [named("user", "/users/:id", "GET")];
+    using plain = createFetchHandler(router(routes));
+    for (const path of ["/users", "/users/", "/users/1/2", "/USERS/1", "/x"]) {
+      const { status, body } = await call(plain, `http://h${path}`);
+      assertEquals([status, body], [404, "Not Found\n"], path);
+    }
+    using custom = createFetchHandler(router(routes, {
+      notFound: (request) =>
+        new Response(`no ${new URL(request.url).pathname}`, { status: 404 }),
+    }));
+    assertEquals((await call(custom, "http://h/x")).body, "no /x");
+  },
+});
+
+Deno.test({
+  name: "router() answers 405 with Allow for a known path and another method",
+  permissions: {},
+  async fn() {
+    using app = createFetchHandler(router([
+      named("get", "/items/:id", "GET"),
+      named("delete", "/items/:id", "DELETE"),
+      named("post", "/items", "POST"),
+    ]));
+    const put = await call(app, "http://h/items/1", "PUT");
+    assertEquals(put.status, 405);
+    assertEquals(put.headers.get("allow"), "GET, HEAD, DELETE");
+    assertEquals(put.body, "Method Not Allowed\n");
+    const get = await call(app, "http://h/items", "GET");
+    assertEquals(get.status, 405);
+    assertEquals(get.headers.get("allow"), "POST");
+  },
+});
+
+Deno.test({
+  name: "router() answers HEAD with the GET route, without a body",
+  permissions: NET,
+  async fn() {
+    const seen: string[] = [];
+    await using server = serveHttp(router([
+      {
+        method: "GET",
+        pattern: "/page",
+        handler: (request) => {
+          seen.push(request.method);
+          return new Response("page body", {
+            headers: { "x-page": "1" },
+          });
+        },
+      },
+      named("explicit-head-is-later", "/page", "HEAD"),
+      named("head-only", "/probe", "HEAD"),
+    ]));
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const head = await fetch(`${base}/page`, { method: "HEAD" });
+    assertEquals(head.status, 200);
+    assertEquals(head.headers.get("x-page"), "1");
+    assertEquals(head.headers.get("content-length"), "9");
+    assertEquals(await head.text(), "");
+    assertEquals(seen, ["HEAD"]);
+    const probe = await fetch(`${base}/probe`);
+    assertEquals(probe.status, 405);
+    assertEquals(probe.headers.get("allow"), "HEAD");
+    await probe.body?.cancel();
+  },
+});
+
+Deno.test({
+  name: "router() answers 400 to invalid percent-encoding in a parameter",
+  permissions: NET,
+  async fn() {
+    let called = 0;
+    await using server = serveHttp(router([{
+      method: "GET",
+      pattern: "/users/:id",
+      handler: () => {
+        called++;
+        return new Response("ok");
+      },
+    }]));
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    for (const id of ["%E0%A4%A", "%zz", "%", "%C3%28"]) {
+      const response = await fetch(`${base}/users/${id}`);
+      assertEquals(response.status, 400, id);
+      assertEquals(
+        await response.text(),
+        "Bad Request: invalid percent-encoding in path\n",
+      );
+    }
+    assertEquals(called, 0);
+    assertEquals(await (await fetch(`${base}/users/%41`)).text(), "ok");
+  },
+});
+
+Deno.test({
+  name: "router() tries routes in the order given, whatever their kind",
+  permissions: {},
+  async fn(t) {
+    await t.step("a parameter route before a literal one", async () => {
+      using app = createFetchHandler(router([
+        named("param", "/users/:id", "GET"),
+        named("literal", "/users/me", "GET"),
+      ]));
+      assertEquals(
+        JSON.parse((await call(app, "http://h/users/me")).body).name,
+        "param",
+      );
+    });
+    await t.step("a literal route before a parameter one", async () => {
+      using app = createFetchHandler(router([
+        named("literal", "/users/me", "GET"),
+        named("param", "/users/:id", "GET"),
+        named("any", "/*", "GET"),
+      ]));
+      const name = async (path: string) =>
+        JSON.parse((await call(app, `http://h${path}`)).body).name;
+      assertEquals(await name("/users/me"), "literal");
+      assertEquals(await name("/users/you"), "param");
+      assertEquals(await name("/other"), "any");
+    });
+    await t.step("a wildcard route first", async () => {
+      using app = createFetchHandler(router([
+        named("any", "/*", "POST"),
+        named("literal", "/users/me", "GET"),
+      ]));
+      const post = await call(app, "http://h/users/me", "POST");
+      assertEquals(JSON.parse(post.body).name, "any");
+      const get = await call(app, "http://h/users/me", "GET");
+      assertEquals(JSON.parse(get.body).name, "literal");
+      const del = await call(app, "http://h/users/me", "DELETE");
+      assertEquals(del.headers.get("allow"), "POST, GET, HEAD");
+    });
+  },
+});
+
+Deno.test({
+  name: "router() matches what URLPattern matches",
+  permissions: {},
+  async fn() {
+    const patterns = [
+      "/",
+      "/a",
+      "/a/",
+      "/a/:x",
+      "/a/:x/b",
+      "/a/*",
+      "/*.txt",
+      "/caf%C3%A9",
+      "/café/:x",
+      "/:lang/about",
+      "/files/:name.:ext",
+      "/n/:x(\\d+)",
+      "/opt/:x?",
+      "/{v1}?/items",
+    ];
+    const paths = [
+      "/",
+      "/a",
+      "/a/",
+      "/A",
+      "/a/1",
+      "/a/1/",
+      "/a/1/b",
+      "/a/1/2/b",
+      "/b/../a/1",
+      "/a/./1",
+      "/a/%2e%2e/a",
+      "//a",
+      "/notes.txt",
+      "/dir/notes.txt",
+      "/caf%C3%A9",
+      "/café",
+      "/caf%c3%a9",
+      "/café/x y",
+      "/en/about",
+      "/files/report.final.pdf",
+      "/n/12",
+      "/n/x",
+      "/opt",
+      "/opt/1",
+      "/items",
+      "/v1/items",
+      "/a b",
+    ];
+    const routes = patterns.map((pattern, index) =>
+      named(String(index), pattern, "GET")
+    );
+    const compiled = patterns.map((pathname) => new URLPattern({ pathname }));
+    using app = createFetchHandler(router(routes));
+    for (const path of paths) {
+      const url = `http://h${path}`;
+      const expected = compiled.findIndex((pattern) => pattern.test(url));
+      const { status, body } = await call(app, url);
+      if (expected < 0) {
+        assertEquals(status, 404, path);
+        continue;
+      }
+      assertEquals(status, 200, path);
+      const { name, params } = JSON.parse(body);
+      assertEquals(name, String(expected), path);
+      const groups = compiled[expected]!.exec(url)!.pathname.groups;
+      const decoded = Object.fromEntries(
+        Object.entries(groups).filter(([, value]) => value !== undefined)
+          .map(([key, value]) => [key, decodeURIComponent(value!)]),
+      );
+      assertEquals(params, decoded, path);
+    }
+  },
+});
+
+Deno.test({
+  name: "router() takes URLPattern objects, host and search parts included",
+  permissions: {},
+  async fn() {
+    using app = createFetchHandler(router([
+      named("api", new URLPattern({ hostname: "api.*", pathname: "/:v" })),
+      named("search", new URLPattern({ pathname: "/s", search: "q=*" })),
+      named("plain", new URLPattern({ pathname: "/:v" })),
+    ]));
+    const name = async (url: string) => JSON.parse((await call(app, url)).body);
+    assertEquals(await name("http://api.example/v2"), {
+      name: "api",
+      params: { v: "v2" },
+    });
+    assertEquals(await name("http://www.example/v2"), {
+      name: "plain",
+      params: { v: "v2" },
+    });
+    assertEquals((await name("http://h/s?q=deno")).name, "search");
+    assertEquals((await name("http://h/s?x=1")).name, "plain");
+  },
+});
+
+Deno.test({
+  name: "router() validates its routes",
+  permissions: {},
+  fn() {
+    const ok = () => new Response();
+    assertThrows(
+      // @ts-expect-error: not an array
+      () => router({}),
+      TypeError,
+      'Cannot route: "routes" must be an array, received object',
+    );
+    assertThrows(
+      // @ts-expect-error: no handler
+      () => router([{ pattern: "/" }]),
+      TypeError,
+      'route 0 must have a "handler" function, received undefined',
+    );
+    assertThrows(
+      () =>
+        router([{ pattern: "/", handler: ok }, { pattern: "x", handler: ok }]),
+      TypeError,
+      'route 1 pattern must start with "/", received "x"',
+    );
+    assertThrows(
+      () => router([{ pattern: "/:x(", handler: ok }]),
+      TypeError,
+      'route 0 has an invalid pattern "/:x("',
+    );
+    assertThrows(
+      () => router([{ pattern: "/", method: "", handler: ok }]),
+      TypeError,
+      'route 0 has an invalid "method", received ""',
+    );
+    assertThrows(
+      // @ts-expect-error: not a function
+      () => router([], { notFound: 404 }),
+      TypeError,
+      '"notFound" must be a function, received number',
+    );
+  },
+});
