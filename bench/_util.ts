@@ -114,9 +114,20 @@ export function spawnPinned(
   };
 }
 
+// Deno 2.9 lets only -A read /proc directly; `cat` keeps -P=bench narrow.
+async function readProc(pid: number, file: string): Promise<string> {
+  const { success, stdout } = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/${file}`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (!success) throw new Error(`Cannot read /proc/${pid}/${file}`);
+  return new TextDecoder().decode(stdout);
+}
+
 /** User + system CPU time of a running process (all threads), in ms. */
-export function cpuTimeMs(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+export async function cpuTimeMs(pid: number): Promise<number> {
+  const stat = await readProc(pid, "stat");
   // Field 2 (comm) may contain spaces; the fields after it start past ")".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const utime = Number(fields[11]);
@@ -125,8 +136,8 @@ export function cpuTimeMs(pid: number): number {
 }
 
 /** Peak resident memory of a running process (VmHWM), in MiB. */
-export function peakRssMiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+export async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readProc(pid, "status");
   const match = status.match(/^VmHWM:\s+(\d+) kB/m);
   if (!match) throw new Error(`Cannot read VmHWM of process ${pid}`);
   return Number(match[1]) / 1024;
