@@ -152,6 +152,16 @@ export function parseFlags<S extends FlagSpecs>(
   return { flags: values as FlagValues<S>, positionals, help };
 }
 
+/** Checks that a numeric flag is a whole number of at least `min`. */
+export function wholeNumber(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new UsageError(
+      `Cannot read --${name}: expected a whole number of at least ${min}, received ${value}`,
+    );
+  }
+  return value;
+}
+
 /** The flag lines of a usage text, aligned. */
 export function describeFlags(specs: FlagSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {

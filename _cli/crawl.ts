@@ -1,0 +1,151 @@
+/**
+ * `aio crawl`: chained requests, where each page names the next one.
+ *
+ * @module
+ */
+
+import { paginate } from "../client/paginate.ts";
+import { writeJsonLines } from "../fs/json_lines.ts";
+import { describeFlags, parseFlags, UsageError, wholeNumber } from "./args.ts";
+import { checkUrls } from "./fetch.ts";
+import { type Io, writeLine } from "./io.ts";
+
+const FLAGS = {
+  next: {
+    type: "string",
+    short: "n",
+    value: "link|json:PATH",
+    description:
+      'where the next URL is: the Link header\'s rel="next", or a JSON field path',
+    default: "link",
+  },
+  "max-pages": {
+    type: "number",
+    short: "m",
+    value: "N",
+    description: "stop after N pages",
+    default: "100",
+  },
+  timeout: {
+    type: "duration",
+    short: "t",
+    description: "per page, headers and body",
+    default: "10s",
+  },
+  retries: {
+    type: "number",
+    short: "r",
+    description: "retries of a failed page",
+    default: "2",
+  },
+  out: {
+    type: "string",
+    short: "o",
+    value: "PATH",
+    description: "write the JSON lines to PATH atomically (else stdout)",
+  },
+} as const;
+
+/** The usage text of `aio crawl`. */
+export const CRAWL_USAGE = `usage: aio crawl [options] <url>
+
+Fetches <url>, then the page it names as next, and so on: one JSON line per
+page, {"page","url","status","bytes","ms"}. Stops when a page names no
+next page, after --max-pages, or with an error at a URL already visited.
+
+options:
+${describeFlags(FLAGS)}
+
+permissions: -N (or -N=host for the hosts crawled); with --out PATH also -R
+and -W on PATH's directory.`;
+
+/** One crawled page, as written to the results. */
+interface PageRecord {
+  page: number;
+  url: string;
+  status: number;
+  bytes: number;
+  ms: number;
+}
+
+/** Reads `--next`: undefined for Link headers, else the JSON field path. */
+export function parseNext(value: string): string | undefined {
+  if (value === "link") return undefined;
+  if (value.startsWith("json:") && value.length > "json:".length) {
+    return value.slice("json:".length);
+  }
+  throw new UsageError(
+    `Cannot read --next: expected "link" or "json:PATH", received "${value}"`,
+  );
+}
+
+/** Runs `aio crawl`; exits 1 when a page fails (the pages before it are kept). */
+export async function crawlCommand(args: string[], io: Io): Promise<number> {
+  const { flags, positionals, help } = parseFlags(args, FLAGS);
+  if (help) {
+    await writeLine(io.stdout, CRAWL_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `Cannot crawl: expected one start URL, received ${positionals.length}`,
+    );
+  }
+  const [start] = checkUrls(positionals);
+  const next = parseNext(flags.next!);
+  const maxPages = wholeNumber("max-pages", flags["max-pages"]!, 1);
+  const retries = wholeNumber("retries", flags.retries!, 0);
+
+  let bytes = 0;
+  let failure: unknown;
+  async function* pages(): AsyncGenerator<PageRecord> {
+    let before = performance.now();
+    try {
+      for await (
+        const page of paginate(start!, {
+          next,
+          maxPages,
+          timeout: flags.timeout,
+          retry: retries + 1,
+          signal: io.signal,
+          async parse(response) {
+            const body = await response.bytes();
+            bytes = body.length;
+            return next === undefined
+              ? null
+              : JSON.parse(new TextDecoder().decode(body));
+          },
+        })
+      ) {
+        const now = performance.now();
+        yield {
+          page: page.number,
+          url: page.url,
+          status: page.status,
+          bytes,
+          ms: Math.round((now - before) * 10) / 10,
+        };
+        before = performance.now();
+      }
+    } catch (error) {
+      if (io.signal.aborted) throw error;
+      failure = error;
+    }
+  }
+
+  if (flags.out !== undefined) {
+    await writeJsonLines(flags.out, pages(), { signal: io.signal });
+  } else {
+    for await (const record of pages()) {
+      await writeLine(io.stdout, JSON.stringify(record));
+    }
+  }
+  if (failure !== undefined) {
+    const message = failure instanceof Error
+      ? failure.message
+      : String(failure);
+    await writeLine(io.stderr, `aio crawl: ${message}`);
+    return 1;
+  }
+  return 0;
+}

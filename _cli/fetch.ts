@@ -1,0 +1,192 @@
+/**
+ * `aio fetch`: many URLs at once (asyncio.gather), one JSON line per URL.
+ *
+ * @module
+ */
+
+import { Client } from "../client/client.ts";
+import { mapConcurrent } from "../client/gather.ts";
+import { HttpError, RequestError } from "../client/errors.ts";
+import { TimeoutError } from "../errors.ts";
+import { writeJsonLines } from "../fs/json_lines.ts";
+import { describeFlags, parseFlags, UsageError, wholeNumber } from "./args.ts";
+import { ProgressReporter } from "./progress.ts";
+import { type Io, readStdinLines, writeLine } from "./io.ts";
+
+/** The outcome of one URL, as written to the results. */
+export interface FetchRecord {
+  url: string;
+  /** The response status, or null when no response came. */
+  status: number | null;
+  /** Body bytes received. */
+  bytes: number;
+  /** Milliseconds from the first attempt to the last body byte. */
+  ms: number;
+  /** Retries made (attempts beyond the first). */
+  retries: number;
+  /** Why it failed, when it did. */
+  error?: string;
+}
+
+/** Whether a record counts as failed: no response, or a 4xx/5xx status. */
+export function failed(record: FetchRecord): boolean {
+  return record.error !== undefined;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof HttpError) return `HTTP ${error.status}`;
+  if (error instanceof TimeoutError) return `timeout after ${error.timeout} ms`;
+  if (error instanceof RequestError && error.cause instanceof Error) {
+    return error.cause.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Fetches `url` through `client`, counting the body's bytes without keeping
+ * them, and returns a record; never throws except for `signal.reason`.
+ */
+export async function fetchRecord(
+  client: Client,
+  url: string,
+  signal?: AbortSignal,
+  options: { timeout?: number; retries?: number } = {},
+): Promise<FetchRecord> {
+  const start = performance.now();
+  let retries = 0;
+  let status: number | null = null;
+  let bytes = 0;
+  try {
+    const response = await client.request(url, {
+      signal,
+      timeout: options.timeout,
+      retry: options.retries === undefined ? undefined : {
+        attempts: options.retries + 1,
+        onRetry: () => retries++,
+      },
+    });
+    status = response.status;
+    for await (const chunk of response.body ?? []) bytes += chunk.length;
+    return { url, status, bytes, ms: elapsed(start), retries };
+  } catch (error) {
+    if (signal?.aborted && error === signal.reason) throw error;
+    if (error instanceof HttpError) status = error.status;
+    return {
+      url,
+      status,
+      bytes,
+      ms: elapsed(start),
+      retries,
+      error: describeError(error),
+    };
+  }
+}
+
+function elapsed(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10;
+}
+
+const FLAGS = {
+  concurrency: {
+    type: "number",
+    short: "c",
+    description: "requests in flight at most",
+    default: "16",
+  },
+  timeout: {
+    type: "duration",
+    short: "t",
+    description: "per attempt, headers and body (500ms, 10s, 1m)",
+    default: "10s",
+  },
+  retries: {
+    type: "number",
+    short: "r",
+    description: "retries of a failed GET (network errors, 408/429/5xx)",
+    default: "2",
+  },
+  out: {
+    type: "string",
+    short: "o",
+    value: "PATH",
+    description: "write the JSON lines to PATH atomically (else stdout)",
+  },
+} as const;
+
+/** The usage text of `aio fetch`. */
+export const FETCH_USAGE = `usage: aio fetch [options] <url...|->
+
+Fetches every URL at once (at most --concurrency in flight) and writes one
+JSON line per URL, in input order: {"url","status","bytes","ms","retries","error"?}.
+URLs come from the arguments, or one per line from standard input with "-"
+(or no argument when input is piped). Progress goes to standard error: a bar
+on a terminal, plain lines otherwise. Exits 1 if any URL failed.
+
+options:
+${describeFlags(FLAGS)}
+
+permissions: -N (or -N=host1,host2 for the hosts fetched); with --out PATH
+also -R and -W on PATH's directory (the file is replaced atomically).`;
+
+/** Checks each URL is absolute http(s) and returns them normalized. */
+export function checkUrls(inputs: string[]): string[] {
+  return inputs.map((input) => {
+    let url: URL;
+    try {
+      url = new URL(input);
+    } catch {
+      throw new UsageError(`Cannot fetch "${input}": not an absolute URL`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new UsageError(`Cannot fetch "${input}": only http and https URLs`);
+    }
+    return url.href;
+  });
+}
+
+/** Runs `aio fetch`. */
+export async function fetchCommand(
+  args: string[],
+  io: Io,
+): Promise<number> {
+  const { flags, positionals, help } = parseFlags(args, FLAGS);
+  if (help) {
+    await writeLine(io.stdout, FETCH_USAGE);
+    return 0;
+  }
+  const concurrency = wholeNumber("concurrency", flags.concurrency!, 1);
+  const retries = wholeNumber("retries", flags.retries!, 0);
+  const timeout = flags.timeout!;
+  let inputs = positionals;
+  if (
+    inputs.length === 1 && inputs[0] === "-" ||
+    inputs.length === 0 && !io.stdinIsTerminal
+  ) {
+    inputs = await readStdinLines(io.stdin);
+  } else if (inputs.includes("-")) {
+    throw new UsageError(`Cannot read the URLs: "-" must be the only argument`);
+  }
+  if (inputs.length === 0) throw new UsageError("Cannot fetch: no URLs given");
+  const urls = checkUrls(inputs);
+
+  await using client = new Client({ concurrency, timeout });
+  const progress = new ProgressReporter({ sink: io.stderr, label: "fetch" });
+  const counts = { done: 0, failed: 0, total: urls.length };
+  const records = mapConcurrent(urls, async (url, signal) => {
+    const record = await fetchRecord(client, url, signal, { timeout, retries });
+    counts.done++;
+    if (failed(record)) counts.failed++;
+    progress.update(counts);
+    return record;
+  }, { concurrency, signal: io.signal });
+
+  if (flags.out !== undefined) {
+    await writeJsonLines(flags.out, records, { signal: io.signal });
+  } else {
+    for await (const record of records) {
+      await writeLine(io.stdout, JSON.stringify(record));
+    }
+  }
+  progress.finish(counts);
+  return counts.failed > 0 ? 1 : 0;
+}

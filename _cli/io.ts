@@ -1,0 +1,50 @@
+/**
+ * What a command talks to: the standard streams and the Ctrl-C signal,
+ * bundled so that the commands never reach for globals.
+ *
+ * @module
+ */
+
+import { TextLineStream } from "@std/streams/text-line-stream";
+import type { ProgressSink } from "./progress.ts";
+
+/** A byte sink written with backpressure (`Deno.stdout` fits). */
+export interface Output extends ProgressSink {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** The environment of one command run. */
+export interface Io {
+  stdin: ReadableStream<Uint8Array>;
+  stdinIsTerminal: boolean;
+  stdout: Output;
+  stderr: Output;
+  /** Aborts on Ctrl-C (SIGINT) or SIGTERM. */
+  signal: AbortSignal;
+}
+
+const encoder = new TextEncoder();
+
+/** Writes `text` and a newline, all of it, waiting for the sink. */
+export async function writeLine(out: Output, text: string): Promise<void> {
+  const bytes = encoder.encode(text + "\n");
+  let written = 0;
+  while (written < bytes.length) {
+    written += await out.write(bytes.subarray(written));
+  }
+}
+
+/** The non-blank lines of standard input that are not `#` comments. */
+export async function readStdinLines(
+  stdin: ReadableStream<Uint8Array>,
+): Promise<string[]> {
+  const lines: string[] = [];
+  const stream = stdin
+    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(new TextLineStream());
+  for await (const line of stream) {
+    const trimmed = line.trim();
+    if (trimmed !== "" && !trimmed.startsWith("#")) lines.push(trimmed);
+  }
+  return lines;
+}

@@ -1,0 +1,196 @@
+/**
+ * `aio serve tcp` and `aio serve http`: the seed's two servers, until Ctrl-C.
+ *
+ * @module
+ */
+
+import { echo } from "../server/echo.ts";
+import { hello } from "../server/hello.ts";
+import { serveHttp } from "../server/http.ts";
+import { serveLines } from "../server/lines.ts";
+import { serveTcp } from "../server/tcp.ts";
+import { describeFlags, parseFlags, UsageError, wholeNumber } from "./args.ts";
+import { type Io, writeLine } from "./io.ts";
+import { staticFiles } from "./static.ts";
+
+const COMMON = {
+  port: { type: "port", short: "p", description: "port to listen on" },
+  hostname: {
+    type: "string",
+    value: "HOST",
+    description: "address to listen on (0.0.0.0 for every interface)",
+    default: "127.0.0.1",
+  },
+  "shutdown-timeout": {
+    type: "duration",
+    description: "on Ctrl-C, time given to work in flight",
+    default: "5s",
+  },
+} as const;
+
+const TCP_FLAGS = {
+  ...COMMON,
+  port: { ...COMMON.port, default: "8080" },
+  lines: {
+    type: "boolean",
+    short: "l",
+    description: "echo line by line (a line protocol) instead of raw bytes",
+  },
+  "max-connections": {
+    type: "number",
+    value: "N",
+    description: "connections served at once; more wait to be accepted",
+    default: "1024",
+  },
+  "idle-timeout": {
+    type: "duration",
+    description: "close a connection silent this long",
+    default: "5m",
+  },
+} as const;
+
+const HTTP_FLAGS = {
+  ...COMMON,
+  port: { ...COMMON.port, default: "8888" },
+  dir: {
+    type: "string",
+    short: "d",
+    value: "PATH",
+    description: "serve the files under PATH instead of Hello, world!",
+  },
+  "request-timeout": {
+    type: "duration",
+    description: "time a request has to be answered (then 503)",
+    default: "30s",
+  },
+  quiet: { type: "boolean", short: "q", description: "no access log" },
+} as const;
+
+/** The usage text of `aio serve`. */
+export const SERVE_USAGE = `usage: aio serve tcp [options]
+       aio serve http [options]
+
+tcp: the echo server: whatever a client sends comes back.
+${describeFlags(TCP_FLAGS)}
+
+http: "Hello, world!" for every request, or a static file server with --dir
+(nothing outside PATH is reachable: "..", encoded dots and slashes, and
+symlinks pointing out are refused).
+${describeFlags(HTTP_FLAGS)}
+
+Both run until Ctrl-C (or SIGTERM), then shut down gracefully.
+
+permissions: -N=HOST:PORT (e.g. -N=127.0.0.1:8080); http --dir also -R=PATH.`;
+
+function address({ hostname, port }: Deno.NetAddr): string {
+  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+}
+
+async function serveTcpCommand(args: string[], io: Io): Promise<number> {
+  const { flags, positionals, help } = parseFlags(args, TCP_FLAGS);
+  if (help) {
+    await writeLine(io.stdout, SERVE_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`Cannot serve tcp: unexpected "${positionals[0]}"`);
+  }
+  const options = {
+    hostname: flags.hostname,
+    port: flags.port,
+    signal: io.signal,
+    maxConnections: wholeNumber(
+      "max-connections",
+      flags["max-connections"]!,
+      1,
+    ),
+    idleTimeout: flags["idle-timeout"],
+    shutdownTimeout: flags["shutdown-timeout"],
+    onError: (error: unknown) =>
+      console.error(
+        `connection error: ${error instanceof Error ? error.message : error}`,
+      ),
+  };
+  let listening = Promise.resolve();
+  const onListen = (addr: Deno.NetAddr) => {
+    listening = writeLine(
+      io.stdout,
+      `${flags.lines ? "Line echo" : "Echo"} server on ${
+        address(addr)
+      } (Ctrl-C to stop)`,
+    );
+  };
+  const server = flags.lines
+    ? serveLines((line) => line, { ...options, onListen })
+    : serveTcp(echo, { ...options, onListen });
+  await listening;
+  await server.finished;
+  await writeLine(io.stdout, "Echo server stopped");
+  return 0;
+}
+
+async function serveHttpCommand(args: string[], io: Io): Promise<number> {
+  const { flags, positionals, help } = parseFlags(args, HTTP_FLAGS);
+  if (help) {
+    await writeLine(io.stdout, SERVE_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`Cannot serve http: unexpected "${positionals[0]}"`);
+  }
+  let handler: (request: Request) => Response | Promise<Response> = hello;
+  if (flags.dir !== undefined) {
+    try {
+      handler = await staticFiles(flags.dir);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound || error instanceof TypeError) {
+        throw new UsageError(
+          `Cannot serve "${flags.dir}": it is not an existing directory`,
+        );
+      }
+      throw error;
+    }
+  }
+  let listening = Promise.resolve();
+  const server = serveHttp(handler, {
+    hostname: flags.hostname,
+    port: flags.port,
+    signal: io.signal,
+    requestTimeout: flags["request-timeout"],
+    shutdownTimeout: flags["shutdown-timeout"],
+    accessLog: !flags.quiet,
+    onListen: (addr) => {
+      const what = flags.dir === undefined
+        ? "Hello server"
+        : `Serving ${flags.dir}`;
+      listening = writeLine(
+        io.stdout,
+        `${what} on http://${address(addr)}/ (Ctrl-C to stop)`,
+      );
+    },
+  });
+  await listening;
+  await server.finished;
+  await writeLine(io.stdout, "HTTP server stopped");
+  return 0;
+}
+
+/** Runs `aio serve tcp|http`. */
+export function serveCommand(args: string[], io: Io): Promise<number> {
+  const [kind, ...rest] = args;
+  switch (kind) {
+    case "tcp":
+      return serveTcpCommand(rest, io);
+    case "http":
+      return serveHttpCommand(rest, io);
+    case "--help":
+    case "-h":
+      return writeLine(io.stdout, SERVE_USAGE).then(() => 0);
+    case undefined:
+      throw new UsageError("Cannot serve: say what, tcp or http");
+    default:
+      throw new UsageError(
+        `Cannot serve "${kind}": expected tcp or http`,
+      );
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The `aio` command: the asyncio tutorial's programs, ready to run.
+ *
+ * ```sh
+ * deno run -N -R -W jsr:@aio/aio/cli <command>       # or, once:
+ * deno install -g -n aio -N -R -W jsr:@aio/aio/cli   # then: aio <command>
+ * ```
+ *
+ * | command | what it does | permissions it needs |
+ * | --- | --- | --- |
+ * | `serve tcp [--port 8080] [--lines]` | the echo server, until Ctrl-C | `-N=127.0.0.1:8080` |
+ * | `serve http [--port 8888] [--dir PATH]` | "Hello, world!", or the files under PATH | `-N=127.0.0.1:8888` (+ `-R=PATH`) |
+ * | `fetch <url...\|->` | many URLs at once, JSON lines out | `-N=<hosts>` (+ `-R -W` on `--out`'s directory) |
+ * | `crawl <url>` | follows "next" links page by page | `-N=<hosts>` (+ `-R -W` on `--out`'s directory) |
+ * | `demo` | the whole tutorial on loopback, with a summary | `-N=127.0.0.1 -R=/tmp -W=/tmp` |
+ *
+ * Every command takes `--help`. A bad argument prints one line and the
+ * usage and exits 2; a failed run exits 1.
+ *
+ * @example Running a command from code
+ * ```ts
+ * import { main } from "@aio/aio/cli";
+ * import { assertEquals } from "@std/assert";
+ *
+ * // Unknown commands are usage errors: exit code 2, nothing else happens.
+ * assertEquals(await main(["no-such-command"]), 2);
+ * ```
+ *
+ * @module
+ */
+
+import { UsageError } from "./_cli/args.ts";
+import { CRAWL_USAGE, crawlCommand } from "./_cli/crawl.ts";
+import { DEMO_USAGE, demoCommand } from "./_cli/demo.ts";
+import { FETCH_USAGE, fetchCommand } from "./_cli/fetch.ts";
+import { type Io, writeLine } from "./_cli/io.ts";
+import { SERVE_USAGE, serveCommand } from "./_cli/serve.ts";
+
+const USAGE = `usage: aio <command> [options]
+
+commands:
+  serve tcp     the echo server (--lines for a line protocol)
+  serve http    the "Hello, world!" server, or static files with --dir
+  fetch         fetch many URLs at once, results as JSON lines
+  crawl         follow "next" links page by page
+  demo          the whole asyncio tutorial on loopback, with a summary
+
+Run "aio <command> --help" for a command's options and permissions.`;
+
+const COMMANDS: Record<
+  string,
+  { run: (args: string[], io: Io) => Promise<number>; usage: string }
+> = {
+  serve: { run: serveCommand, usage: SERVE_USAGE },
+  fetch: { run: fetchCommand, usage: FETCH_USAGE },
+  crawl: { run: crawlCommand, usage: CRAWL_USAGE },
+  demo: { run: demoCommand, usage: DEMO_USAGE },
+};
+
+function standardIo(signal: AbortSignal): Io {
+  return {
+    get stdin() {
+      return Deno.stdin.readable;
+    },
+    stdinIsTerminal: Deno.stdin.isTerminal(),
+    stdout: Deno.stdout,
+    stderr: Deno.stderr,
+    signal,
+  };
+}
+
+function oneLine(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable) {
+    return `${
+      error.message.split("\n")[0]
+    } (see "aio <command> --help" for the permissions)`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Runs the `aio` command with `args` (what follows `aio` on the command
+ * line) and returns its exit code: 0 on success, 1 when the run failed, 2
+ * for a usage error. Ctrl-C (SIGINT) or SIGTERM stops a command gracefully.
+ *
+ * @param args The command and its arguments, e.g. `["serve", "tcp"]`.
+ * @param io Where the command reads and writes; the process's standard
+ * streams by default. The signal, when given, replaces Ctrl-C handling.
+ * @returns The exit code.
+ *
+ * @example Asking for help
+ * ```ts
+ * import { main } from "@aio/aio/cli";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(await main(["crawl", "--help"]), 0);
+ * ```
+ */
+export async function main(
+  args: string[],
+  io?: Partial<Io>,
+): Promise<number> {
+  const controller = new AbortController();
+  const stop = () => controller.abort(new Error("Interrupted"));
+  const listen = io?.signal === undefined;
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const std = { ...standardIo(io?.signal ?? controller.signal), ...io };
+  const [name, ...rest] = args;
+  const command = name === undefined ? undefined : COMMANDS[name];
+  try {
+    if (name === "--help" || name === "-h" || name === "help") {
+      await writeLine(std.stdout, USAGE);
+      return 0;
+    }
+    if (command === undefined) {
+      throw new UsageError(
+        name === undefined
+          ? "Cannot run: no command given"
+          : `Cannot run "${name}": unknown command`,
+      );
+    }
+    if (listen) { for (const s of signals) Deno.addSignalListener(s, stop); }
+    return await command.run(rest, std);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      await writeLine(std.stderr, `aio: ${error.message}\n`);
+      await writeLine(std.stderr, command?.usage ?? USAGE);
+      return 2;
+    }
+    if (std.signal.aborted) {
+      await writeLine(std.stderr, "aio: interrupted");
+      return 130;
+    }
+    await writeLine(std.stderr, `aio: ${oneLine(error)}`);
+    return 1;
+  } finally {
+    if (listen && command) {
+      for (const s of signals) Deno.removeSignalListener(s, stop);
+    }
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,417 @@
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "@std/assert";
+import { TextLineStream } from "@std/streams/text-line-stream";
+import { denoCommand } from "./tests/_deno.ts";
+
+const PERMISSIONS = {
+  net: ["127.0.0.1"],
+  read: [".", "/tmp", "../shared/std-offline"],
+  write: ["/tmp"],
+  run: ["deno"],
+} satisfies Deno.PermissionOptionsObject;
+
+const decoder = new TextDecoder();
+
+/** Runs `deno run <flags> cli.ts <args>` to completion. */
+async function aio(
+  flags: string[],
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = denoCommand("run", [...flags, "cli.ts", ...args], {
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await child.output();
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
+}
+
+/** A long-running `aio` child whose stdout is read line by line. */
+class Running implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly #lines: ReadableStreamDefaultReader<string>;
+  readonly #stderr: Promise<string>;
+  readonly seen: string[] = [];
+
+  constructor(flags: string[], args: string[]) {
+    this.child = denoCommand("run", [...flags, "cli.ts", ...args], {
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#lines = this.child.stdout
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new TextLineStream())
+      .getReader();
+    this.#stderr = new Response(this.child.stderr).text();
+  }
+
+  /** Reads lines until one matches. */
+  async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+    while (true) {
+      const { value, done } = await this.#lines.read();
+      if (done) {
+        throw new Error(
+          `exited before printing ${pattern}:\n${
+            this.seen.join("\n")
+          }\n${await this.#stderr}`,
+        );
+      }
+      this.seen.push(value);
+      const match = value.match(pattern);
+      if (match) return match;
+    }
+  }
+
+  /** Sends `signal` and returns the exit code and the rest of the output. */
+  async stop(signal: Deno.Signal): Promise<{ code: number; rest: string }> {
+    this.child.kill(signal);
+    const rest: string[] = [];
+    while (true) {
+      const { value, done } = await this.#lines.read();
+      if (done) break;
+      rest.push(value);
+    }
+    const { code } = await this.child.status;
+    await this.#stderr;
+    return { code, rest: rest.join("\n") };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await this.#lines.cancel().catch(() => {});
+    await this.child.status;
+    await this.#stderr;
+  }
+}
+
+Deno.test({
+  name: "aio prints usage and exits 2 on bad arguments, without a stack",
+  permissions: PERMISSIONS,
+  async fn(t) {
+    const cases: [string[], RegExp][] = [
+      [[], /Cannot run: no command given/],
+      [["launch"], /Cannot run "launch": unknown command/],
+      [["serve"], /Cannot serve: say what, tcp or http/],
+      [["serve", "udp"], /Cannot serve "udp": expected tcp or http/],
+      [["serve", "tcp", "--port", "99999"], /not a port number/],
+      [["serve", "http", "--dir"], /--dir: it needs a value/],
+      [["fetch"], /no URLs given/],
+      [["fetch", "ftp://x/"], /only http and https/],
+      [["fetch", "--concurrency", "0", "http://127.0.0.1/"], /at least 1/],
+      [["fetch", "--timeout", "soon", "http://127.0.0.1/"], /not a duration/],
+      [["crawl"], /expected one start URL, received 0/],
+      [
+        ["crawl", "--next", "xml", "http://127.0.0.1/"],
+        /"link" or "json:PATH"/,
+      ],
+      [["demo", "--bogus"], /unknown flag "--bogus"/],
+    ];
+    for (const [args, message] of cases) {
+      await t.step(args.join(" ") || "(nothing)", async () => {
+        const { code, stdout, stderr } = await aio([], args);
+        assertEquals(code, 2, stderr);
+        assertEquals(stdout, "");
+        const [first] = stderr.split("\n");
+        assertMatch(first!, /^aio: Cannot /);
+        assertMatch(first!, message);
+        assertStringIncludes(stderr, "usage: aio");
+        assert(!/^\s+at /m.test(stderr), "no stack trace");
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "aio --help works for every command",
+  permissions: PERMISSIONS,
+  async fn() {
+    for (
+      const args of [
+        ["--help"],
+        ["serve", "--help"],
+        ["serve", "tcp", "-h"],
+        ["serve", "http", "--help"],
+        ["fetch", "--help"],
+        ["crawl", "-h"],
+        ["demo", "--help"],
+      ]
+    ) {
+      const { code, stdout } = await aio([], args);
+      assertEquals(code, 0, args.join(" "));
+      assertMatch(stdout, /^usage: aio/);
+      if (args[0] !== "--help") assertStringIncludes(stdout, "permissions:");
+    }
+  },
+});
+
+Deno.test({
+  name: "aio serve tcp echoes until SIGINT, then shuts down gracefully",
+  permissions: PERMISSIONS,
+  async fn(t) {
+    for (const lines of [false, true]) {
+      await t.step(lines ? "--lines" : "raw bytes", async () => {
+        await using server = new Running(
+          ["-N=127.0.0.1"],
+          ["serve", "tcp", "--port", "0", ...(lines ? ["--lines"] : [])],
+        );
+        const [, port] = await server.waitFor(/server on 127\.0\.0\.1:(\d+)/);
+        using conn = await Deno.connect({
+          hostname: "127.0.0.1",
+          port: Number(port),
+        });
+        await conn.write(new TextEncoder().encode("one\r\ntwo\n"));
+        await conn.closeWrite();
+        const reply = await new Response(conn.readable).text();
+        assertEquals(reply, lines ? "one\ntwo\n" : "one\r\ntwo\n");
+        const { code, rest } = await server.stop("SIGINT");
+        assertEquals(code, 0);
+        assertStringIncludes(rest, "Echo server stopped");
+      });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "aio serve http answers Hello, world! and serves a directory confined to it",
+  permissions: PERMISSIONS,
+  async fn() {
+    const base = await Deno.makeTempDir();
+    try {
+      await Deno.mkdir(`${base}/site`);
+      await Deno.writeTextFile(`${base}/site/page.txt`, "a page");
+      await Deno.writeTextFile(`${base}/secret.txt`, "secret");
+      {
+        await using server = new Running(["-N=127.0.0.1"], [
+          "serve",
+          "http",
+          "--port",
+          "0",
+          "--quiet",
+        ]);
+        const [, url] = await server.waitFor(/Hello server on (http:\S+)/);
+        const response = await fetch(url!);
+        assertEquals(await response.text(), "Hello, world!");
+        assertEquals((await server.stop("SIGTERM")).code, 0);
+      }
+      await using server = new Running(
+        ["-N=127.0.0.1", `-R=${base}/site`],
+        ["serve", "http", "--port", "0", "--dir", `${base}/site`],
+      );
+      const [, url] = await server.waitFor(/on (http:\S+)/);
+      let response = await fetch(`${url}page.txt`);
+      assertEquals(await response.text(), "a page");
+      for (
+        const escape of [
+          "..%2fsecret.txt",
+          "%2e%2e/secret.txt",
+          "x/..%2F..%2Fsecret.txt",
+        ]
+      ) {
+        response = await fetch(`${url}${escape}`);
+        assert(response.status === 403 || response.status === 404, escape);
+        assert(!(await response.text()).includes("secret"), escape);
+      }
+      // The access log is on by default.
+      await server.waitFor(/"GET http:\S+page\.txt" 200/);
+      assertEquals((await server.stop("SIGINT")).code, 0);
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+});
+
+/** A loopback server for the client commands. */
+function testServer() {
+  return Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (request) => {
+      const url = new URL(request.url);
+      const page = Number(url.searchParams.get("page") ?? 1);
+      switch (url.pathname) {
+        case "/slow":
+          await new Promise((resolve) => setTimeout(resolve, 3_000));
+          return new Response("late");
+        case "/missing":
+          return new Response("no", { status: 404 });
+        case "/links":
+          return new Response(`page ${page}`, {
+            headers: page < 3
+              ? { link: `</links?page=${page + 1}>; rel="next"` }
+              : {},
+          });
+        case "/json":
+          return Response.json({
+            meta: { next: page < 4 ? `/json?page=${page + 1}` : null },
+          });
+        case "/cycle":
+          return new Response("again", {
+            headers: { link: '</cycle>; rel="next"' },
+          });
+        default:
+          return new Response(`body of ${url.pathname}`);
+      }
+    },
+  );
+}
+
+Deno.test({
+  name: "aio fetch gets URLs at once, in order, and exits 1 when one fails",
+  permissions: PERMISSIONS,
+  async fn(t) {
+    await using server = testServer();
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const urls = [`${base}/a`, `${base}/missing`, `${base}/slow`, `${base}/bb`];
+
+    await t.step("arguments to stdout", async () => {
+      const { code, stdout, stderr } = await aio(
+        ["-N=127.0.0.1"],
+        ["fetch", "--timeout", "500ms", "--retries", "0", ...urls],
+      );
+      assertEquals(code, 1);
+      const records = stdout.trim().split("\n").map((line) => JSON.parse(line));
+      assertEquals(records.map((r) => r.url), urls);
+      assertEquals(records.map((r) => r.status), [200, 404, null, 200]);
+      assertEquals(records.map((r) => r.bytes), [10, 0, 0, 11]); // "body of /a"
+      assertEquals(records[1].error, "HTTP 404");
+      assertMatch(records[2].error, /^timeout after 500 ms/);
+      // Not a terminal: plain progress lines, no carriage returns.
+      assertStringIncludes(stderr, "4/4  2 failed");
+      assert(!stderr.includes("\r"));
+    });
+
+    await t.step("standard input to an atomically written file", async () => {
+      const dir = await Deno.makeTempDir();
+      try {
+        const out = `${dir}/results.jsonl`;
+        await Deno.writeTextFile(out, "old results\n");
+        const { code, stderr } = await aio(
+          ["-N=127.0.0.1", `-R=${dir}`, `-W=${dir}`],
+          ["fetch", "-", "--out", out],
+          `${base}/one\n\n# a comment\n${base}/two\n`,
+        );
+        assertEquals(code, 0, stderr);
+        const records = (await Deno.readTextFile(out)).trim().split("\n").map((
+          line,
+        ) => JSON.parse(line));
+        assertEquals(records.map((r) => [r.url, r.status]), [[
+          `${base}/one`,
+          200,
+        ], [`${base}/two`, 200]]);
+        assertEquals(await Array.fromAsync(Deno.readDir(dir), (e) => e.name), [
+          "results.jsonl",
+        ]);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "aio crawl follows Link headers and JSON fields, and stops at a cycle",
+  permissions: PERMISSIONS,
+  async fn(t) {
+    await using server = testServer();
+    const base = `http://127.0.0.1:${server.addr.port}`;
+
+    await t.step("Link header", async () => {
+      const { code, stdout } = await aio(["-N=127.0.0.1"], [
+        "crawl",
+        `${base}/links`,
+      ]);
+      assertEquals(code, 0);
+      const pages = stdout.trim().split("\n").map((line) => JSON.parse(line));
+      assertEquals(pages.map((p) => [p.page, p.url, p.bytes]), [
+        [1, `${base}/links`, 6],
+        [2, `${base}/links?page=2`, 6],
+        [3, `${base}/links?page=3`, 6],
+      ]);
+    });
+
+    await t.step("JSON field, --max-pages", async () => {
+      let { code, stdout } = await aio(["-N=127.0.0.1"], [
+        "crawl",
+        "--next",
+        "json:meta.next",
+        `${base}/json`,
+      ]);
+      assertEquals(code, 0);
+      assertEquals(stdout.trim().split("\n").length, 4);
+      ({ code, stdout } = await aio(["-N=127.0.0.1"], [
+        "crawl",
+        "-n",
+        "json:meta.next",
+        "-m",
+        "2",
+        `${base}/json`,
+      ]));
+      assertEquals(code, 0);
+      assertEquals(stdout.trim().split("\n").length, 2);
+    });
+
+    await t.step("cycle", async () => {
+      const { code, stdout, stderr } = await aio(["-N=127.0.0.1"], [
+        "crawl",
+        `${base}/cycle`,
+      ]);
+      assertEquals(code, 1);
+      assertEquals(stdout.trim().split("\n").length, 1);
+      assertMatch(
+        stderr,
+        /^aio crawl: Cannot paginate: .*\/cycle", which was already fetched/m,
+      );
+    });
+  },
+});
+
+Deno.test({
+  name: "aio demo runs the whole tutorial on loopback and exits 0",
+  permissions: PERMISSIONS,
+  async fn() {
+    const start = performance.now();
+    const { code, stdout, stderr } = await aio(
+      ["-N=127.0.0.1", "-R=/tmp", "-W=/tmp"],
+      ["demo", "--requests", "50"],
+    );
+    assertEquals(code, 0, stdout + stderr);
+    for (
+      const line of [
+        "tcp echo: 20/20 echoed intact",
+        "crawl: 5 pages followed",
+        "slow: 3/3 timed out",
+        "flaky: 5/5 succeeded after 5 retries",
+        "every step behaved",
+      ]
+    ) {
+      assertStringIncludes(stdout, line);
+    }
+    assertMatch(stdout, /^gather\s+50\s+0\s+0\s+0\s/m);
+    assertMatch(stdout, /^total\s+84\s+3\s+5\s+3\s/m);
+    assertMatch(
+      stdout,
+      /results: \S+results\.jsonl \(84 JSON lines, written atomically\)/,
+    );
+    assertStringIncludes(stderr, "gather [");
+    assert(performance.now() - start < 60_000);
+  },
+});
