@@ -5,14 +5,18 @@
  * Measured on Deno 2.9.6: `setTimeout` + `clearTimeout` cost about 2 µs per
  * request, a quarter of what serving a hello-world request costs in total;
  * linking into and out of this list costs about 15 ns (a `Set` about 90 ns).
+ * Nor does the sweep read a clock per request: it counts its own ticks
+ * (reading `performance.now()` per request cost about 0.4 µs of server CPU
+ * in a hello-world benchmark), which also makes it immune to wall-clock
+ * jumps.
  *
  * @module
  */
 
-/** What the sweep needs of a request: its start and two list links. */
+/** What the sweep needs of a request: a tick stamp and two list links. */
 export interface Timed<T> {
-  /** When the request started, from `performance.now()`. */
-  readonly started: number;
+  /** The sweep's tick count when the item was added; only the sweep sets it. */
+  tick: number;
   /** The previous item in the sweep's list; only the sweep sets it. */
   prev: T | undefined;
   /** The next item in the sweep's list; only the sweep sets it. */
@@ -21,27 +25,33 @@ export interface Timed<T> {
 
 /**
  * Calls `onTimeout` for every item still registered `timeout` ms after it
- * started.
+ * was added.
  *
- * All items share one timeout and are added when they start, so the list's
- * order is their deadline order and a sweep stops at the first item that
- * has time left. The timer runs only while items are registered; a sweep
- * that finds none stops it. An item times out between `timeout` and
- * `timeout + period` ms after it started, the period being a tenth of the
- * timeout, between 5 ms and 1 s.
+ * A timer ticks every `period` ms (a tenth of the timeout, between 5 ms and
+ * 1 s) and counts. An item added during tick `k` has waited more than
+ * `(n - 1) * period` ms at tick `k + n`, so it times out at the first tick
+ * with `n - 1 >= timeout / period`: between `timeout` and `timeout +
+ * period` ms after it was added (later if the event loop is late, never
+ * earlier). All items share one timeout, so the list's order is their
+ * deadline order and a sweep stops at the first item that has time left.
+ * The timer runs only while items are registered; a sweep that finds none
+ * stops it.
  */
 export class TimeoutSweep<T extends Timed<T>> implements Disposable {
   #head: T | undefined;
   #tail: T | undefined;
   #timeout: number;
   #period: number;
+  /** Ticks an item waits for: `n` above. */
+  #ticks: number;
+  #tick = 0;
   #onTimeout: (item: T) => void;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   /**
    * Creates a sweep; its timer starts with the first `add`.
    *
-   * @param timeout Milliseconds after its start at which an item times out;
+   * @param timeout Milliseconds after it was added at which an item times out;
    * `Infinity` never times out (the list is then only a registry).
    * @param onTimeout Called once for each item that timed out, after it was
    * removed.
@@ -49,11 +59,13 @@ export class TimeoutSweep<T extends Timed<T>> implements Disposable {
   constructor(timeout: number, onTimeout: (item: T) => void) {
     this.#timeout = timeout;
     this.#period = Math.min(Math.max(timeout / 10, 5), 1000);
+    this.#ticks = Math.ceil(timeout / this.#period) + 1;
     this.#onTimeout = onTimeout;
   }
 
-  /** Registers an item that has just started. */
+  /** Registers an item, which starts its wait. */
   add(item: T): void {
+    item.tick = this.#tick;
     const tail = this.#tail;
     item.prev = tail;
     item.next = undefined;
@@ -89,9 +101,9 @@ export class TimeoutSweep<T extends Timed<T>> implements Disposable {
   }
 
   #sweep = (): void => {
-    const now = performance.now();
+    const tick = ++this.#tick;
     for (let item = this.#head; item !== undefined; item = this.#head) {
-      if (now - item.started < this.#timeout) return;
+      if (tick - item.tick < this.#ticks) return;
       this.delete(item);
       this.#onTimeout(item);
     }

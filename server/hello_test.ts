@@ -17,7 +17,7 @@ Deno.test({
     assertEquals(response.status, 200);
     assertEquals(
       response.headers.get("content-type"),
-      "text/plain; charset=utf-8",
+      "text/plain;charset=UTF-8",
     );
     assertEquals(await response.text(), "Hello, world!");
   },

@@ -335,13 +335,15 @@ const ABANDONED = 3; // answered by the server: timeout, limit, shutdown
  * Only the interface's members are public API.
  */
 class Exchange implements HttpContext {
-  /** `performance.now()` at arrival; monotonic, for the timeout sweep. */
-  readonly started: number = performance.now();
+  readonly startTime: number = Date.now();
   readonly request: Request;
   state = HANDLING;
   /** Resolves the promise Deno waits on, for a handler that answers late. */
   resolve: (response: Response) => void = noop;
-  /** Links of the list of pending exchanges (see `TimeoutSweep`). */
+  /** `performance.now()` at arrival, read only for the access log. */
+  started = 0;
+  /** Stamp and links in the list of pending exchanges (`TimeoutSweep`). */
+  tick = 0;
   prev: Exchange | undefined = undefined;
   next: Exchange | undefined = undefined;
   #info: Deno.ServeHandlerInfo | undefined;
@@ -352,10 +354,6 @@ class Exchange implements HttpContext {
   constructor(request: Request, info: Deno.ServeHandlerInfo | undefined) {
     this.request = request;
     this.#info = info;
-  }
-
-  get startTime(): number {
-    return performance.timeOrigin + this.started;
   }
 
   get remoteAddr(): Deno.NetAddr | undefined {
@@ -524,6 +522,7 @@ class Dispatcher implements FetchHandler {
       return text(503, "Server is shutting down\n", { connection: "close" });
     }
     const exchange = new Exchange(request, info);
+    if (this.#log !== undefined) exchange.started = performance.now();
     if (info !== undefined) {
       this.#active++;
       info.completed.then(this.#delivered, this.#delivered);

