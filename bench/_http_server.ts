@@ -4,6 +4,8 @@
  *
  * - `raw`: `Deno.serve` with a zero-argument handler (Deno's fastest path).
  * - `raw-async`: the same with an `async` handler.
+ * - `raw-url`: `Deno.serve` with a handler that reads `request.url`, as any
+ *   router must: the floor of routing on Deno.
  * - `serveHttp`: `serveHttp(hello)` with `requestTimeout` and `maxBodySize`
  *   set, access log off.
  * - `serveHttp-async`: the same with an `async` handler, so that every
@@ -69,6 +71,12 @@ switch (mode) {
       // deno-lint-ignore require-await
       async () => new Response(text),
     );
+    break;
+  case "raw-url":
+    Deno.serve({ hostname: "127.0.0.1", port: 0, onListen }, (request) => {
+      if (request.url === "") throw new Error("unreachable");
+      return new Response(text);
+    });
     break;
   case "serveHttp":
     serveHttp(hello, options);

@@ -1,8 +1,9 @@
 /**
  * HTTP hello-world benchmark: raw `Deno.serve` against `serveHttp` (with
  * `requestTimeout` and `maxBodySize` set, access log off), each with a sync
- * and an async handler, `serveHttp` + `router` with 50 routes, and Hono on
- * Deno (1 route and the same 50 routes), all in the same run.
+ * and an async handler, `serveHttp` + `router` with 50 routes, raw
+ * `Deno.serve` reading `request.url` (what any router pays first), and Hono
+ * on Deno (1 route and the same 50 routes), all in the same run.
  *
  * `wrk -t1 -c64` drives each server (pinned to core 0) from core 1. Raw
  * `Deno.serve` already saturates wrk's core on this kind of machine, so
@@ -50,6 +51,11 @@ const SERVERS: Server[] = [
   { name: "serveHttp", mode: "serveHttp", path: "/" },
   { name: "raw Deno.serve, async handler", mode: "raw-async", path: "/" },
   { name: "serveHttp, async handler", mode: "serveHttp-async", path: "/" },
+  {
+    name: "raw Deno.serve, reads request.url",
+    mode: "raw-url",
+    path: "/hello/world",
+  },
   {
     name: "serveHttp + router (50 routes)",
     mode: "router",

@@ -9,6 +9,7 @@
 
 import { AioError, TimeoutError } from "../errors.ts";
 import { limitBody } from "./_body_limit.ts";
+import { textResponse } from "./_text_response.ts";
 import { TimeoutSweep } from "./_timeout_sweep.ts";
 import {
   assertFunction,
@@ -20,9 +21,9 @@ import {
 /**
  * What an {@linkcode HttpHandler} gets beside the request.
  *
- * Everything here is computed on first access: a handler that never reads
- * `signal` costs no `AbortController` (reading Deno's `request.signal`
- * doubles the server's CPU time per hello-world request).
+ * `signal` and `remoteAddr` are computed on first access: a handler that
+ * never reads `signal` costs no `AbortController` (reading Deno's
+ * `request.signal` doubles the server's CPU time per hello-world request).
  */
 export interface HttpContext {
   /**
@@ -435,17 +436,6 @@ class Exchange implements HttpContext {
 
 function noop(): void {}
 
-function text(
-  status: number,
-  body: string,
-  headers?: Record<string, string>,
-): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
-}
-
 function logError(error: unknown, request: Request | undefined): void {
   const where = request ? ` answering ${request.method} ${request.url}` : "";
   console.error(`serveHttp: error${where}:`, error);
@@ -463,7 +453,6 @@ function logLine(entry: AccessLogEntry): void {
 /** The machinery of one server: {@linkcode createFetchHandler}'s object. */
 class Dispatcher implements FetchHandler {
   #handler: HttpHandler;
-  #requestTimeout: number;
   #maxBodySize: number;
   #onError: (error: unknown, request: Request | undefined) => Response | void;
   #log: ((entry: AccessLogEntry) => void) | undefined;
@@ -492,7 +481,6 @@ class Dispatcher implements FetchHandler {
     assertFunction("onError", onError);
     if (typeof accessLog !== "boolean") assertFunction("accessLog", accessLog);
     this.#handler = handler;
-    this.#requestTimeout = requestTimeout;
     this.#maxBodySize = maxBodySize;
     this.#onError = onError;
     this.#log = accessLog === true ? logLine : accessLog || undefined;
@@ -500,7 +488,7 @@ class Dispatcher implements FetchHandler {
       const { method, url } = exchange.request;
       this.#abandon(
         exchange,
-        text(503, "Request timed out\n"),
+        textResponse(503, "Request timed out\n"),
         new TimeoutError(
           `Cannot answer ${method} ${url}: no response after ${requestTimeout} ms`,
           { timeout: requestTimeout, method, url },
@@ -519,7 +507,9 @@ class Dispatcher implements FetchHandler {
     info?: Deno.ServeHandlerInfo,
   ): Response | Promise<Response> => {
     if (this.#draining) {
-      return text(503, "Server is shutting down\n", { connection: "close" });
+      return textResponse(503, "Server is shutting down\n", {
+        connection: "close",
+      });
     }
     const exchange = new Exchange(request, info);
     if (this.#log !== undefined) exchange.started = performance.now();
@@ -585,7 +575,10 @@ class Dispatcher implements FetchHandler {
   }
 
   #tooLarge(): Response {
-    return text(413, `Request body larger than ${this.#maxBodySize} bytes\n`);
+    return textResponse(
+      413,
+      `Request body larger than ${this.#maxBodySize} bytes\n`,
+    );
   }
 
   /** The late answer of an async handler. */
@@ -628,6 +621,9 @@ class Dispatcher implements FetchHandler {
 
   /** Ends the exchange with the server's `response`, aborting its signal. */
   #abandon(exchange: Exchange, response: Response, reason: unknown): void {
+    // Deno's request caches its URL once read; read now, it stays readable
+    // for `onError` if the handler fails after this answer.
+    void exchange.request.url;
     this.#pending.delete(exchange);
     exchange.state = ABANDONED;
     exchange.abort(reason);
@@ -640,7 +636,7 @@ class Dispatcher implements FetchHandler {
       const response = this.report(error, exchange.request);
       if (response instanceof Response) return response;
     }
-    return text(500, "Internal Server Error\n");
+    return textResponse(500, "Internal Server Error\n");
   }
 
   /** Hands `error` to `onError`; `request` is undefined for stream errors. */
@@ -690,7 +686,11 @@ class Dispatcher implements FetchHandler {
    */
   abandonAll(reason: unknown): void {
     for (const exchange of this.#pending) {
-      this.#abandon(exchange, text(503, "Server is shutting down\n"), reason);
+      this.#abandon(
+        exchange,
+        textResponse(503, "Server is shutting down\n"),
+        reason,
+      );
     }
     for (const exchange of this.#streaming) exchange.abort(reason);
   }
@@ -732,7 +732,7 @@ class Server implements HttpServer {
       // failed while streaming.
       onError: (error) => {
         dispatcher.report(error);
-        return text(500, "Internal Server Error\n");
+        return textResponse(500, "Internal Server Error\n");
       },
     }, dispatcher.fetch);
     this.addr = this.#server.addr;

@@ -6,6 +6,7 @@
  */
 
 import type { HttpContext, HttpHandler } from "./http.ts";
+import { textResponse } from "./_text_response.ts";
 
 /**
  * The path parameters of a matched route: the pattern's named groups (`:id`)
@@ -154,7 +155,7 @@ export function router(
       try {
         path = new URL(url).pathname;
       } catch {
-        return text(400, "Bad Request\n");
+        return textResponse(400, "Bad Request\n");
       }
     }
     let allowed: Set<string> | undefined;
@@ -169,7 +170,10 @@ export function router(
         (method === "HEAD" && methods.includes("GET"))
       ) {
         if (params === INVALID) {
-          return text(400, "Bad Request: invalid percent-encoding in path\n");
+          return textResponse(
+            400,
+            "Bad Request: invalid percent-encoding in path\n",
+          );
         }
         return route.handler(request, context, params);
       }
@@ -180,25 +184,14 @@ export function router(
       }
     }
     if (allowed === undefined) return notFound(request, context);
-    return text(405, "Method Not Allowed\n", {
+    return textResponse(405, "Method Not Allowed\n", {
       allow: [...allowed].join(", "),
     });
   };
 }
 
 function defaultNotFound(): Response {
-  return text(404, "Not Found\n");
-}
-
-function text(
-  status: number,
-  body: string,
-  headers?: Record<string, string>,
-): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
+  return textResponse(404, "Not Found\n");
 }
 
 /**
