@@ -175,6 +175,133 @@ Deno.test("Limiter.acquire() gives up on abort and frees its place", {
   );
 });
 
+Deno.test("Limiter shares one abort listener among a signal's waiters", {
+  permissions: {},
+}, async (t) => {
+  await t.step(
+    "20,000 waiters on one signal get slots in order, then abort together",
+    async () => {
+      const limiter = new Limiter(1);
+      await limiter.acquire();
+      const { controller, listeners } = countedSignal();
+      const order: number[] = [];
+      const outcomes = Array.from(
+        { length: 20_000 },
+        (_, n) =>
+          limiter.acquire(controller.signal).then(
+            () => order.push(n),
+            (reason) => reason,
+          ),
+      );
+      assertEquals(listeners(), 1);
+      for (let i = 0; i < 10_000; i++) limiter.release();
+      assertEquals(limiter.waiting, 10_000);
+      assertEquals(listeners(), 1);
+      const reason = new Error("gave up");
+      controller.abort(reason);
+      assertEquals(limiter.waiting, 0);
+      assertEquals(listeners(), 0);
+      const settled = await Promise.all(outcomes);
+      assertEquals(order, Array.from({ length: 10_000 }, (_, n) => n));
+      for (const outcome of settled.slice(10_000)) {
+        assertStrictEquals(outcome, reason);
+      }
+      assertEquals(limiter.active, 1);
+      limiter.release();
+      assertEquals(limiter.active, 0);
+    },
+  );
+
+  await t.step(
+    "the last waiter to get a slot removes the listener",
+    async () => {
+      const limiter = new Limiter(1);
+      await limiter.acquire();
+      const { controller, listeners } = countedSignal();
+      const first = limiter.acquire(controller.signal);
+      const second = limiter.acquire(controller.signal);
+      limiter.release();
+      await first;
+      assertEquals(listeners(), 1);
+      limiter.release();
+      await second;
+      assertEquals(listeners(), 0);
+      // A later waiter on the same signal listens again.
+      const third = limiter.acquire(controller.signal);
+      assertEquals(listeners(), 1);
+      limiter.release();
+      await third;
+      assertEquals(listeners(), 0);
+      limiter.release();
+    },
+  );
+
+  await t.step(
+    "aborting one signal keeps the others' waiters in FIFO order",
+    async () => {
+      const limiter = new Limiter(1);
+      await limiter.acquire();
+      const a = new AbortController();
+      const b = new AbortController();
+      const order: string[] = [];
+      const waiters = ["a1", "b1", "-1", "a2", "b2", "-2"].map((name) =>
+        limiter.acquire(
+          name[0] === "a" ? a.signal : name[0] === "b" ? b.signal : undefined,
+        ).then(() => order.push(name), () => order.push(`${name} aborted`))
+      );
+      a.abort();
+      await settle();
+      assertEquals(order, ["a1 aborted", "a2 aborted"]);
+      for (let i = 0; i < 4; i++) {
+        limiter.release();
+        await settle();
+      }
+      await Promise.all(waiters);
+      assertEquals(order.slice(2), ["b1", "-1", "b2", "-2"]);
+      limiter.release();
+      assertEquals(limiter.active, 0);
+    },
+  );
+
+  await t.step(
+    "a hand-off costs the same with 20 or 20,000 waiters on the signal",
+    async () => {
+      // Best of several rounds, and a 10x margin: a listener per waiter made
+      // the large queue about 60x slower per hand-off.
+      const costPerHandOff = async (queued: number) => {
+        const limiter = new Limiter(1);
+        await limiter.acquire();
+        const controller = new AbortController();
+        const { signal } = controller;
+        const ignore = () => {};
+        for (let i = 0; i < queued; i++) limiter.acquire(signal).catch(ignore);
+        let best = Infinity;
+        for (let round = 0; round < 5; round++) {
+          const start = performance.now();
+          for (let i = 0; i < 2_000; i++) {
+            limiter.acquire(signal).catch(ignore);
+            limiter.release();
+          }
+          best = Math.min(best, performance.now() - start);
+        }
+        controller.abort();
+        await settle();
+        limiter.release();
+        return best;
+      };
+      await costPerHandOff(20_000);
+      const small = await costPerHandOff(20);
+      const large = await costPerHandOff(20_000);
+      assert(
+        large < small * 10 + 5,
+        `2,000 hand-offs took ${large.toFixed(1)} ms with 20,000 waiters, ${
+          small.toFixed(1)
+        } ms with 20`,
+      );
+    },
+  );
+});
+
 Deno.test("Limiter.run() releases its slot when fn throws", {
   permissions: {},
 }, async () => {

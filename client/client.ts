@@ -170,10 +170,6 @@ export class Client implements AsyncDisposable {
   readonly #limiter: Limiter;
   readonly #perHost: number;
   readonly #hosts = new Map<string, Limiter>();
-  readonly #waiters = new Map<
-    AbortSignal,
-    { controllers: Set<AbortController>; onAbort: () => void }
-  >();
   readonly #controller = new AbortController();
   readonly #session: Session;
   readonly #sender: Sender;
@@ -699,9 +695,7 @@ export class Client implements AsyncDisposable {
   ): Promise<void> | void {
     if (this.#perHost === Infinity) {
       if (this.#limiter.tryAcquire()) return;
-      return signal === this.#controller.signal
-        ? this.#limiter.acquire()
-        : this.#waitFor(this.#limiter, signal);
+      return this.#limiter.acquire(signal);
     }
     let host = this.#hosts.get(target.host);
     if (host === undefined) {
@@ -722,57 +716,18 @@ export class Client implements AsyncDisposable {
   ): Promise<void> {
     if (!hostHeld) {
       try {
-        await this.#waitFor(host, signal);
+        await host.acquire(signal);
       } catch (error) {
         this.#forgetIfIdle(name, host);
         throw error;
       }
     }
     try {
-      await this.#waitFor(this.#limiter, signal);
+      await this.#limiter.acquire(signal);
     } catch (error) {
       host.release();
       this.#forgetIfIdle(name, host);
       throw error;
-    }
-  }
-
-  /**
-   * Waits for a slot of `limiter`, giving up when `signal` aborts. Many
-   * waiting calls share one signal (a gather's, a total-timeout scope), and
-   * a listener per waiter on it would make each removal O(n) in Deno: so
-   * each waiter gets a signal of its own, and one listener per shared signal
-   * aborts them all. The client's own signal needs none: closing aborts the
-   * calls holding slots, the freed slots pass down the queue, and each
-   * waiter sees the abort as soon as it holds one.
-   */
-  async #waitFor(
-    limiter: Limiter,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    if (signal === undefined || signal === this.#controller.signal) {
-      return await limiter.acquire();
-    }
-    let group = this.#waiters.get(signal);
-    if (group === undefined) {
-      const controllers = new Set<AbortController>();
-      const onAbort = () => {
-        for (const controller of controllers) controller.abort(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      group = { controllers, onAbort };
-      this.#waiters.set(signal, group);
-    }
-    const controller = new AbortController();
-    group.controllers.add(controller);
-    try {
-      await limiter.acquire(controller.signal);
-    } finally {
-      group.controllers.delete(controller);
-      if (group.controllers.size === 0) {
-        signal.removeEventListener("abort", group.onAbort);
-        this.#waiters.delete(signal);
-      }
     }
   }
 
