@@ -12,7 +12,7 @@
  * | `serve http [--port 8888] [--dir PATH]` | "Hello, world!", or the files under PATH | `-N=127.0.0.1:8888` (+ `-R=PATH`) |
  * | `fetch <url...\|->` | many URLs at once, JSON lines out | `-N=<hosts>` (+ `-R -W` on `--out`'s directory) |
  * | `crawl <url>` | follows "next" links page by page | `-N=<hosts>` (+ `-R -W` on `--out`'s directory) |
- * | `demo` | the whole tutorial on loopback, with a summary | `-N=127.0.0.1 -R=/tmp -W=/tmp` |
+ * | `demo` | the whole tutorial on loopback, with a summary | `-N=127.0.0.1 -R=/tmp -W=/tmp --unstable-no-legacy-abort` |
  *
  * Every command takes `--help`. A bad argument prints one line and the
  * usage and exits 2; a failed run exits 1.

@@ -184,7 +184,7 @@ Deno.test({
         assertEquals(reply, lines ? "one\ntwo\n" : "one\r\ntwo\n");
         const { code, rest } = await server.stop("SIGINT");
         assertEquals(code, 0);
-        assertStringIncludes(rest, "Echo server stopped");
+        assertEquals(rest, "Shutting down\nClosed");
       });
     }
   },
@@ -390,7 +390,7 @@ Deno.test({
   async fn() {
     const start = performance.now();
     const { code, stdout, stderr } = await aio(
-      ["-N=127.0.0.1", "-R=/tmp", "-W=/tmp"],
+      ["-N=127.0.0.1", "-R=/tmp", "-W=/tmp", "--unstable-no-legacy-abort"],
       ["demo", "--requests", "50"],
     );
     assertEquals(code, 0, stdout + stderr);
@@ -412,6 +412,7 @@ Deno.test({
       /results: \S+results\.jsonl \(84 JSON lines, written atomically\)/,
     );
     assertStringIncludes(stderr, "gather [");
+    assert(!stderr.includes("legacy"), stderr);
     assert(performance.now() - start < 60_000);
   },
 });

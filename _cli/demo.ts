@@ -56,7 +56,10 @@ and prints a summary. Exits 0 when everything behaved as expected.
 options:
 ${describeFlags(FLAGS)}
 
-permissions: -N=127.0.0.1 -R=/tmp -W=/tmp (the temp directory; $TMPDIR if set)`;
+permissions: -N=127.0.0.1 -R=/tmp -W=/tmp (the temp directory; $TMPDIR if set).
+Add --unstable-no-legacy-abort to silence Deno 2.9's one-time notice about
+request.signal, which the slow endpoint watches to stop when its client
+gives up.`;
 
 const PAGES = 5;
 const SLOW_MS = 5_000;

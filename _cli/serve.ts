@@ -86,6 +86,26 @@ function address({ hostname, port }: Deno.NetAddr): string {
   return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
 }
 
+/** Waits for the server to close (on Ctrl-C), saying what happens. */
+async function untilClosed(
+  server: { finished: Promise<void> },
+  listening: Promise<void>,
+  io: Io,
+): Promise<number> {
+  await listening;
+  const shuttingDown = new Promise<void>((resolve) =>
+    io.signal.addEventListener(
+      "abort",
+      () => resolve(writeLine(io.stdout, "Shutting down")),
+      { once: true },
+    )
+  );
+  await server.finished;
+  if (io.signal.aborted) await shuttingDown;
+  await writeLine(io.stdout, "Closed");
+  return 0;
+}
+
 async function serveTcpCommand(args: string[], io: Io): Promise<number> {
   const { flags, positionals, help } = parseFlags(args, TCP_FLAGS);
   if (help) {
@@ -115,18 +135,13 @@ async function serveTcpCommand(args: string[], io: Io): Promise<number> {
   const onListen = (addr: Deno.NetAddr) => {
     listening = writeLine(
       io.stdout,
-      `${flags.lines ? "Line echo" : "Echo"} server on ${
-        address(addr)
-      } (Ctrl-C to stop)`,
+      `${flags.lines ? "Line echo" : "Echo"} server on ${address(addr)}`,
     );
   };
   const server = flags.lines
     ? serveLines((line) => line, { ...options, onListen })
     : serveTcp(echo, { ...options, onListen });
-  await listening;
-  await server.finished;
-  await writeLine(io.stdout, "Echo server stopped");
-  return 0;
+  return await untilClosed(server, listening, io);
 }
 
 async function serveHttpCommand(args: string[], io: Io): Promise<number> {
@@ -165,14 +180,11 @@ async function serveHttpCommand(args: string[], io: Io): Promise<number> {
         : `Serving ${flags.dir}`;
       listening = writeLine(
         io.stdout,
-        `${what} on http://${address(addr)}/ (Ctrl-C to stop)`,
+        `${what} on http://${address(addr)}/`,
       );
     },
   });
-  await listening;
-  await server.finished;
-  await writeLine(io.stdout, "HTTP server stopped");
-  return 0;
+  return await untilClosed(server, listening, io);
 }
 
 /** Runs `aio serve tcp|http`. */

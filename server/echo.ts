@@ -12,8 +12,10 @@
  * @module
  */
 
-import { serveTcp } from "./tcp.ts";
-import { formatAddr, isPeerReset } from "./_connection.ts";
+// Referenced by the docs.
+// deno-lint-ignore no-unused-vars
+import type { serveTcp } from "./tcp.ts";
+import { isPeerReset } from "./_connection.ts";
 
 const INITIAL_BUFFER_SIZE = 4 * 1024;
 
@@ -107,55 +109,10 @@ export async function echo(
   }
 }
 
-const USAGE = "usage: server/echo.ts [--port 8080] [--hostname 127.0.0.1]";
-
-function parseArgs(args: string[]): { hostname: string; port: number } {
-  let hostname = "127.0.0.1";
-  let port = 8080;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.split(/=(.*)/s, 2);
-    const value = inline ?? args[++i];
-    if (flag === "--hostname" && value) {
-      hostname = value;
-    } else if (flag === "--port" && value && /^\d+$/.test(value)) {
-      port = Number(value);
-    } else {
-      throw new TypeError(
-        `Cannot start the echo server: bad argument "${arg}"`,
-      );
-    }
-  }
-  return { hostname, port };
+if (import.meta.main) {
+  // Running this file is `aio serve tcp`: the same flags and output.
+  // Not awaited at the top level: cli.ts imports this module back.
+  import("../cli.ts").then(async ({ main }) =>
+    Deno.exit(await main(["serve", "tcp", ...Deno.args]))
+  );
 }
-
-async function main(args: string[]): Promise<void> {
-  let address;
-  try {
-    address = parseArgs(args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    Deno.exit(2);
-  }
-  let server;
-  try {
-    server = serveTcp(echo, {
-      ...address,
-      onListen: (addr) => console.log(`Echo server on ${formatAddr(addr)}`),
-    });
-  } catch (error) {
-    console.error(`Cannot start the echo server: ${(error as Error).message}`);
-    Deno.exit(1);
-  }
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const stop = () => {
-    console.log("Shutting down");
-    void server.shutdown();
-  };
-  for (const name of signals) Deno.addSignalListener(name, stop);
-  await server.finished;
-  for (const name of signals) Deno.removeSignalListener(name, stop);
-  console.log("Closed");
-}
-
-if (import.meta.main) await main(Deno.args);

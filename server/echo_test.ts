@@ -217,7 +217,7 @@ Deno.test({
       await t.step(args.join(" "), async () => {
         const { code, stderr } = await startEchoScript(args).exited();
         assertEquals(code, 2);
-        assertMatch(stderr, /bad argument[\s\S]*usage: server\/echo\.ts/);
+        assertMatch(stderr, /^aio: Cannot [\s\S]*usage: aio serve/);
       });
     }
   },

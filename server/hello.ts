@@ -13,7 +13,9 @@
  * @module
  */
 
-import { serveHttp } from "./http.ts";
+// Referenced by the docs.
+// deno-lint-ignore no-unused-vars
+import type { serveHttp } from "./http.ts";
 
 /**
  * Answers any request with `Hello, world!` as `text/plain`, like the
@@ -41,59 +43,10 @@ export function hello(): Response {
   return new Response("Hello, world!");
 }
 
-const USAGE = "usage: server/hello.ts [--port 8888] [--hostname 127.0.0.1]";
-
-function parseArgs(args: string[]): { hostname: string; port: number } {
-  let hostname = "127.0.0.1";
-  let port = 8888;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.split(/=(.*)/s, 2);
-    const value = inline ?? args[++i];
-    if (flag === "--hostname" && value) {
-      hostname = value;
-    } else if (flag === "--port" && value && /^\d+$/.test(value)) {
-      port = Number(value);
-    } else {
-      throw new TypeError(
-        `Cannot start the hello server: bad argument "${arg}"`,
-      );
-    }
-  }
-  return { hostname, port };
+if (import.meta.main) {
+  // Running this file is `aio serve http`: the same flags and output.
+  // Not awaited at the top level: cli.ts imports this module back.
+  import("../cli.ts").then(async ({ main }) =>
+    Deno.exit(await main(["serve", "http", ...Deno.args]))
+  );
 }
-
-async function main(args: string[]): Promise<void> {
-  let address;
-  try {
-    address = parseArgs(args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    Deno.exit(2);
-  }
-  let server;
-  try {
-    server = serveHttp(hello, {
-      ...address,
-      accessLog: true,
-      onListen: ({ hostname, port }) => {
-        const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-        console.log(`Serving on http://${host}:${port}/`);
-      },
-    });
-  } catch (error) {
-    console.error(`Cannot start the hello server: ${(error as Error).message}`);
-    Deno.exit(1);
-  }
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const stop = () => {
-    console.log("Shutting down");
-    void server.shutdown();
-  };
-  for (const name of signals) Deno.addSignalListener(name, stop);
-  await server.finished;
-  for (const name of signals) Deno.removeSignalListener(name, stop);
-  console.log("Closed");
-}
-
-if (import.meta.main) await main(Deno.args);
