@@ -84,8 +84,6 @@ function oneLine(error: unknown): string {
  * for a usage error. Ctrl-C (SIGINT) or SIGTERM stops a command gracefully.
  *
  * @param args The command and its arguments, e.g. `["serve", "tcp"]`.
- * @param io Where the command reads and writes; the process's standard
- * streams by default. The signal, when given, replaces Ctrl-C handling.
  * @returns The exit code.
  *
  * @example Asking for help
@@ -96,15 +94,11 @@ function oneLine(error: unknown): string {
  * assertEquals(await main(["crawl", "--help"]), 0);
  * ```
  */
-export async function main(
-  args: string[],
-  io?: Partial<Io>,
-): Promise<number> {
+export async function main(args: string[]): Promise<number> {
   const controller = new AbortController();
   const stop = () => controller.abort(new Error("Interrupted"));
-  const listen = io?.signal === undefined;
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const std = { ...standardIo(io?.signal ?? controller.signal), ...io };
+  const std = standardIo(controller.signal);
   const [name, ...rest] = args;
   const command = name === undefined ? undefined : COMMANDS[name];
   try {
@@ -119,7 +113,7 @@ export async function main(
           : `Cannot run "${name}": unknown command`,
       );
     }
-    if (listen) { for (const s of signals) Deno.addSignalListener(s, stop); }
+    for (const s of signals) Deno.addSignalListener(s, stop);
     return await command.run(rest, std);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -134,7 +128,7 @@ export async function main(
     await writeLine(std.stderr, `aio: ${oneLine(error)}`);
     return 1;
   } finally {
-    if (listen && command) {
+    if (command) {
       for (const s of signals) Deno.removeSignalListener(s, stop);
     }
   }
