@@ -5,10 +5,9 @@
  */
 
 import { paginate } from "../client/paginate.ts";
-import { writeJsonLines } from "../fs/json_lines.ts";
 import { describeFlags, parseFlags, UsageError, wholeNumber } from "./args.ts";
-import { checkUrls } from "./fetch.ts";
-import { type Io, writeLine } from "./io.ts";
+import { checkUrls, REQUEST_FLAGS } from "./fetch.ts";
+import { type Io, writeLine, writeRecords } from "./io.ts";
 
 const FLAGS = {
   next: {
@@ -26,24 +25,7 @@ const FLAGS = {
     description: "stop after N pages",
     default: "100",
   },
-  timeout: {
-    type: "duration",
-    short: "t",
-    description: "per page, headers and body",
-    default: "10s",
-  },
-  retries: {
-    type: "number",
-    short: "r",
-    description: "retries of a failed page",
-    default: "2",
-  },
-  out: {
-    type: "string",
-    short: "o",
-    value: "PATH",
-    description: "write the JSON lines to PATH atomically (else stdout)",
-  },
+  ...REQUEST_FLAGS,
 } as const;
 
 /** The usage text of `aio crawl`. */
@@ -133,13 +115,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
     }
   }
 
-  if (flags.out !== undefined) {
-    await writeJsonLines(flags.out, pages(), { signal: io.signal });
-  } else {
-    for await (const record of pages()) {
-      await writeLine(io.stdout, JSON.stringify(record));
-    }
-  }
+  await writeRecords(io, flags.out, pages());
   if (failure !== undefined) {
     const message = failure instanceof Error
       ? failure.message

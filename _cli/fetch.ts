@@ -8,10 +8,9 @@ import { Client } from "../client/client.ts";
 import { mapConcurrent } from "../client/gather.ts";
 import { HttpError, RequestError } from "../client/errors.ts";
 import { TimeoutError } from "../errors.ts";
-import { writeJsonLines } from "../fs/json_lines.ts";
 import { describeFlags, parseFlags, UsageError, wholeNumber } from "./args.ts";
 import { ProgressReporter } from "./progress.ts";
-import { type Io, readStdinLines, writeLine } from "./io.ts";
+import { type Io, readStdinLines, writeLine, writeRecords } from "./io.ts";
 
 /** The outcome of one URL, as written to the results. */
 export interface FetchRecord {
@@ -86,23 +85,18 @@ function elapsed(start: number): number {
   return Math.round((performance.now() - start) * 10) / 10;
 }
 
-const FLAGS = {
-  concurrency: {
-    type: "number",
-    short: "c",
-    description: "requests in flight at most",
-    default: "16",
-  },
+/** The flags `fetch` and `crawl` share. */
+export const REQUEST_FLAGS = {
   timeout: {
     type: "duration",
     short: "t",
-    description: "per attempt, headers and body (500ms, 10s, 1m)",
+    description: "per request, headers and body (500ms, 10s, 1m)",
     default: "10s",
   },
   retries: {
     type: "number",
     short: "r",
-    description: "retries of a failed GET (network errors, 408/429/5xx)",
+    description: "retries of a failed request (network errors, 408/429/5xx)",
     default: "2",
   },
   out: {
@@ -111,6 +105,16 @@ const FLAGS = {
     value: "PATH",
     description: "write the JSON lines to PATH atomically (else stdout)",
   },
+} as const;
+
+const FLAGS = {
+  concurrency: {
+    type: "number",
+    short: "c",
+    description: "requests in flight at most",
+    default: "16",
+  },
+  ...REQUEST_FLAGS,
 } as const;
 
 /** The usage text of `aio fetch`. */
@@ -180,13 +184,7 @@ export async function fetchCommand(
     return record;
   }, { concurrency, signal: io.signal });
 
-  if (flags.out !== undefined) {
-    await writeJsonLines(flags.out, records, { signal: io.signal });
-  } else {
-    for await (const record of records) {
-      await writeLine(io.stdout, JSON.stringify(record));
-    }
-  }
+  await writeRecords(io, flags.out, records);
   progress.finish(counts);
   return counts.failed > 0 ? 1 : 0;
 }

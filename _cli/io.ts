@@ -6,6 +6,7 @@
  */
 
 import { TextLineStream } from "@std/streams/text-line-stream";
+import { writeJsonLines } from "../fs/json_lines.ts";
 import type { ProgressSink } from "./progress.ts";
 
 /** A byte sink written with backpressure (`Deno.stdout` fits). */
@@ -47,4 +48,23 @@ export async function readStdinLines(
     if (trimmed !== "" && !trimmed.startsWith("#")) lines.push(trimmed);
   }
   return lines;
+}
+
+/**
+ * Writes records as JSON lines, as they come: atomically to `out` when
+ * given (readers see the old file until the last line is written), else to
+ * standard output.
+ */
+export async function writeRecords(
+  io: Io,
+  out: string | undefined,
+  records: AsyncIterable<unknown>,
+): Promise<void> {
+  if (out !== undefined) {
+    await writeJsonLines(out, records, { signal: io.signal });
+    return;
+  }
+  for await (const record of records) {
+    await writeLine(io.stdout, JSON.stringify(record));
+  }
 }
