@@ -21,16 +21,51 @@
  * @module
  */
 
-interface Waiter {
-  resolve: () => void;
-  reject: (reason: unknown) => void;
+/**
+ * A place in a {@linkcode Limiter}'s queue, given to {@linkcode Limiter.wait}:
+ * exactly one of its methods is called. Callers that queue many waits extend
+ * it with their own state, so that a wait costs one object and no promise.
+ */
+export abstract class Waiter {
   /** The waiters on the same signal, if it has one. */
-  group: Group | undefined;
+  group: Group | undefined = undefined;
   /** Its neighbours in `group`, in arrival order. */
-  previous: Waiter | undefined;
-  next: Waiter | undefined;
+  previous: Waiter | undefined = undefined;
+  next: Waiter | undefined = undefined;
   /** Set once the waiter got a slot or gave up; the queue skips it then. */
-  settled: boolean;
+  settled = false;
+
+  /**
+   * Called once the slot is held; call {@linkcode Limiter.release} exactly
+   * once afterwards.
+   */
+  abstract granted(): void;
+
+  /**
+   * Called with `signal.reason` when the signal aborts before a slot is taken
+   * (no slot is held then).
+   */
+  abstract refused(reason: unknown): void;
+}
+
+/** The waiter behind {@linkcode Limiter.acquire}: settles a promise. */
+class PromiseWaiter extends Waiter {
+  readonly #resolve: () => void;
+  readonly #reject: (reason: unknown) => void;
+
+  constructor(resolve: () => void, reject: (reason: unknown) => void) {
+    super();
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  granted(): void {
+    this.#resolve();
+  }
+
+  refused(reason: unknown): void {
+    this.#reject(reason);
+  }
 }
 
 /** The waiters on one signal, in arrival order, and their one listener. */
@@ -139,6 +174,21 @@ export class Limiter {
   }
 
   /**
+   * The allocation-free form of {@linkcode acquire}: one of `waiter`'s
+   * methods is called synchronously, from this call (a free slot, an aborted
+   * signal), from the {@linkcode release} that frees a slot, or from the
+   * abort event.
+   *
+   * @param signal Gives up waiting when aborted.
+   * @param waiter What to call; it may be queued once only.
+   */
+  wait(signal: AbortSignal | undefined, waiter: Waiter): void {
+    if (signal?.aborted) return waiter.refused(signal.reason);
+    if (this.tryAcquire()) return waiter.granted();
+    this.#push(signal, waiter);
+  }
+
+  /**
    * Gives a slot back; the oldest waiter, if any, gets it at once.
    *
    * @throws {Error} If no slot is held (more releases than acquisitions).
@@ -158,7 +208,7 @@ export class Limiter {
       // The slot passes to the waiter: `#active` stays the same.
       this.#settle(waiter);
       this.#compact();
-      waiter.resolve();
+      waiter.granted();
       return;
     }
     queue.length = 0;
@@ -193,14 +243,11 @@ export class Limiter {
 
   #enqueue(signal: AbortSignal | undefined): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const waiter: Waiter = {
-      resolve,
-      reject,
-      group: undefined,
-      previous: undefined,
-      next: undefined,
-      settled: false,
-    };
+    this.#push(signal, new PromiseWaiter(resolve, reject));
+    return promise;
+  }
+
+  #push(signal: AbortSignal | undefined, waiter: Waiter): void {
     if (signal) {
       let group = this.#groups.get(signal);
       if (group === undefined) {
@@ -222,7 +269,6 @@ export class Limiter {
     }
     this.#waiting++;
     this.#queue.push(waiter);
-    return promise;
   }
 
   /** Marks a waiter that got a slot, and unlinks it from its group. */
@@ -253,7 +299,7 @@ export class Limiter {
       waiter.settled = true;
       this.#waiting--;
       this.#dead++;
-      waiter.reject(reason);
+      waiter.refused(reason);
     }
     group.first = group.last = undefined;
     this.#compact();

@@ -6,7 +6,7 @@ import {
   assertStrictEquals,
   assertThrows,
 } from "@std/assert";
-import { Limiter } from "./_limiter.ts";
+import { Limiter, Waiter } from "./_limiter.ts";
 
 /** Lets every queued microtask and promise job run. */
 function settle(): Promise<void> {
@@ -342,3 +342,48 @@ Deno.test("Limiter with an Infinity limit never waits", {
   assertEquals(limiter.waiting, 0);
   for (let i = 0; i < 1000; i++) limiter.release();
 });
+
+Deno.test(
+  "Limiter.wait() calls one method of its waiter, in turn with acquire()",
+  {
+    permissions: {},
+  },
+  async () => {
+    const events: string[] = [];
+    class Recorder extends Waiter {
+      constructor(readonly name: string) {
+        super();
+      }
+      granted(): void {
+        events.push(`${this.name} granted`);
+      }
+      refused(reason: unknown): void {
+        events.push(`${this.name} refused: ${reason}`);
+      }
+    }
+    const limiter = new Limiter(1);
+    limiter.wait(undefined, new Recorder("a"));
+    assertEquals(events, ["a granted"], "a free slot is granted at once");
+    const controller = new AbortController();
+    limiter.wait(controller.signal, new Recorder("b"));
+    const c = limiter.acquire().then(() => events.push("c granted"));
+    limiter.wait(undefined, new Recorder("d"));
+    assertEquals(limiter.waiting, 3);
+    controller.abort("stop");
+    assertEquals(events, ["a granted", "b refused: stop"]);
+    limiter.release();
+    await c;
+    limiter.release();
+    assertEquals(events, [
+      "a granted",
+      "b refused: stop",
+      "c granted",
+      "d granted",
+    ]);
+    limiter.release();
+    assertEquals([limiter.active, limiter.waiting], [0, 0]);
+    limiter.wait(controller.signal, new Recorder("e"));
+    assertEquals(events.at(-1), "e refused: stop", "an aborted signal refuses");
+    assertEquals(limiter.active, 0);
+  },
+);

@@ -465,6 +465,8 @@ class Call<T> {
   kept = false;
   #total: Scope | undefined;
   #finished = false;
+  /** A session slot taken before the call started and not yet handed on. */
+  #held: boolean;
 
   constructor(
     target: Target,
@@ -472,7 +474,9 @@ class Call<T> {
     parent: AbortSignal | undefined,
     consume: Consume<T>,
     session: Session | undefined,
+    held: boolean,
   ) {
+    this.#held = held;
     this.target = target;
     this.policy = policy;
     this.consume = consume;
@@ -507,7 +511,7 @@ class Call<T> {
         try {
           // The slot is taken before the attempt exists, so that a call
           // waiting in a long queue holds as little as possible.
-          if (session) {
+          if (session && !this.#held) {
             const waiting = session.enter(target, this.signal);
             if (waiting) {
               try {
@@ -517,6 +521,7 @@ class Call<T> {
               }
             }
           }
+          this.#held = false;
           return await this.#attempt(number, session !== undefined);
         } catch (error) {
           const signal = this.signal;
@@ -539,6 +544,7 @@ class Call<T> {
         }
       }
     } finally {
+      if (this.#held) this.session!.leave(this.target);
       if (!this.kept) this.finish();
     }
   }
@@ -616,7 +622,8 @@ class Call<T> {
 /**
  * Runs a call: attempts, retries and waits, under the caller's `signal`
  * and the policy's deadlines. `consume` turns a response into the result
- * while the attempt's deadline still runs.
+ * while the attempt's deadline still runs. `held`: the caller already took
+ * `session`'s slot for the first attempt.
  *
  * @throws {HttpError} For a status `throwHttpErrors` rejects.
  * @throws {NetworkError} When the connection fails.
@@ -629,8 +636,9 @@ export function send<T>(
   signal: AbortSignal | undefined,
   consume: Consume<T>,
   session?: Session,
+  held = false,
 ): Promise<T> {
-  return new Call(target, policy, signal, consume, session).run();
+  return new Call(target, policy, signal, consume, session, held).run();
 }
 
 function isRetriable(error: unknown, retry: RetryPolicy): boolean {

@@ -28,7 +28,7 @@
 import { abortError } from "./_abort.ts";
 import { guardBody, readBytes, readJson, readText } from "./_body.ts";
 import { downloadWith } from "./_download.ts";
-import { Limiter } from "./_limiter.ts";
+import { Limiter, Waiter } from "./_limiter.ts";
 import { pages } from "./_pages.ts";
 import {
   checkTimeout,
@@ -686,7 +686,22 @@ export class Client implements AsyncDisposable {
       return Promise.reject(error);
     }
     this.#active++;
-    return send(target, policy, signal, consume, this.#session);
+    const session = this.#session;
+    if (this.#perHost !== Infinity || policy.totalTimeout !== Infinity) {
+      return send(target, policy, signal, consume, session);
+    }
+    // Only the client-wide limit applies: a call that has to wait is queued
+    // as its arguments, and its machinery is built once it holds a slot, so
+    // that thousands of queued calls cost little memory and collection time.
+    if (this.#limiter.tryAcquire()) {
+      return send(target, policy, signal, consume, session, true);
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<T>();
+    this.#limiter.wait(
+      signal,
+      new QueuedCall(target, policy, signal, consume, session, resolve, reject),
+    );
+    return promise;
   }
 
   #enter(
@@ -743,6 +758,54 @@ export class Client implements AsyncDisposable {
   /** Drops an idle host's limiter, so a crawl over many hosts stays small. */
   #forgetIfIdle(name: string, host: Limiter): void {
     if (host.active === 0 && host.waiting === 0) this.#hosts.delete(name);
+  }
+}
+
+/** A call waiting for a slot of the client-wide limit: its arguments only. */
+class QueuedCall<T> extends Waiter {
+  readonly #target: Target;
+  readonly #policy: Policy;
+  readonly #signal: AbortSignal;
+  readonly #consume: Consume<T>;
+  readonly #session: Session;
+  readonly #resolve: (value: Promise<T>) => void;
+  readonly #reject: (reason: unknown) => void;
+
+  constructor(
+    target: Target,
+    policy: Policy,
+    signal: AbortSignal,
+    consume: Consume<T>,
+    session: Session,
+    resolve: (value: Promise<T>) => void,
+    reject: (reason: unknown) => void,
+  ) {
+    super();
+    this.#target = target;
+    this.#policy = policy;
+    this.#signal = signal;
+    this.#consume = consume;
+    this.#session = session;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  granted(): void {
+    this.#resolve(
+      send(
+        this.#target,
+        this.#policy,
+        this.#signal,
+        this.#consume,
+        this.#session,
+        true,
+      ),
+    );
+  }
+
+  refused(reason: unknown): void {
+    this.#session.settled();
+    this.#reject(reason);
   }
 }
 
