@@ -16,8 +16,8 @@
  *
  * The library contenders read each body inside the request's timeout (30 s by
  * default), as a user's code would. Each run is its own process after a
- * warmup of 2,000 requests; median of 3 runs (min–max), round-robin so that
- * noise spreads evenly. Reported: requests per second, client CPU time per
+ * warmup of 2,000 requests; median of 3 runs (`CLIENT_BENCH_RUNS`), with
+ * min–max, round-robin in rotated order so that noise spreads evenly. Reported: requests per second, client CPU time per
  * request, and the client's peak RSS. Then the peak RSS of `mapConcurrent()`
  * over 1,000,000 lazily generated tasks that resolve at once.
  *
@@ -44,7 +44,7 @@ import {
 const REQUESTS = 20_000;
 const CONCURRENCY = 64;
 const WARMUP = 2_000;
-const RUNS = 3;
+const RUNS = Number(Deno.env.get("CLIENT_BENCH_RUNS") ?? 3);
 const MILLION = 1_000_000;
 const SELF = "bench/client_bench.ts";
 
@@ -237,7 +237,10 @@ async function main(): Promise<void> {
       contenders.map(([name]) => [name, []]),
     );
     for (let run = 0; run < RUNS; run++) {
-      for (const [name, command, args] of contenders) {
+      // Rotated, so that no contender always runs right after the same one.
+      for (let i = 0; i < contenders.length; i++) {
+        const [name, command, args] =
+          contenders[(i + run) % contenders.length]!;
         results.get(name)!.push(await measure(command, args));
       }
     }

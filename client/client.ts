@@ -77,13 +77,14 @@ export interface ClientOptions {
   headers?: HeadersInit;
   /**
    * Per-attempt timeout of every call (headers and body), in milliseconds,
-   * or `Infinity`.
+   * or `Infinity`. It starts once the attempt holds a concurrency slot.
    *
    * @default {30_000}
    */
   timeout?: number;
   /**
-   * Time allowed for a whole call, retries included, in milliseconds.
+   * Time allowed for a whole call, retries and waiting for a concurrency
+   * slot included, in milliseconds.
    *
    * @default {Infinity}
    */

@@ -164,6 +164,37 @@ Deno.test("Client never has more than concurrency requests in flight", {
   assertEquals(server.peak(), 4, "the limit is used");
 });
 
+Deno.test(
+  "Client starts timeout once a call holds a slot, totalTimeout at the call",
+  {
+    permissions: NET,
+  },
+  async () => {
+    const seen: string[] = [];
+    await using server = serve(async (req) => {
+      const path = new URL(req.url).pathname;
+      seen.push(path);
+      if (path === "/slow") await sleep(400);
+      return new Response(path);
+    });
+    await using client = new Client({ baseUrl: server.origin, concurrency: 1 });
+    const slow = client.text("/slow");
+    const started = performance.now();
+    const [waited, gaveUp] = await Promise.allSettled([
+      client.text("/waited", { timeout: 150 }),
+      client.text("/gave-up", { totalTimeout: 150 }),
+    ]);
+    assertEquals(waited, { status: "fulfilled", value: "/waited" });
+    assertEquals(gaveUp.status, "rejected");
+    const reason = (gaveUp as PromiseRejectedResult).reason;
+    assertInstanceOf(reason, TimeoutError);
+    assert(reason.message.includes("total timeout of 150 ms"), reason.message);
+    assertGreaterOrEqual(performance.now() - started, 300, "waited for /slow");
+    assertEquals(await slow, "/slow");
+    assertEquals(seen, ["/slow", "/waited"], "/gave-up was never sent");
+  },
+);
+
 Deno.test("Client keeps a slot until the response body is read or cancelled", {
   permissions: NET,
 }, async (t) => {
