@@ -18,8 +18,11 @@
  * default), as a user's code would. Each run is its own process after a
  * warmup of 2,000 requests; median of 3 runs (`CLIENT_BENCH_RUNS`), with
  * min–max, round-robin in rotated order so that noise spreads evenly. Reported: requests per second, client CPU time per
- * request, and the client's peak RSS. Then the peak RSS of `mapConcurrent()`
- * over 1,000,000 lazily generated tasks that resolve at once.
+ * request, and the client's peak RSS. Then the same contenders (aiohttp
+ * aside) in one process, in alternating blocks of 20,000 requests, which
+ * shows differences of a few percent that separate processes hide in their
+ * noise. Then the peak RSS of `mapConcurrent()` over 1,000,000 lazily
+ * generated tasks that resolve at once.
  *
  * Run: `flock /tmp/aio-bench.lock deno task bench client`.
  *
@@ -45,6 +48,12 @@ const REQUESTS = 20_000;
 const CONCURRENCY = 64;
 const WARMUP = 2_000;
 const RUNS = Number(Deno.env.get("CLIENT_BENCH_RUNS") ?? 3);
+/**
+ * Requests per block, and rounds of blocks, of the one-process comparison: a
+ * whole run per block, so that `Client` queues as many calls as above.
+ */
+const BLOCK = REQUESTS;
+const BLOCK_ROUNDS = 5;
 const MILLION = 1_000_000;
 const SELF = "bench/client_bench.ts";
 
@@ -135,6 +144,34 @@ async function child(name: string, url: string): Promise<void> {
   report({ ms, cpuMs });
 }
 
+/**
+ * Child process: every contender in this one process, in alternating blocks
+ * of {@linkcode BLOCK} requests, reporting each one's median CPU time per
+ * request. Run-to-run differences (JIT, heap layout, the machine's moods)
+ * cancel out, so small differences show.
+ */
+async function blocks(url: string): Promise<void> {
+  const loads = Object.entries(LOADS).map(([name, make]) =>
+    [name, make()] as const
+  );
+  const perRequest = new Map<string, number[]>(
+    loads.map(([name]) => [name, []]),
+  );
+  for (const [, load] of loads) await load(url, WARMUP);
+  for (let round = 0; round < BLOCK_ROUNDS; round++) {
+    for (const [name, load] of loads) {
+      const cpu = cpuUsage();
+      await load(url, BLOCK);
+      const used = cpuUsage(cpu);
+      perRequest.get(name)!.push((used.user + used.system) / BLOCK);
+    }
+  }
+  const medians = Object.fromEntries(
+    [...perRequest].map(([name, values]) => [name, median(values)]),
+  );
+  console.log(`RESULT ${JSON.stringify(medians)}`);
+}
+
 /** Child process: mapConcurrent over a million lazily made, instant tasks. */
 async function million(): Promise<void> {
   const inputs = (function* () {
@@ -189,13 +226,16 @@ function report(result: Omit<Result, "rssMiB">): void {
 }
 
 /** Starts `command args` on the load core and returns what it reported. */
-async function measure(command: string, args: string[]): Promise<Result> {
+async function measure<T = Result>(
+  command: string,
+  args: string[],
+): Promise<T> {
   const process = spawnPinned(LOAD_CORE, command, args, {
     waitFor: /^RESULT (.*)$/,
   });
   try {
     const match = await process.ready;
-    return JSON.parse(match[1]!) as Result;
+    return JSON.parse(match[1]!) as T;
   } finally {
     await process.stop();
   }
@@ -272,6 +312,24 @@ async function main(): Promise<void> {
       ],
       rows,
     ));
+    const inOne = await measure<Record<string, number>>(
+      "deno",
+      denoArgs("run", ["-P=bench", SELF, "--blocks", url]),
+    );
+    const base = inOne["raw pool"]!;
+    console.log(
+      `\nIn one process, alternating blocks of ${
+        BLOCK.toLocaleString("en-US")
+      } requests, median of ${BLOCK_ROUNDS}: client CPU µs/req (vs raw)\n`,
+    );
+    console.log(markdownTable(
+      ["client", "client CPU µs/req", "vs raw"],
+      Object.entries(inOne).map(([name, value]) => [
+        name,
+        value.toFixed(1),
+        `${(value / base).toFixed(2)}×`,
+      ]),
+    ));
   } finally {
     await server.stop();
   }
@@ -302,6 +360,8 @@ if (import.meta.main) {
     }, () => new Response("hello, world"));
   } else if (mode === "--child") {
     await child(rest[0]!, rest[1]!);
+  } else if (mode === "--blocks") {
+    await blocks(rest[0]!);
   } else if (mode === "--million") {
     await million();
   } else {
