@@ -30,6 +30,29 @@
  * const error = new AioError("Cannot serve: the server is shut down");
  * assertEquals(error.name, "AioError");
  * ```
+ *
+ * @example Telling a failed call from a bug in the caller
+ * ```ts
+ * import { AioError } from "@aio/aio/errors";
+ * import { Client } from "@aio/aio/client";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * await using client = new Client({
+ *   fetch: () => Promise.resolve(new Response("gone", { status: 410 })),
+ * });
+ * async function outcome(call: () => Promise<unknown>): Promise<string> {
+ *   try {
+ *     await call();
+ *     return "done";
+ *   } catch (error) {
+ *     if (error instanceof AioError) return `gave up: ${error.name}`;
+ *     throw error;
+ *   }
+ * }
+ * assertEquals(await outcome(() => client.text("http://api.test/old")), "gave up: HttpError");
+ * // A relative URL without a baseUrl is a TypeError, not a library failure.
+ * await assertRejects(() => outcome(() => client.text("old")), TypeError);
+ * ```
  */
 export class AioError extends Error {
   /**
@@ -44,7 +67,25 @@ export class AioError extends Error {
   }
 }
 
-/** Options of {@linkcode TimeoutError}. */
+/**
+ * Options of {@linkcode TimeoutError}.
+ *
+ * @example A timeout that is not a request's
+ * ```ts
+ * import { TimeoutError, type TimeoutErrorOptions } from "@aio/aio/errors";
+ * import { assertEquals, assertInstanceOf } from "@std/assert";
+ *
+ * const options: TimeoutErrorOptions = {
+ *   timeout: 50,
+ *   cause: new DOMException("The operation timed out.", "TimeoutError"),
+ * };
+ * const error = new TimeoutError("Cannot read the queue: nothing arrived within 50 ms", options);
+ * assertEquals(error.timeout, 50);
+ * assertEquals(error.url, undefined);
+ * assertEquals(error.method, undefined);
+ * assertInstanceOf(error.cause, DOMException);
+ * ```
+ */
 export interface TimeoutErrorOptions extends ErrorOptions {
   /** The limit that was exceeded, in milliseconds. */
   timeout: number;
@@ -81,6 +122,30 @@ export interface TimeoutErrorOptions extends ErrorOptions {
  * assertEquals(error.timeout, 500);
  * assertEquals(error.url, "http://127.0.0.1:8888/");
  * ```
+ *
+ * @example A server that does not answer in time
+ * ```ts
+ * import { fetchText } from "@aio/aio/client/request";
+ * import { TimeoutError } from "@aio/aio/errors";
+ * import { assertEquals, assertInstanceOf } from "@std/assert";
+ *
+ * const { promise: released, resolve: release } = Promise.withResolvers<void>();
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   async () => {
+ *     await released;
+ *     return new Response("too late");
+ *   },
+ * );
+ * const url = `http://127.0.0.1:${server.addr.port}/slow`;
+ * try {
+ *   const error = await fetchText(url, { timeout: 50 }).catch((error) => error);
+ *   assertInstanceOf(error, TimeoutError);
+ *   assertEquals([error.timeout, error.url, error.method], [50, url, "GET"]);
+ * } finally {
+ *   release();
+ * }
+ * ```
  */
 export class TimeoutError extends AioError {
   /** The limit that was exceeded, in milliseconds. */
@@ -104,7 +169,29 @@ export class TimeoutError extends AioError {
   }
 }
 
-/** Options of {@linkcode LineTooLongError}. */
+/**
+ * Options of {@linkcode LineTooLongError}.
+ *
+ * @example A reader of short lines that fails like the library's
+ * ```ts
+ * import { LineTooLongError, type LineTooLongErrorOptions } from "@aio/aio/errors";
+ * import { assertEquals, assertThrows } from "@std/assert";
+ *
+ * function shortLines(text: string, maxLineLength: number): string[] {
+ *   const lines = text.split("\n");
+ *   lines.forEach((line, i) => {
+ *     if (line.length > maxLineLength) {
+ *       const options: LineTooLongErrorOptions = { maxLineLength, lineNumber: i + 1 };
+ *       throw new LineTooLongError(`Cannot read line ${i + 1}: longer than ${maxLineLength} characters`, options);
+ *     }
+ *   });
+ *   return lines;
+ * }
+ * assertEquals(shortLines("a\nbb", 2), ["a", "bb"]);
+ * const error = assertThrows(() => shortLines("a\nbbb", 2), LineTooLongError);
+ * assertEquals([error.lineNumber, error.maxLineLength, error.path], [2, 2, undefined]);
+ * ```
+ */
 export interface LineTooLongErrorOptions extends ErrorOptions {
   /** The limit that was exceeded, in characters. */
   maxLineLength: number;

@@ -59,7 +59,34 @@ import type { RetryOptions } from "./retry.ts";
 // deno-lint-ignore no-unused-vars
 import type { HttpError, NetworkError, TimeoutError } from "./errors.ts";
 
-/** Options of {@linkcode Client}. */
+/**
+ * Options of {@linkcode Client}.
+ *
+ * @example Settings every call shares, seen by a stub `fetch`
+ * ```ts
+ * import { Client, type ClientOptions } from "@aio/aio/client/client";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const sent: string[] = [];
+ * const options: ClientOptions = {
+ *   baseUrl: "http://api.test/v1",
+ *   headers: { authorization: "Bearer t0ken" },
+ *   timeout: 5_000,
+ *   retry: { attempts: 2, backoff: () => 10 },
+ *   // Stands in for the network: records each attempt, answers 503 once.
+ *   fetch: (input, init) => {
+ *     sent.push(`${input} ${new Headers(init?.headers).get("authorization")}`);
+ *     return Promise.resolve(new Response("ok", { status: sent.length === 1 ? 503 : 200 }));
+ *   },
+ * };
+ * await using client = new Client(options);
+ * assertEquals(await client.text("users"), "ok");
+ * assertEquals(sent, [
+ *   "http://api.test/v1/users Bearer t0ken",
+ *   "http://api.test/v1/users Bearer t0ken",
+ * ]);
+ * ```
+ */
 export interface ClientOptions {
   /**
    * Resolves relative URLs of every call. A missing trailing `/` is added,

@@ -36,7 +36,30 @@ import type { RequestOptions } from "./request.ts";
 // deno-lint-ignore no-unused-vars
 import type { HttpError, NetworkError, TimeoutError } from "./errors.ts";
 
-/** What {@linkcode DownloadOptions.onProgress} is told. */
+/**
+ * What {@linkcode DownloadOptions.onProgress} is told.
+ *
+ * @example Progress of a body of unknown size
+ * ```ts
+ * import { download, type DownloadProgress } from "@aio/aio/client/download";
+ * import { makeTempDir } from "@aio/aio/fs";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * const chunk = new Uint8Array(1_000);
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   // A streamed body is sent without a Content-Length.
+ *   () => new Response(ReadableStream.from([chunk, chunk, chunk])),
+ * );
+ * await using dir = await makeTempDir();
+ * const seen: DownloadProgress[] = [];
+ * await download(`http://127.0.0.1:${server.addr.port}/`, `${dir.path}/log.bin`, {
+ *   onProgress: (progress) => seen.push({ ...progress }),
+ * });
+ * assertEquals(seen.at(-1), { loaded: 3_000, total: undefined });
+ * assert(seen.every((p, i) => i === 0 || p.loaded > seen[i - 1]!.loaded));
+ * ```
+ */
 export interface DownloadProgress {
   /** Bytes written so far (after decompression, if any). */
   loaded: number;
@@ -44,7 +67,27 @@ export interface DownloadProgress {
   total: number | undefined;
 }
 
-/** Options of {@linkcode download}. */
+/**
+ * Options of {@linkcode download}.
+ *
+ * @example A private file, not flushed to the disk
+ * ```ts
+ * import { download, type DownloadOptions } from "@aio/aio/client/download";
+ * import { makeTempDir } from "@aio/aio/fs";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response("token=abc\n"),
+ * );
+ * await using dir = await makeTempDir();
+ * const options: DownloadOptions = { fileMode: 0o600, fsync: false, timeout: 5_000 };
+ * await download(`http://127.0.0.1:${server.addr.port}/`, `${dir.path}/app.env`, options);
+ * const info = await Deno.stat(`${dir.path}/app.env`);
+ * assertEquals(info.mode! & 0o777, 0o600);
+ * assertEquals(await Deno.readTextFile(`${dir.path}/app.env`), "token=abc\n");
+ * ```
+ */
 export interface DownloadOptions extends RequestOptions {
   /**
    * Called after each chunk is received. If it throws, the download fails
@@ -69,7 +112,31 @@ export interface DownloadOptions extends RequestOptions {
   fsync?: boolean;
 }
 
-/** What {@linkcode download} resolves to. */
+/**
+ * What {@linkcode download} resolves to.
+ *
+ * @example Where a redirect led, and what came back
+ * ```ts
+ * import { download, type DownloadResult } from "@aio/aio/client/download";
+ * import { makeTempDir } from "@aio/aio/fs";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) =>
+ *     new URL(req.url).pathname === "/latest"
+ *       ? Response.redirect(new URL("/v2.csv", req.url), 302)
+ *       : new Response("a,b\n", { headers: { "content-type": "text/csv" } }),
+ * );
+ * await using dir = await makeTempDir();
+ * const base = `http://127.0.0.1:${server.addr.port}`;
+ * const result: DownloadResult = await download(`${base}/latest`, `${dir.path}/data.csv`);
+ * assertEquals(result.url, `${base}/v2.csv`);
+ * assertEquals(result.path, `${dir.path}/data.csv`);
+ * assertEquals(result.size, 4);
+ * assertEquals(result.headers.get("content-type"), "text/csv");
+ * ```
+ */
 export interface DownloadResult {
   /** The URL the file came from, after redirects. */
   url: string;

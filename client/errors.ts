@@ -31,7 +31,29 @@ import { AioError, TimeoutError } from "../errors.ts";
 
 export { AioError, TimeoutError };
 
-/** Options of {@linkcode RequestError}. */
+/**
+ * Options of {@linkcode RequestError}.
+ *
+ * @example A test double that fails like an unreachable host
+ * ```ts
+ * import { NetworkError, RequestError, type RequestErrorOptions } from "@aio/aio/client/errors";
+ * import { assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+ *
+ * // Stands in for `fetchText` in a test of the code that calls it.
+ * function unreachable(url: string): Promise<string> {
+ *   const options: RequestErrorOptions = {
+ *     url,
+ *     method: "GET",
+ *     attempts: 3,
+ *     cause: new TypeError("connection refused"),
+ *   };
+ *   return Promise.reject(new NetworkError(`Cannot GET "${url}": connection refused`, options));
+ * }
+ * const error = await assertRejects(() => unreachable("http://api.test/"), RequestError);
+ * assertEquals([error.url, error.method, error.attempts], ["http://api.test/", "GET", 3]);
+ * assertInstanceOf(error.cause, TypeError);
+ * ```
+ */
 export interface RequestErrorOptions extends ErrorOptions {
   /** The URL of the request. */
   url: string;
@@ -88,7 +110,29 @@ export class RequestError extends AioError {
   }
 }
 
-/** Options of {@linkcode HttpError}. */
+/**
+ * Options of {@linkcode HttpError}.
+ *
+ * @example An HttpError built from a stubbed response
+ * ```ts
+ * import { HttpError, type HttpErrorOptions } from "@aio/aio/client/errors";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const response = new Response("slow down", { status: 429, headers: { "retry-after": "5" } });
+ * const options: HttpErrorOptions = {
+ *   url: "http://api.test/items",
+ *   method: "GET",
+ *   status: response.status,
+ *   headers: response.headers,
+ *   body: await response.text(),
+ * };
+ * const error = new HttpError(`Cannot GET "${options.url}": 429`, options);
+ * assertEquals(error.status, 429);
+ * assertEquals(error.statusText, "");
+ * assertEquals(error.headers.get("retry-after"), "5");
+ * assertEquals(error.body, "slow down");
+ * ```
+ */
 export interface HttpErrorOptions extends RequestErrorOptions {
   /** The response's status code. */
   status: number;
@@ -214,7 +258,36 @@ export class ParseError extends RequestError {
   }
 }
 
-/** Options of {@linkcode PaginationCycleError}. */
+/**
+ * Options of {@linkcode PaginationCycleError}.
+ *
+ * @example A hand-written link follower that stops at a loop
+ * ```ts
+ * import {
+ *   PaginationCycleError,
+ *   type PaginationCycleErrorOptions,
+ * } from "@aio/aio/client/errors";
+ * import { assertEquals, assertThrows } from "@std/assert";
+ *
+ * function follow(links: Map<string, string>, start: string): string[] {
+ *   const seen = [start];
+ *   for (let url = links.get(start); url !== undefined; url = links.get(url)) {
+ *     if (seen.includes(url)) {
+ *       const options: PaginationCycleErrorOptions = { url, page: seen.length };
+ *       throw new PaginationCycleError(`Cannot paginate: page ${seen.length} links back to "${url}"`, options);
+ *     }
+ *     seen.push(url);
+ *   }
+ *   return seen;
+ * }
+ * assertEquals(follow(new Map([["/1", "/2"]]), "/1"), ["/1", "/2"]);
+ * const error = assertThrows(
+ *   () => follow(new Map([["/1", "/2"], ["/2", "/3"], ["/3", "/1"]]), "/1"),
+ *   PaginationCycleError,
+ * );
+ * assertEquals([error.url, error.page], ["/1", 3]);
+ * ```
+ */
 export interface PaginationCycleErrorOptions extends ErrorOptions {
   /** The URL that was reached a second time. */
   url: string;

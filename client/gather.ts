@@ -12,6 +12,29 @@ import type { TaskFunction, TaskValue } from "./task_group.ts";
 /**
  * A task for {@linkcode gather}: a function that gets an `AbortSignal`, or a
  * URL or `Request` to fetch with `request()` from `@aio/aio/client/request`.
+ *
+ * @example Mixing functions, URLs and `Request`s in one list
+ * ```ts
+ * import { gather, type GatherTask } from "@aio/aio/client/gather";
+ * import { assertEquals, assertInstanceOf } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(`${req.method} ${new URL(req.url).pathname}`),
+ * );
+ * const base = `http://127.0.0.1:${server.addr.port}`;
+ * const tasks: GatherTask[] = [
+ *   `${base}/text`,
+ *   new Request(`${base}/items`, { method: "POST", body: "{}" }),
+ *   () => "computed locally",
+ * ];
+ * const [text, posted, local] = await gather(tasks);
+ * assertInstanceOf(text, Response);
+ * assertEquals(await text.text(), "GET /text");
+ * assertInstanceOf(posted, Response);
+ * assertEquals(await posted.text(), "POST /items");
+ * assertEquals(local, "computed locally");
+ * ```
  */
 export type GatherTask = TaskFunction<unknown> | string | URL | Request;
 
@@ -20,11 +43,53 @@ export type GatherTask = TaskFunction<unknown> | string | URL | Request;
  * function, or the `Response` (body already read) of a URL or `Request`.
  *
  * @typeParam Task The type of one task.
+ *
+ * @example Typing a helper that runs one task of any kind
+ * ```ts
+ * import { gather, type GatherTask, type GatherValue } from "@aio/aio/client/gather";
+ * import { assertEquals } from "@std/assert";
+ *
+ * async function runOne<T extends GatherTask>(task: T): Promise<GatherValue<T>> {
+ *   const [value] = await gather([task]);
+ *   return value;
+ * }
+ * const user = { id: 7, name: "Ada" };
+ * // GatherValue<() => Promise<{ id: number; name: string }>> is the object type.
+ * const loaded: { id: number; name: string } = await runOne(() => Promise.resolve(user));
+ * assertEquals(loaded, user);
+ * // GatherValue<URL> is Response.
+ * const value: GatherValue<URL> = new Response("typed as a Response");
+ * assertEquals(await value.text(), "typed as a Response");
+ * ```
  */
 export type GatherValue<Task> = Task extends string | URL | Request ? Response
   : TaskValue<Task>;
 
-/** Counters passed to {@linkcode GatherOptions.onProgress}. */
+/**
+ * Counters passed to {@linkcode GatherOptions.onProgress}.
+ *
+ * @example Recording progress, failures included
+ * ```ts
+ * import { gather, type GatherProgress } from "@aio/aio/client/gather";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const reports: GatherProgress[] = [];
+ * await gather([
+ *   () => "a",
+ *   () => Promise.reject(new Error("b failed")),
+ *   () => "c",
+ * ], {
+ *   settle: true,
+ *   concurrency: 1,
+ *   onProgress: (progress) => reports.push(progress),
+ * });
+ * assertEquals(reports, [
+ *   { done: 1, failed: 0, total: 3 },
+ *   { done: 2, failed: 1, total: 3 },
+ *   { done: 3, failed: 1, total: 3 },
+ * ]);
+ * ```
+ */
 export interface GatherProgress {
   /** How many tasks have finished, successfully or not. */
   done: number;
@@ -34,7 +99,35 @@ export interface GatherProgress {
   total: number;
 }
 
-/** Options of {@linkcode gather}. */
+/**
+ * Options of {@linkcode gather}.
+ *
+ * @example At most two requests at once, through a custom sender
+ * ```ts
+ * import { gather, type GatherOptions } from "@aio/aio/client/gather";
+ * import { assertEquals } from "@std/assert";
+ *
+ * let running = 0;
+ * let most = 0;
+ * const options = {
+ *   concurrency: 2,
+ *   // Answers URL tasks without a network, as a test double would.
+ *   request: async (input) => {
+ *     most = Math.max(most, ++running);
+ *     await Promise.resolve();
+ *     running--;
+ *     return new Response(`answer for ${new URL(String(input)).pathname}`);
+ *   },
+ * } satisfies GatherOptions;
+ * const urls = ["https://api.example/a", "https://api.example/b", "https://api.example/c"];
+ * const responses = await gather(urls, options);
+ * assertEquals(
+ *   await Promise.all(responses.map((response) => response.text())),
+ *   ["answer for /a", "answer for /b", "answer for /c"],
+ * );
+ * assertEquals(most, 2);
+ * ```
+ */
 export interface GatherOptions {
   /**
    * The most tasks running at once: a positive integer, or `Infinity`.
@@ -347,7 +440,35 @@ async function fetchWhole(
   return copy;
 }
 
-/** Options of {@linkcode mapConcurrent}. */
+/**
+ * Options of {@linkcode mapConcurrent}.
+ *
+ * @example Two calls at a time, stopped by a signal
+ * ```ts
+ * import { mapConcurrent, type MapConcurrentOptions } from "@aio/aio/client/gather";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * const controller = new AbortController();
+ * const options: MapConcurrentOptions = { concurrency: 2, signal: controller.signal };
+ * let running = 0;
+ * let most = 0;
+ * const seen: number[] = [];
+ * const double = async (n: number) => {
+ *   most = Math.max(most, ++running);
+ *   await Promise.resolve();
+ *   running--;
+ *   return n * 2;
+ * };
+ * await assertRejects(async () => {
+ *   for await (const value of mapConcurrent([1, 2, 3, 4, 5, 6], double, options)) {
+ *     seen.push(value);
+ *     if (value === 6) controller.abort(new Error("enough"));
+ *   }
+ * }, Error, "enough");
+ * assertEquals(seen, [2, 4, 6]);
+ * assertEquals(most, 2);
+ * ```
+ */
 export interface MapConcurrentOptions {
   /**
    * The most calls of `fn` running at once: a positive integer. At most this

@@ -44,7 +44,35 @@ import type { RequestOptions } from "./request.ts";
 // deno-lint-ignore no-unused-vars
 import type { PaginationCycleError, ParseError } from "./errors.ts";
 
-/** One page of a {@linkcode paginate} run. */
+/**
+ * One page of a {@linkcode paginate} run.
+ *
+ * @example Reading each page's number, URL, status, headers and data
+ * ```ts
+ * import { type Page, paginate } from "@aio/aio/client/paginate";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => {
+ *     const page = Number(new URL(req.url).searchParams.get("page") ?? 1);
+ *     const headers = new Headers({ "x-total": "2" });
+ *     if (page < 2) headers.set("link", `</log?page=${page + 1}>; rel="next"`);
+ *     return Response.json({ lines: [`line ${page}`] }, { headers });
+ *   },
+ * );
+ * const base = `http://127.0.0.1:${server.addr.port}`;
+ * const pages: Page<{ lines: string[] }>[] = await Array.fromAsync(
+ *   paginate<{ lines: string[] }>(`${base}/log`),
+ * );
+ * assertEquals(
+ *   pages.map((page) => [page.number, page.url, page.status]),
+ *   [[1, `${base}/log`, 200], [2, `${base}/log?page=2`, 200]],
+ * );
+ * assertEquals(pages[1]!.headers.get("x-total"), "2");
+ * assertEquals(pages[1]!.data, { lines: ["line 2"] });
+ * ```
+ */
 export interface Page<T> {
   /** The URL the page came from, after redirects. */
   url: string;
@@ -63,6 +91,33 @@ export interface Page<T> {
  * into `page.data` (`"next"`, `"links.next.href"`, `"pages.0"`), or a
  * function of the page. A relative URL is resolved against the page's URL;
  * `null`, `undefined` or `""` means there is no next page.
+ *
+ * @example Building the next URL from a cursor in the body
+ * ```ts
+ * import { type NextPage, paginate } from "@aio/aio/client/paginate";
+ * import { assertEquals } from "@std/assert";
+ *
+ * type Body = { items: string[]; cursor: string | null };
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => {
+ *     const cursor = new URL(req.url).searchParams.get("cursor");
+ *     const body: Body = cursor === null
+ *       ? { items: ["a", "b"], cursor: "x7" }
+ *       : { items: [`after ${cursor}`], cursor: null };
+ *     return Response.json(body);
+ *   },
+ * );
+ * // Relative to the page's URL: "?cursor=x7" keeps the path.
+ * const next: NextPage<Body> = (page) =>
+ *   page.data.cursor === null ? null : `?cursor=${page.data.cursor}`;
+ * const items: string[] = [];
+ * const start = `http://127.0.0.1:${server.addr.port}/items`;
+ * for await (const page of paginate<Body>(start, { next })) {
+ *   items.push(...page.data.items);
+ * }
+ * assertEquals(items, ["a", "b", "after x7"]);
+ * ```
  */
 export type NextPage<T> =
   | string
@@ -75,7 +130,39 @@ export type NextPage<T> =
     | undefined
     | Promise<string | URL | null | undefined>);
 
-/** Options of {@linkcode paginate}: request options apply to every page. */
+/**
+ * Options of {@linkcode paginate}: request options apply to every page.
+ *
+ * @example Plain-text pages, a header on every request, at most three pages
+ * ```ts
+ * import { paginate, type PaginateOptions } from "@aio/aio/client/paginate";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => {
+ *     if (req.headers.get("authorization") !== "Bearer t0k3n") {
+ *       return new Response(null, { status: 401 });
+ *     }
+ *     const page = Number(new URL(req.url).searchParams.get("page") ?? 1);
+ *     // The server links to a next page forever.
+ *     return new Response(`row ${page}a\nrow ${page}b`, {
+ *       headers: { link: `<?page=${page + 1}>; rel="next"` },
+ *     });
+ *   },
+ * );
+ * const options: PaginateOptions<string[]> = {
+ *   headers: { authorization: "Bearer t0k3n" },
+ *   timeout: 5_000,
+ *   parse: async (response) => (await response.text()).split("\n"),
+ *   maxPages: 3,
+ * };
+ * const rows: string[] = [];
+ * const start = `http://127.0.0.1:${server.addr.port}/rows`;
+ * for await (const page of paginate(start, options)) rows.push(...page.data);
+ * assertEquals(rows, ["row 1a", "row 1b", "row 2a", "row 2b", "row 3a", "row 3b"]);
+ * ```
+ */
 export interface PaginateOptions<T> extends RequestOptions {
   /**
    * Where the next URL comes from. Left out, it is the `Link` header's
@@ -99,7 +186,34 @@ export interface PaginateOptions<T> extends RequestOptions {
   maxPages?: number;
 }
 
-/** One link of a `Link` header, from {@linkcode parseLinkHeader}. */
+/**
+ * One link of a `Link` header, from {@linkcode parseLinkHeader}.
+ *
+ * @example Finding the last page's link on the first page
+ * ```ts
+ * import { type Link, paginate, parseLinkHeader } from "@aio/aio/client/paginate";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () =>
+ *     Response.json([], {
+ *       headers: { link: '</items?page=2>; rel="next", </items?page=9>; REL=last; Title="End"' },
+ *     }),
+ * );
+ * const base = `http://127.0.0.1:${server.addr.port}`;
+ * let last: Link | undefined;
+ * for await (const page of paginate(`${base}/items`, { maxPages: 1 })) {
+ *   const links = parseLinkHeader(page.headers.get("link"), page.url);
+ *   last = links.find((link) => link.rel.includes("last"));
+ * }
+ * assertEquals(last, {
+ *   url: `${base}/items?page=9`,
+ *   rel: ["last"],
+ *   params: { rel: "last", title: "End" },
+ * });
+ * ```
+ */
 export interface Link {
   /** The target, resolved against the base URL when one was given. */
   url: string;

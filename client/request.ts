@@ -37,7 +37,30 @@ import type { RetryOptions } from "./retry.ts";
 // deno-lint-ignore no-unused-vars
 import type { HttpError, NetworkError, TimeoutError } from "./errors.ts";
 
-/** Options of {@linkcode request} and the `fetch*` helpers. */
+/**
+ * Options of {@linkcode request} and the `fetch*` helpers.
+ *
+ * @example A 404 as an answer, not an error
+ * ```ts
+ * import { request, type RequestOptions } from "@aio/aio/client/request";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(`no ${req.headers.get("accept")} here`, { status: 404 }),
+ * );
+ * const options: RequestOptions = {
+ *   headers: { accept: "text/plain" },
+ *   timeout: 5_000,
+ *   retry: 2,
+ *   // Only server errors throw; a missing page is handled below.
+ *   throwHttpErrors: (status) => status >= 500,
+ * };
+ * const response = await request(`http://127.0.0.1:${server.addr.port}/maybe`, options);
+ * assertEquals(response.status, 404);
+ * assertEquals(await response.text(), "no text/plain here");
+ * ```
+ */
 export interface RequestOptions extends Omit<RequestInit, "signal"> {
   /**
    * Aborts the request, retries and waits included; the call then rejects

@@ -31,6 +31,23 @@
  * The statuses retried by default: 408 Request Timeout, 429 Too Many
  * Requests, 500 Internal Server Error, 502 Bad Gateway, 503 Service
  * Unavailable and 504 Gateway Timeout.
+ *
+ * @example Retrying one more status than the defaults
+ * ```ts
+ * import { Client } from "@aio/aio/client/client";
+ * import { RETRY_STATUSES } from "@aio/aio/client/retry";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(RETRY_STATUSES, [408, 429, 500, 502, 503, 504]);
+ * let calls = 0;
+ * await using client = new Client({
+ *   // A stub for the server: 409 Conflict once, then the answer.
+ *   fetch: () => Promise.resolve(new Response("ok", { status: ++calls === 1 ? 409 : 200 })),
+ *   retry: { retryOn: [...RETRY_STATUSES, 409], backoff: () => 10 },
+ * });
+ * assertEquals(await client.text("http://api.test/lock"), "ok");
+ * assertEquals(calls, 2);
+ * ```
  */
 export const RETRY_STATUSES: readonly number[] = Object.freeze([
   408,
@@ -44,6 +61,28 @@ export const RETRY_STATUSES: readonly number[] = Object.freeze([
 /**
  * The methods retried by default: the idempotent ones of RFC 9110 §9.2.2,
  * which a server may safely receive twice.
+ *
+ * @example Retrying POST too, for a server that can take it twice
+ * ```ts
+ * import { Client } from "@aio/aio/client/client";
+ * import { IDEMPOTENT_METHODS } from "@aio/aio/client/retry";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * assert(IDEMPOTENT_METHODS.includes("PUT"));
+ * assert(!IDEMPOTENT_METHODS.includes("POST"));
+ * const seen: string[] = [];
+ * await using client = new Client({
+ *   // A stub for the server: 503 once, then the answer.
+ *   fetch: (_input, init) => {
+ *     seen.push(String(init?.body));
+ *     return Promise.resolve(new Response("created", { status: seen.length === 1 ? 503 : 201 }));
+ *   },
+ *   retry: { methods: [...IDEMPOTENT_METHODS, "POST"], backoff: () => 10 },
+ * });
+ * const body = JSON.stringify({ id: "order-1" });
+ * assertEquals(await client.text("http://api.test/orders", { method: "POST", body }), "created");
+ * assertEquals(seen, [body, body]);
+ * ```
  */
 export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze([
   "GET",
@@ -54,7 +93,33 @@ export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze([
   "TRACE",
 ]);
 
-/** What {@linkcode RetryOptions.onRetry} is told before each wait. */
+/**
+ * What {@linkcode RetryOptions.onRetry} is told before each wait.
+ *
+ * @example Logging each retry
+ * ```ts
+ * import { fetchText } from "@aio/aio/client/request";
+ * import { HttpError } from "@aio/aio/client/errors";
+ * import type { RetryInfo } from "@aio/aio/client/retry";
+ * import { assertEquals, assertInstanceOf } from "@std/assert";
+ *
+ * let calls = 0;
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => ++calls === 1 ? new Response("busy", { status: 503 }) : new Response("ok"),
+ * );
+ * const retries: RetryInfo[] = [];
+ * const text = await fetchText(`http://127.0.0.1:${server.addr.port}/`, {
+ *   retry: { backoff: () => 10, onRetry: (info) => retries.push(info) },
+ * });
+ * assertEquals(text, "ok");
+ * assertEquals(retries.length, 1);
+ * assertEquals(retries[0]!.attempt, 1);
+ * assertEquals(retries[0]!.delay, 10);
+ * assertInstanceOf(retries[0]!.error, HttpError);
+ * assertEquals(retries[0]!.error.status, 503);
+ * ```
+ */
 export interface RetryInfo {
   /** The attempt that failed (1 for the first). */
   attempt: number;
@@ -64,7 +129,35 @@ export interface RetryInfo {
   delay: number;
 }
 
-/** Options of the `retry` option of every client call. */
+/**
+ * Options of the `retry` option of every client call.
+ *
+ * @example Giving up after two attempts
+ * ```ts
+ * import { fetchText } from "@aio/aio/client/request";
+ * import { HttpError } from "@aio/aio/client/errors";
+ * import type { RetryOptions } from "@aio/aio/client/retry";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * let calls = 0;
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => {
+ *     calls++;
+ *     return new Response("down", { status: 503, headers: { "retry-after": "3600" } });
+ *   },
+ * );
+ * // Wait at most 20 ms, whatever Retry-After asks for.
+ * const retry: RetryOptions = { attempts: 2, maxRetryAfter: 20 };
+ * const error = await assertRejects(
+ *   () => fetchText(`http://127.0.0.1:${server.addr.port}/`, { retry }),
+ *   HttpError,
+ * );
+ * assertEquals(error.status, 503);
+ * assertEquals(error.attempts, 2);
+ * assertEquals(calls, 2);
+ * ```
+ */
 export interface RetryOptions {
   /**
    * How many attempts in all, the first one included. 1 turns retrying off.
@@ -115,7 +208,25 @@ export interface RetryOptions {
   onRetry?: (info: RetryInfo) => void;
 }
 
-/** Options of {@linkcode exponentialBackoff}. */
+/**
+ * Options of {@linkcode exponentialBackoff}.
+ *
+ * @example Tripling waits, half of each random
+ * ```ts
+ * import { type ExponentialBackoffOptions, exponentialBackoff } from "@aio/aio/client/retry";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * const options: ExponentialBackoffOptions = { delay: 50, multiplier: 3, maxDelay: 1_000 };
+ * const exact = exponentialBackoff({ ...options, jitter: 0 });
+ * assertEquals([1, 2, 3, 4].map(exact), [50, 150, 450, 1_000]);
+ *
+ * const jittered = exponentialBackoff({ ...options, jitter: 0.5 });
+ * for (const retry of [1, 2, 3, 4]) {
+ *   const wait = jittered(retry);
+ *   assert(wait > exact(retry) / 2 && wait <= exact(retry));
+ * }
+ * ```
+ */
 export interface ExponentialBackoffOptions {
   /**
    * The wait before the first retry, before jitter, in milliseconds.

@@ -14,6 +14,26 @@ import { abortError } from "./_abort.ts";
  * argument is fine too; it just cannot be stopped early.
  *
  * @typeParam T What the work produces.
+ *
+ * @example A cancellable function, run twice and aborted once
+ * ```ts
+ * import { type TaskFunction, TaskHandle } from "@aio/aio/client/task-group";
+ * import { delay } from "@std/async";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * const answer: TaskFunction<number> = async (signal) => {
+ *   await delay(10, { signal }); // stops early when the signal aborts
+ *   return 42;
+ * };
+ * const kept = new TaskHandle(answer);
+ * const dropped = new TaskHandle(answer);
+ * dropped.abort(new Error("not needed"));
+ * assertEquals(await kept, 42);
+ * await assertRejects(() => Promise.resolve(dropped), Error, "not needed");
+ * // Ignoring the signal is allowed too; such a task just cannot stop early.
+ * const ready: TaskFunction<string> = () => "ready";
+ * assertEquals(await new TaskHandle(ready), "ready");
+ * ```
  */
 export type TaskFunction<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
@@ -22,15 +42,72 @@ export type TaskFunction<T> = (signal: AbortSignal) => T | PromiseLike<T>;
  * awaited return value of a {@linkcode TaskFunction}.
  *
  * @typeParam Task A task handle or function type.
+ *
+ * @example Naming a task's value type without writing it out
+ * ```ts
+ * import { TaskHandle, type TaskValue } from "@aio/aio/client/task-group";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const loadUser = (signal: AbortSignal) => {
+ *   signal.throwIfAborted();
+ *   return Promise.resolve({ id: 7, name: "Ada" });
+ * };
+ * // Both are { id: number; name: string }.
+ * const cache = new Map<number, TaskValue<typeof loadUser>>();
+ * const task = new TaskHandle(loadUser);
+ * const user: TaskValue<typeof task> = await task;
+ * cache.set(user.id, user);
+ * assertEquals(cache.get(7)?.name, "Ada");
+ * ```
  */
 export type TaskValue<Task> = Task extends TaskHandle<infer T> ? T
   : Task extends (signal: AbortSignal) => infer R ? Awaited<R>
   : never;
 
-/** Where a task is: running, finished with a value, or finished with an error. */
+/**
+ * Where a task is: running, finished with a value, or finished with an error.
+ *
+ * @example Checking tasks' statuses without awaiting them
+ * ```ts
+ * import { TaskHandle, type TaskStatus } from "@aio/aio/client/task-group";
+ * import { delay } from "@std/async";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const ok = new TaskHandle(() => "done");
+ * const failed = new TaskHandle(() => Promise.reject(new Error("failed")));
+ * const running = new TaskHandle((signal) => delay(60_000, { signal }));
+ * await Promise.allSettled([ok, failed]);
+ * const statuses: TaskStatus[] = [ok.status, failed.status, running.status];
+ * assertEquals(statuses, ["fulfilled", "rejected", "pending"]);
+ * running.abort();
+ * await running.then(() => {}, () => {});
+ * assertEquals(running.status, "rejected");
+ * ```
+ */
 export type TaskStatus = "pending" | "fulfilled" | "rejected";
 
-/** Options of {@linkcode TaskHandle}. */
+/**
+ * Options of {@linkcode TaskHandle}.
+ *
+ * @example A task that follows a parent signal
+ * ```ts
+ * import { TaskHandle, type TaskHandleOptions } from "@aio/aio/client/task-group";
+ * import { delay } from "@std/async";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * const parent = new AbortController();
+ * const options: TaskHandleOptions = { signal: parent.signal };
+ * const child = new TaskHandle((signal) => delay(60_000, { signal }), options);
+ * parent.abort(new Error("parent stopped"));
+ * await assertRejects(() => Promise.resolve(child), Error, "parent stopped");
+ *
+ * // With the parent already aborted, the function is not even called.
+ * let called = false;
+ * const late = new TaskHandle(() => called = true, options);
+ * await assertRejects(() => Promise.resolve(late), Error, "parent stopped");
+ * assertEquals(called, false);
+ * ```
+ */
 export interface TaskHandleOptions {
   /**
    * A parent signal: when it aborts, the task's own signal aborts with the
@@ -182,7 +259,24 @@ export class TaskHandle<T> implements PromiseLike<T> {
   }
 }
 
-/** Options of {@linkcode TaskGroup}. */
+/**
+ * Options of {@linkcode TaskGroup}.
+ *
+ * @example A deadline for the whole group
+ * ```ts
+ * import { TaskGroup, type TaskGroupOptions } from "@aio/aio/client/task-group";
+ * import { delay } from "@std/async";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * const options: TaskGroupOptions = { signal: AbortSignal.timeout(50) };
+ * const group = new TaskGroup(options);
+ * const quick = group.spawn(() => "quick");
+ * const stuck = group.spawn((signal) => delay(60_000, { signal }));
+ * const error = await assertRejects(() => group.wait(), DOMException);
+ * assertEquals(error.name, "TimeoutError");
+ * assertEquals([quick.status, stuck.status], ["fulfilled", "rejected"]);
+ * ```
+ */
 export interface TaskGroupOptions {
   /**
    * Aborts every task of the group; `wait()` then rejects with the signal's

@@ -14,10 +14,56 @@ import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
  * - `"first-completed"`: as soon as any task settles, fulfilled or rejected;
  * - `"first-error"`: as soon as any task rejects, or when all have settled;
  * - `"all-completed"`: when every task has settled.
+ *
+ * @example The same three tasks under each condition
+ * ```ts
+ * import { type ReturnWhen, wait } from "@aio/aio/client/wait";
+ * import { delay } from "@std/async";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const statusesOfDone = async (returnWhen: ReturnWhen) => {
+ *   const { done } = await wait([
+ *     () => "at once",
+ *     async (signal: AbortSignal) => {
+ *       await delay(10, { signal });
+ *       throw new Error("broken");
+ *     },
+ *     (signal: AbortSignal) => delay(300, { signal }),
+ *   ], { returnWhen, cancelPending: true });
+ *   return done.map((task) => task.status);
+ * };
+ * assertEquals(await statusesOfDone("first-completed"), ["fulfilled"]);
+ * assertEquals(await statusesOfDone("first-error"), ["fulfilled", "rejected"]);
+ * assertEquals(
+ *   await statusesOfDone("all-completed"),
+ *   ["fulfilled", "rejected", "fulfilled"],
+ * );
+ * ```
  */
 export type ReturnWhen = "first-completed" | "first-error" | "all-completed";
 
-/** Options of {@linkcode wait}. */
+/**
+ * Options of {@linkcode wait}.
+ *
+ * @example Stopping the wait and its tasks with a signal
+ * ```ts
+ * import { wait, type WaitOptions } from "@aio/aio/client/wait";
+ * import { delay } from "@std/async";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * const controller = new AbortController();
+ * const options: WaitOptions = { returnWhen: "all-completed", signal: controller.signal };
+ * let aborted = 0;
+ * const poll = async (signal: AbortSignal) => {
+ *   signal.addEventListener("abort", () => aborted++);
+ *   await delay(60_000, { signal });
+ * };
+ * const waiting = wait([poll, poll], options);
+ * controller.abort(new Error("shutting down"));
+ * await assertRejects(() => waiting, Error, "shutting down");
+ * assertEquals(aborted, 2); // both tasks were aborted and have settled
+ * ```
+ */
 export interface WaitOptions {
   /**
    * When to return; see {@linkcode ReturnWhen}.
@@ -51,7 +97,26 @@ export interface WaitOptions {
   cancelPending?: boolean;
 }
 
-/** What {@linkcode wait} resolves to. */
+/**
+ * What {@linkcode wait} resolves to.
+ *
+ * @example Done tasks come in the order they settled
+ * ```ts
+ * import { wait, type WaitResult } from "@aio/aio/client/wait";
+ * import { delay } from "@std/async";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const result: WaitResult<string> = await wait([
+ *   async (signal: AbortSignal) => {
+ *     await delay(10, { signal });
+ *     return "second";
+ *   },
+ *   () => "first",
+ * ]);
+ * assertEquals(result.done.map((task) => task.result()), ["first", "second"]);
+ * assertEquals(result.pending, []);
+ * ```
+ */
 export interface WaitResult<T> {
   /** The tasks that had settled, in the order they settled. */
   done: TaskHandle<T>[];

@@ -21,6 +21,34 @@ const WINDOWS = Deno.build.os === "windows";
  * What {@linkcode writeFileAtomic} writes: a string (written as UTF-8),
  * bytes, or a stream or (async) iterable of string and byte chunks, which is
  * written chunk by chunk and never held in memory as a whole.
+ *
+ * @example Each kind of data
+ * ```ts
+ * import {
+ *   writeFileAtomic,
+ *   type WriteFileAtomicData,
+ * } from "@aio/aio/fs/atomic";
+ * import { makeTempDir } from "@aio/aio/fs";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const bytes = new TextEncoder().encode("ab");
+ * async function* chunks() {
+ *   yield "a";
+ *   yield bytes.subarray(1);
+ * }
+ * const sources: WriteFileAtomicData[] = [
+ *   "ab",
+ *   bytes,
+ *   ReadableStream.from(["a", "b"]),
+ *   ["a", bytes.subarray(1)],
+ *   chunks(),
+ * ];
+ * await using dir = await makeTempDir();
+ * for (const [index, data] of sources.entries()) {
+ *   await writeFileAtomic(`${dir.path}/${index}.txt`, data);
+ *   assertEquals(await Deno.readTextFile(`${dir.path}/${index}.txt`), "ab");
+ * }
+ * ```
  */
 export type WriteFileAtomicData =
   | string
@@ -29,7 +57,40 @@ export type WriteFileAtomicData =
   | Iterable<string | Uint8Array>
   | AsyncIterable<string | Uint8Array>;
 
-/** Options of {@linkcode writeFileAtomic}. */
+/**
+ * Options of {@linkcode writeFileAtomic}.
+ *
+ * @example A private file, and an abort in the middle of a stream
+ * ```ts
+ * import {
+ *   writeFileAtomic,
+ *   type WriteFileAtomicOptions,
+ * } from "@aio/aio/fs/atomic";
+ * import { makeTempDir } from "@aio/aio/fs";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * await using dir = await makeTempDir();
+ * const path = `${dir.path}/token`;
+ * const options: WriteFileAtomicOptions = { mode: 0o600, fsync: false };
+ * await writeFileAtomic(path, "token-1", options);
+ * assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+ *
+ * const controller = new AbortController();
+ * async function* chunks() {
+ *   yield "token-";
+ *   controller.abort(new Error("cancelled"));
+ *   yield "2";
+ * }
+ * await assertRejects(
+ *   () => writeFileAtomic(path, chunks(), { signal: controller.signal }),
+ *   Error,
+ *   "cancelled",
+ * );
+ * // The old file is untouched and no temporary file is left behind.
+ * assertEquals(await Deno.readTextFile(path), "token-1");
+ * assertEquals((await Array.fromAsync(Deno.readDir(dir.path))).length, 1);
+ * ```
+ */
 export interface WriteFileAtomicOptions {
   /**
    * Permission bits of the written file (e.g. `0o600`), set exactly, not

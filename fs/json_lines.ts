@@ -14,13 +14,94 @@ import {
   type WriteLinesOptions,
 } from "./lines.ts";
 
-/** Options of {@linkcode readJsonLines}: those of `readLines`. */
+/**
+ * Options of {@linkcode readJsonLines}: those of `readLines`.
+ *
+ * @example Bounding the size of a record
+ * ```ts
+ * import {
+ *   readJsonLines,
+ *   type ReadJsonLinesOptions,
+ * } from "@aio/aio/fs/json-lines";
+ * import { LineTooLongError, makeTempDir } from "@aio/aio/fs";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * await using dir = await makeTempDir();
+ * const path = `${dir.path}/events.jsonl`;
+ * const blob = "x".repeat(100);
+ * await Deno.writeTextFile(path, `{"id":1}\n{"id":2,"blob":"${blob}"}\n`);
+ *
+ * const options: ReadJsonLinesOptions = { maxLineLength: 64 };
+ * const ids: number[] = [];
+ * const error = await assertRejects(async () => {
+ *   for await (const event of readJsonLines<{ id: number }>(path, options)) {
+ *     ids.push(event.id);
+ *   }
+ * }, LineTooLongError);
+ * assertEquals(ids, [1]);
+ * assertEquals(error.lineNumber, 2);
+ * ```
+ */
 export type ReadJsonLinesOptions = ReadLinesOptions;
 
-/** Options of {@linkcode writeJsonLines}: those of `writeLines`. */
+/**
+ * Options of {@linkcode writeJsonLines}: those of `writeLines`.
+ *
+ * @example Permissions, and what a failed write leaves
+ * ```ts
+ * import {
+ *   writeJsonLines,
+ *   type WriteJsonLinesOptions,
+ * } from "@aio/aio/fs/json-lines";
+ * import { makeTempDir } from "@aio/aio/fs";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * await using dir = await makeTempDir();
+ * const path = `${dir.path}/users.jsonl`;
+ * const options: WriteJsonLinesOptions = { mode: 0o600, fsync: false };
+ * await writeJsonLines(path, [{ id: 1 }], options);
+ * assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+ *
+ * // A BigInt is not JSON: the atomic write leaves the file as it was...
+ * await assertRejects(() => writeJsonLines(path, [{ id: 2n }]), TypeError);
+ * assertEquals(await Deno.readTextFile(path), '{"id":1}\n');
+ * // ...while one with `atomic: false` has truncated it already.
+ * await assertRejects(
+ *   () => writeJsonLines(path, [{ id: 2n }], { atomic: false }),
+ *   TypeError,
+ * );
+ * assertEquals(await Deno.readTextFile(path), "");
+ * ```
+ */
 export type WriteJsonLinesOptions = WriteLinesOptions;
 
-/** The values of a JSON Lines file: async iterable and disposable. */
+/**
+ * The values of a JSON Lines file: async iterable and disposable.
+ *
+ * @example Taking a header record, then the rest
+ * ```ts
+ * import {
+ *   type JsonLinesIterator,
+ *   readJsonLines,
+ * } from "@aio/aio/fs/json-lines";
+ * import { makeTempDir } from "@aio/aio/fs";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using dir = await makeTempDir();
+ * const path = `${dir.path}/export.jsonl`;
+ * await Deno.writeTextFile(path, '\n{"version":2}\n{"id":1}\n\n{"id":2}\n');
+ *
+ * type Row = { version?: number; id?: number };
+ * // `await using` closes the file also if the checks below throw.
+ * await using rows: JsonLinesIterator<Row> = readJsonLines<Row>(path);
+ * const header = await rows.next(); // the blank line is skipped
+ * assertEquals(header, { done: false, value: { version: 2 } });
+ * const ids = [];
+ * for await (const row of rows) ids.push(row.id);
+ * assertEquals(ids, [1, 2]);
+ * assertEquals(await rows.next(), { done: true, value: undefined });
+ * ```
+ */
 export type JsonLinesIterator<T> = AsyncIterableIterator<T> & AsyncDisposable;
 
 const EXCERPT = 40;

@@ -14,7 +14,38 @@ import { writeFileAtomic } from "./atomic.ts";
 
 const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
 
-/** Options of {@linkcode readLines}. */
+/**
+ * Options of {@linkcode readLines}.
+ *
+ * @example Bounding the line length and stopping on abort
+ * ```ts
+ * import { readLines, type ReadLinesOptions } from "@aio/aio/fs/lines";
+ * import { LineTooLongError, makeTempDir } from "@aio/aio/fs";
+ * import {
+ *   assertEquals,
+ *   assertRejects,
+ *   assertStrictEquals,
+ * } from "@std/assert";
+ *
+ * await using dir = await makeTempDir();
+ * const path = `${dir.path}/input.txt`;
+ * await Deno.writeTextFile(path, "ok\n" + "x".repeat(20) + "\n");
+ *
+ * const bounded: ReadLinesOptions = { maxLineLength: 10 };
+ * const error = await assertRejects(
+ *   () => Array.fromAsync(readLines(path, bounded)),
+ *   LineTooLongError,
+ * );
+ * assertEquals([error.lineNumber, error.maxLineLength], [2, 10]);
+ *
+ * const controller = new AbortController();
+ * const lines = readLines(path, { signal: controller.signal });
+ * assertEquals(await lines.next(), { done: false, value: "ok" });
+ * const reason = new Error("shutting down");
+ * controller.abort(reason);
+ * assertStrictEquals(await assertRejects(() => lines.next()), reason);
+ * ```
+ */
 export interface ReadLinesOptions {
   /**
    * The longest line accepted, in characters (UTF-16 code units) without
@@ -38,6 +69,35 @@ export interface ReadLinesOptions {
 /**
  * The lines of a file, read lazily: an async iterable that is also
  * disposable, so `await using` closes the file of an iteration left early.
+ *
+ * @example Reading only the start of a file
+ * ```ts
+ * import { type LineIterator, readLines } from "@aio/aio/fs/lines";
+ * import { makeTempDir } from "@aio/aio/fs";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using dir = await makeTempDir();
+ * const path = `${dir.path}/people.csv`;
+ * await Deno.writeTextFile(path, "name,age\nada,36\ngrace,85\n");
+ *
+ * // `await using` closes the file although only one line is read.
+ * async function header(path: string): Promise<string | undefined> {
+ *   await using lines: LineIterator = readLines(path);
+ *   return (await lines.next()).value;
+ * }
+ * assertEquals(await header(path), "name,age");
+ *
+ * // `next()` by hand, then a loop over the rest; `break` closes the file.
+ * const lines: LineIterator = readLines(path);
+ * await lines.next();
+ * const rows: string[] = [];
+ * for await (const row of lines) {
+ *   rows.push(row);
+ *   break;
+ * }
+ * assertEquals(rows, ["ada,36"]);
+ * assertEquals(await lines.next(), { done: true, value: undefined });
+ * ```
  */
 export type LineIterator = AsyncIterableIterator<string> & AsyncDisposable;
 
@@ -247,7 +307,57 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
   }
 }
 
-/** Options of {@linkcode writeLines}. */
+/**
+ * Options of {@linkcode writeLines}.
+ *
+ * @example Writing in place, with set permissions
+ * ```ts
+ * import { writeLines, type WriteLinesOptions } from "@aio/aio/fs/lines";
+ * import { makeTempDir } from "@aio/aio/fs";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using dir = await makeTempDir();
+ * const path = `${dir.path}/hosts.txt`;
+ * await writeLines(path, ["10.0.0.1 db"]);
+ * await Deno.link(path, `${dir.path}/hosts.link`);
+ *
+ * // The same file is rewritten, so a hard link to it sees the new lines.
+ * const options: WriteLinesOptions = {
+ *   atomic: false,
+ *   mode: 0o600,
+ *   fsync: false,
+ * };
+ * await writeLines(path, ["10.0.0.2 db"], options);
+ * assertEquals(
+ *   await Deno.readTextFile(`${dir.path}/hosts.link`),
+ *   "10.0.0.2 db\n",
+ * );
+ * assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+ * ```
+ *
+ * @example An aborted write leaves the old file
+ * ```ts
+ * import { writeLines, type WriteLinesOptions } from "@aio/aio/fs/lines";
+ * import { makeTempDir } from "@aio/aio/fs";
+ * import {
+ *   assertEquals,
+ *   assertRejects,
+ *   assertStrictEquals,
+ * } from "@std/assert";
+ *
+ * await using dir = await makeTempDir();
+ * const path = `${dir.path}/hosts.txt`;
+ * await writeLines(path, ["10.0.0.1 db"]);
+ *
+ * const reason = new Error("shutting down");
+ * const options: WriteLinesOptions = { signal: AbortSignal.abort(reason) };
+ * const error = await assertRejects(() =>
+ *   writeLines(path, ["10.0.0.2 db"], options)
+ * );
+ * assertStrictEquals(error, reason);
+ * assertEquals(await Deno.readTextFile(path), "10.0.0.1 db\n");
+ * ```
+ */
 export interface WriteLinesOptions {
   /**
    * Write through {@linkcode writeFileAtomic}: a temporary file renamed over

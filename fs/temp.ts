@@ -7,7 +7,26 @@
 import { fsError } from "./_errors.ts";
 import { describe } from "./_path.ts";
 
-/** Options of {@linkcode makeTempDir}. */
+/**
+ * Options of {@linkcode makeTempDir}.
+ *
+ * @example Naming the directory and choosing its parent
+ * ```ts
+ * import { makeTempDir, type MakeTempDirOptions } from "@aio/aio/fs/temp";
+ * import { assert } from "@std/assert";
+ *
+ * await using parent = await makeTempDir();
+ * const options: MakeTempDirOptions = {
+ *   prefix: "build-",
+ *   suffix: ".cache",
+ *   dir: parent.path,
+ * };
+ * await using dir = await makeTempDir(options);
+ * assert(dir.path.startsWith(`${parent.path}/build-`));
+ * assert(dir.path.endsWith(".cache"));
+ * assert((await Deno.stat(dir.path)).isDirectory);
+ * ```
+ */
 export interface MakeTempDirOptions {
   /**
    * The start of the directory's name, e.g. `"myapp-"`.
@@ -33,6 +52,25 @@ export interface MakeTempDirOptions {
 /**
  * A temporary directory: its `path`, and disposal that removes it with all
  * it holds.
+ *
+ * @example Handing a directory to the caller, and removing it early
+ * ```ts
+ * import { makeTempDir, type TempDir } from "@aio/aio/fs/temp";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * async function fixture(): Promise<TempDir> {
+ *   const dir = await makeTempDir({ prefix: "fixture-" });
+ *   await Deno.writeTextFile(`${dir.path}/input.txt`, "42");
+ *   return dir;
+ * }
+ *
+ * await using dir = await fixture();
+ * assertEquals(await Deno.readTextFile(`${dir.path}/input.txt`), "42");
+ * // Removed by hand; the disposal at the end of the scope finds it gone,
+ * // which is not an error.
+ * await dir[Symbol.asyncDispose]();
+ * await assertRejects(() => Deno.stat(dir.path), Deno.errors.NotFound);
+ * ```
  */
 export interface TempDir extends AsyncDisposable {
   /** The path of the directory (absolute unless `dir` is relative). */

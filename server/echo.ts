@@ -19,7 +19,36 @@ import { isPeerReset } from "./_connection.ts";
 
 const INITIAL_BUFFER_SIZE = 4 * 1024;
 
-/** Options of {@linkcode echo}. */
+/**
+ * Options of {@linkcode echo}.
+ *
+ * @example Stopping an echo with a signal
+ * ```ts
+ * import { echo } from "@aio/aio/server/echo";
+ * import { serveTcp } from "@aio/aio/server/tcp";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const controller = new AbortController();
+ * const stopped = Promise.withResolvers<unknown>();
+ * await using server = serveTcp(async (conn) => {
+ *   try {
+ *     await echo(conn, { signal: controller.signal, bufferSize: 1024 });
+ *   } catch (error) {
+ *     stopped.resolve(error);
+ *   }
+ * });
+ *
+ * using conn = await Deno.connect({ port: server.addr.port });
+ * await conn.write(new TextEncoder().encode("ping"));
+ * const buffer = new Uint8Array(16);
+ * const n = await conn.read(buffer);
+ * assertEquals(new TextDecoder().decode(buffer.subarray(0, n ?? 0)), "ping");
+ *
+ * controller.abort(new Error("enough"));
+ * assertEquals(await conn.read(buffer), null); // echo closed the connection
+ * assertEquals(await stopped.promise, controller.signal.reason);
+ * ```
+ */
 export interface EchoOptions {
   /**
    * Stops echoing when aborted: the connection is closed (a pending read

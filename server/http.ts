@@ -24,6 +24,25 @@ import {
  * `signal` and `remoteAddr` are computed on first access: a handler that
  * never reads `signal` costs no `AbortController` (reading Deno's
  * `request.signal` doubles the server's CPU time per hello-world request).
+ *
+ * @example Telling the client its own address and when its request arrived
+ * ```ts
+ * import { type HttpContext, serveHttp } from "@aio/aio/server/http";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * await using server = serveHttp((_request, context: HttpContext) =>
+ *   Response.json({
+ *     client: context.remoteAddr?.hostname,
+ *     startTime: context.startTime,
+ *   })
+ * );
+ *
+ * const before = Date.now();
+ * const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * const { client, startTime } = await response.json();
+ * assertEquals(client, "127.0.0.1");
+ * assert(before <= startTime && startTime <= Date.now());
+ * ```
  */
 export interface HttpContext {
   /**
@@ -58,13 +77,59 @@ export interface HttpContext {
  * `Content-Length`, this is a copy whose body stops at the limit.
  * @param context The request's signal, client address and start time.
  * @returns The response.
+ *
+ * @example A handler that answers, or throws and gets a plain 500
+ * ```ts
+ * import { createFetchHandler, type HttpHandler } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const greet: HttpHandler = (request) => {
+ *   const name = new URL(request.url).searchParams.get("name");
+ *   if (name === null) throw new Error("no name given");
+ *   return new Response(`hello ${name}`);
+ * };
+ *
+ * // onError returns nothing, so the client gets a 500 that tells nothing.
+ * using app = createFetchHandler(greet, { onError: () => {} });
+ * const hello = await app.fetch(new Request("http://localhost/?name=Ada"));
+ * assertEquals(await hello.text(), "hello Ada");
+ * const failed = await app.fetch(new Request("http://localhost/"));
+ * assertEquals(failed.status, 500);
+ * assertEquals(await failed.text(), "Internal Server Error\n");
+ * ```
  */
 export type HttpHandler = (
   request: Request,
   context: HttpContext,
 ) => Response | Promise<Response>;
 
-/** One line of the access log: a request and the status it was answered. */
+/**
+ * One line of the access log: a request and the status it was answered.
+ *
+ * @example Collecting the access log
+ * ```ts
+ * import { type AccessLogEntry, serveHttp } from "@aio/aio/server/http";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * const entries: AccessLogEntry[] = [];
+ * await using server = serveHttp(
+ *   (request) =>
+ *     new Response(null, { status: request.method === "POST" ? 201 : 204 }),
+ *   { accessLog: (entry) => entries.push(entry) },
+ * );
+ * const url = `http://127.0.0.1:${server.addr.port}/items`;
+ * await (await fetch(url, { method: "POST" })).body?.cancel();
+ * await (await fetch(url)).body?.cancel();
+ *
+ * assertEquals(
+ *   entries.map(({ method, url, status }) => `${method} ${url} ${status}`),
+ *   [`POST ${url} 201`, `GET ${url} 204`],
+ * );
+ * const { remoteAddr, duration } = entries[0]!;
+ * assertEquals(remoteAddr?.hostname, "127.0.0.1");
+ * assert(duration >= 0);
+ * ```
+ */
 export interface AccessLogEntry {
   /** The request method. */
   method: string;
@@ -80,7 +145,41 @@ export interface AccessLogEntry {
   remoteAddr: Deno.NetAddr | undefined;
 }
 
-/** Options of {@linkcode createFetchHandler}; {@linkcode serveHttp} takes them too. */
+/**
+ * Options of {@linkcode createFetchHandler}; {@linkcode serveHttp} takes them too.
+ *
+ * @example A timeout, a body limit and an error hook
+ * ```ts
+ * import {
+ *   createFetchHandler,
+ *   type FetchHandlerOptions,
+ * } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const options: FetchHandlerOptions = {
+ *   requestTimeout: 50,
+ *   maxBodySize: 8,
+ *   onError: (error) =>
+ *     new Response(`sorry: ${(error as Error).message}`, { status: 500 }),
+ * };
+ * using app = createFetchHandler(async (request) => {
+ *   const body = await request.text();
+ *   if (body === "hang") return await new Promise<Response>(() => {});
+ *   if (body === "fail") throw new Error("cannot do that");
+ *   return new Response(`got ${body}`);
+ * }, options);
+ *
+ * const post = async (body: string) => {
+ *   const init = { method: "POST", body };
+ *   const response = await app.fetch(new Request("http://localhost/", init));
+ *   return [response.status, await response.text()];
+ * };
+ * assertEquals(await post("ok"), [200, "got ok"]);
+ * assertEquals(await post("fail"), [500, "sorry: cannot do that"]);
+ * assertEquals((await post("hang"))[0], 503); // past requestTimeout
+ * assertEquals((await post("far too long"))[0], 413); // past maxBodySize
+ * ```
+ */
 export interface FetchHandlerOptions {
   /**
    * Milliseconds a handler has to return its response (the body may stream
@@ -124,6 +223,28 @@ export interface FetchHandlerOptions {
 /**
  * A handler in the shape `deno serve` runs (`export default { fetch }`),
  * returned by {@linkcode createFetchHandler}.
+ *
+ * @example Handing `fetch` to `Deno.serve`, or calling it directly
+ * ```ts
+ * import { createFetchHandler, type FetchHandler } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using app: FetchHandler = createFetchHandler((_request, context) =>
+ *   new Response(`hello ${context.remoteAddr?.hostname ?? "direct caller"}`)
+ * );
+ *
+ * // `fetch` works unbound; under a server it gets Deno's per-request info.
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   app.fetch,
+ * );
+ * const served = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * assertEquals(await served.text(), "hello 127.0.0.1");
+ *
+ * // Called without that info, the context has no client address.
+ * const direct = await app.fetch(new Request("http://localhost/"));
+ * assertEquals(await direct.text(), "hello direct caller");
+ * ```
  */
 export interface FetchHandler extends Disposable {
   /**
@@ -143,7 +264,34 @@ export interface FetchHandler extends Disposable {
   [Symbol.dispose](): void;
 }
 
-/** Options of {@linkcode serveHttp}. */
+/**
+ * Options of {@linkcode serveHttp}.
+ *
+ * @example Listening, and shutting down through a signal
+ * ```ts
+ * import { serveHttp, type ServeHttpOptions } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const controller = new AbortController();
+ * const listening: Deno.NetAddr[] = [];
+ * const options: ServeHttpOptions = {
+ *   hostname: "127.0.0.1",
+ *   port: 0, // any free port
+ *   signal: controller.signal,
+ *   onListen: (addr) => listening.push(addr),
+ *   shutdownTimeout: 1000,
+ *   requestTimeout: 5000,
+ * };
+ * await using server = serveHttp(() => new Response("up"), options);
+ *
+ * const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * assertEquals(await response.text(), "up");
+ * assertEquals(listening.map((addr) => addr.port), [server.addr.port]);
+ *
+ * controller.abort(); // like server.shutdown()
+ * await server.finished;
+ * ```
+ */
 export interface ServeHttpOptions extends FetchHandlerOptions {
   /**
    * The address to listen on. Use `"0.0.0.0"` or `"::"` to accept
@@ -181,7 +329,35 @@ export interface ServeHttpOptions extends FetchHandlerOptions {
   shutdownTimeout?: number;
 }
 
-/** A running HTTP server, returned by {@linkcode serveHttp}. */
+/**
+ * A running HTTP server, returned by {@linkcode serveHttp}.
+ *
+ * @example Counting requests in flight, and a shutdown that lets them finish
+ * ```ts
+ * import { type HttpServer, serveHttp } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const arrived = Promise.withResolvers<void>();
+ * const release = Promise.withResolvers<void>();
+ * await using server: HttpServer = serveHttp(async () => {
+ *   arrived.resolve();
+ *   await release.promise;
+ *   return new Response("finished");
+ * });
+ * assertEquals(server.addr.hostname, "127.0.0.1");
+ *
+ * const pending = fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * await arrived.promise;
+ * assertEquals(server.inFlight, 1);
+ *
+ * const stopped = server.shutdown(); // waits for the request in flight
+ * release.resolve();
+ * assertEquals(await (await pending).text(), "finished");
+ * await stopped;
+ * await server.finished;
+ * assertEquals(server.inFlight, 0);
+ * ```
+ */
 export interface HttpServer extends AsyncDisposable {
   /** The address the server listens on. */
   readonly addr: Deno.NetAddr;

@@ -22,6 +22,35 @@ import {
  * or several lines (an array, a generator, an async generator: each is sent
  * as it comes, so a long async reply streams). Each line is sent with `"\n"`
  * appended.
+ *
+ * @example One line, several, a stream of them, or none
+ * ```ts
+ * import { type LineReply, serveLines } from "@aio/aio/server/lines";
+ * import { assertEquals } from "@std/assert";
+ *
+ * // Each line is sent as the generator yields it.
+ * async function* countdown(from: number) {
+ *   for (let i = from; i > 0; i--) yield String(i);
+ * }
+ *
+ * await using server = serveLines((line): LineReply => {
+ *   const [command, argument = ""] = line.split(" ");
+ *   if (command === "echo") return argument; // one line
+ *   if (command === "split") return argument.split(","); // several lines
+ *   if (command === "countdown") return countdown(Number(argument));
+ *   // nothing: no reply
+ * });
+ *
+ * using conn = await Deno.connect({ port: server.addr.port });
+ * await conn.write(
+ *   new TextEncoder().encode("echo hi\nnoop\nsplit a,b\ncountdown 3\n"),
+ * );
+ * await conn.closeWrite();
+ * assertEquals(
+ *   await new Response(conn.readable).text(),
+ *   "hi\na\nb\n3\n2\n1\n",
+ * );
+ * ```
  */
 export type LineReply =
   | string
@@ -29,7 +58,24 @@ export type LineReply =
   | Iterable<string>
   | AsyncIterable<string>;
 
-/** What a {@linkcode LineHandler} gets beside the line. */
+/**
+ * What a {@linkcode LineHandler} gets beside the line.
+ *
+ * @example Numbering lines, and closing after the third
+ * ```ts
+ * import { type LineContext, serveLines } from "@aio/aio/server/lines";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = serveLines((line, context: LineContext) => {
+ *   if (context.lineNumber === 3) context.close(); // after this reply
+ *   return `${context.lineNumber}: ${line}`;
+ * });
+ *
+ * using conn = await Deno.connect({ port: server.addr.port });
+ * await conn.write(new TextEncoder().encode("a\nb\nc\nd\n"));
+ * assertEquals(await new Response(conn.readable).text(), "1: a\n2: b\n3: c\n");
+ * ```
+ */
 export interface LineContext extends TcpContext {
   /** The 1-based number of the line on its connection. */
   readonly lineNumber: number;
@@ -45,13 +91,64 @@ export interface LineContext extends TcpContext {
  * @param line The line, without its `"\n"` or `"\r\n"`.
  * @param context The line number, `close()`, and the connection's
  * {@linkcode TcpContext}.
+ *
+ * @example A tiny key-value protocol
+ * ```ts
+ * import { type LineHandler, serveLines } from "@aio/aio/server/lines";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const store = new Map<string, string>();
+ * const keyValue: LineHandler = (line) => {
+ *   const [command, key = "", value = ""] = line.split(" ");
+ *   if (command === "SET") {
+ *     store.set(key, value);
+ *     return "OK";
+ *   }
+ *   if (command === "GET") return store.get(key) ?? "(nil)";
+ *   return `ERR unknown command ${command}`;
+ * };
+ *
+ * await using server = serveLines(keyValue);
+ * using conn = await Deno.connect({ port: server.addr.port });
+ * await conn.write(new TextEncoder().encode("SET a 1\nGET a\nGET b\nDEL a\n"));
+ * await conn.closeWrite();
+ * assertEquals(
+ *   await new Response(conn.readable).text(),
+ *   "OK\n1\n(nil)\nERR unknown command DEL\n",
+ * );
+ * ```
  */
 export type LineHandler = (
   line: string,
   context: LineContext,
 ) => LineReply | Promise<LineReply>;
 
-/** Options of {@linkcode serveLines}: those of {@linkcode serveTcp}, plus: */
+/**
+ * Options of {@linkcode serveLines}: those of {@linkcode serveTcp}, plus:
+ *
+ * @example A line longer than `maxLineLength` closes its connection
+ * ```ts
+ * import { serveLines, type ServeLinesOptions } from "@aio/aio/server/lines";
+ * import { LineTooLongError } from "@aio/aio/errors";
+ * import { assertEquals, assertInstanceOf } from "@std/assert";
+ *
+ * const errors: unknown[] = [];
+ * const options: ServeLinesOptions = {
+ *   maxLineLength: 5,
+ *   onError: (error) => errors.push(error),
+ * };
+ * await using server = serveLines((line) => line, options);
+ *
+ * using conn = await Deno.connect({ port: server.addr.port });
+ * await conn.write(new TextEncoder().encode("short\ntoo long\n"));
+ * assertEquals(
+ *   await new Response(conn.readable).text(),
+ *   "short\nerror: line 2 is longer than 5 characters\n",
+ * );
+ * assertEquals(errors.length, 1);
+ * assertInstanceOf(errors[0], LineTooLongError);
+ * ```
+ */
 export interface ServeLinesOptions extends ServeTcpOptions {
   /**
    * The longest line accepted, in characters (UTF-16 code units), not

@@ -11,6 +11,24 @@ import { textResponse } from "./_text_response.ts";
 /**
  * The path parameters of a matched route: the pattern's named groups (`:id`)
  * and, under `"0"`, `"1"`, ..., its wildcards (`*`), percent-decoded.
+ *
+ * @example A named parameter and a wildcard, percent-decoded
+ * ```ts
+ * import { type RouteParams, router } from "@aio/aio/server/router";
+ * import { createFetchHandler } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using app = createFetchHandler(router([{
+ *   pattern: "/files/:owner/*",
+ *   handler: (_request, _context, params: RouteParams) =>
+ *     Response.json(params),
+ * }]));
+ *
+ * const response = await app.fetch(
+ *   new Request("http://localhost/files/Ada%20L/docs/notes.txt"),
+ * );
+ * assertEquals(await response.json(), { owner: "Ada L", 0: "docs/notes.txt" });
+ * ```
  */
 export type RouteParams = Record<string, string>;
 
@@ -21,6 +39,32 @@ export type RouteParams = Record<string, string>;
  * @param context The request's signal, client address and start time.
  * @param params The decoded path parameters of the route's pattern.
  * @returns The response.
+ *
+ * @example Handlers that share a parameter
+ * ```ts
+ * import { type RouteHandler, router } from "@aio/aio/server/router";
+ * import { createFetchHandler } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const notes = new Map<string, string>();
+ * const putNote: RouteHandler = async (request, _context, { name = "" }) => {
+ *   notes.set(name, await request.text());
+ *   return new Response(null, { status: 204 });
+ * };
+ * const getNote: RouteHandler = (_request, _context, { name = "" }) =>
+ *   new Response(notes.get(name) ?? "no such note", {
+ *     status: notes.has(name) ? 200 : 404,
+ *   });
+ *
+ * using app = createFetchHandler(router([
+ *   { method: "PUT", pattern: "/notes/:name", handler: putNote },
+ *   { method: "GET", pattern: "/notes/:name", handler: getNote },
+ * ]));
+ * const url = "http://localhost/notes/todo";
+ * const put = new Request(url, { method: "PUT", body: "milk" });
+ * assertEquals((await app.fetch(put)).status, 204);
+ * assertEquals(await (await app.fetch(new Request(url))).text(), "milk");
+ * ```
  */
 export type RouteHandler = (
   request: Request,
@@ -28,7 +72,40 @@ export type RouteHandler = (
   params: RouteParams,
 ) => Response | Promise<Response>;
 
-/** One route of a {@linkcode router}. */
+/**
+ * One route of a {@linkcode router}.
+ *
+ * @example Methods, a URLPattern, and a route for every method
+ * ```ts
+ * import { type Route, router } from "@aio/aio/server/router";
+ * import { createFetchHandler } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const routes: Route[] = [{
+ *   method: ["GET", "POST"],
+ *   pattern: "/items",
+ *   handler: (request) => new Response(`${request.method} items`),
+ * }, {
+ *   method: "GET",
+ *   pattern: new URLPattern({ pathname: "/v:version(\\d+)/*" }),
+ *   handler: (_request, _context, { version }) => new Response(`v${version}`),
+ * }, {
+ *   pattern: "/any", // no method: every method
+ *   handler: (request) => new Response(`any ${request.method}`),
+ * }];
+ *
+ * using app = createFetchHandler(router(routes));
+ * const answer = async (method: string, path: string) => {
+ *   const request = new Request(`http://localhost${path}`, { method });
+ *   const response = await app.fetch(request);
+ *   return [response.status, await response.text()];
+ * };
+ * assertEquals(await answer("POST", "/items"), [200, "POST items"]);
+ * assertEquals((await answer("DELETE", "/items"))[0], 405);
+ * assertEquals(await answer("GET", "/v2/health"), [200, "v2"]);
+ * assertEquals(await answer("PATCH", "/any"), [200, "any PATCH"]);
+ * ```
+ */
 export interface Route {
   /**
    * The method(s) the route answers; a `"GET"` route answers `HEAD` too.
@@ -46,7 +123,30 @@ export interface Route {
   handler: RouteHandler;
 }
 
-/** Options of {@linkcode router}. */
+/**
+ * Options of {@linkcode router}.
+ *
+ * @example A JSON answer for unknown paths
+ * ```ts
+ * import { router, type RouterOptions } from "@aio/aio/server/router";
+ * import { createFetchHandler } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const options: RouterOptions = {
+ *   notFound: (request) =>
+ *     Response.json({ error: `no ${new URL(request.url).pathname}` }, {
+ *       status: 404,
+ *     }),
+ * };
+ * using app = createFetchHandler(router([
+ *   { method: "GET", pattern: "/", handler: () => new Response("home") },
+ * ], options));
+ *
+ * const response = await app.fetch(new Request("http://localhost/nope"));
+ * assertEquals(response.status, 404);
+ * assertEquals(await response.json(), { error: "no /nope" });
+ * ```
+ */
 export interface RouterOptions {
   /**
    * Answers requests that no route's pattern matches.

@@ -21,6 +21,37 @@ import {
  *
  * Reading `signal` creates it: a handler that never looks at it costs no
  * `AbortController`.
+ *
+ * @example Greeting a client, and saying goodbye when the server shuts down
+ * ```ts
+ * import { serveTcp, type TcpContext } from "@aio/aio/server/tcp";
+ * import { TextLineStream } from "@std/streams/text-line-stream";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const encoder = new TextEncoder();
+ * await using server = serveTcp(async (conn, context: TcpContext) => {
+ *   const { remoteAddr, draining } = context;
+ *   await conn.write(encoder.encode(`hello ${remoteAddr.port}\n`));
+ *   if (!draining.aborted) {
+ *     await new Promise((resolve) =>
+ *       draining.addEventListener("abort", resolve, { once: true })
+ *     );
+ *   }
+ *   await conn.write(encoder.encode("bye\n"));
+ * });
+ *
+ * using conn = await Deno.connect({ port: server.addr.port });
+ * const lines: string[] = [];
+ * for await (
+ *   const line of conn.readable
+ *     .pipeThrough(new TextDecoderStream())
+ *     .pipeThrough(new TextLineStream())
+ * ) {
+ *   lines.push(line);
+ *   if (lines.length === 1) void server.shutdown(); // aborts `draining`
+ * }
+ * assertEquals(lines, [`hello ${conn.localAddr.port}`, "bye"]);
+ * ```
  */
 export interface TcpContext {
   /**
@@ -52,13 +83,56 @@ export interface TcpContext {
  * @param conn The accepted connection.
  * @param context The connection's signal, the server's draining signal and
  * the addresses.
+ *
+ * @example A handler that counts what the client sent
+ * ```ts
+ * import { serveTcp, type TcpHandler } from "@aio/aio/server/tcp";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const countBytes: TcpHandler = async (conn) => {
+ *   const buffer = new Uint8Array(1024);
+ *   let total = 0;
+ *   for (let n; (n = await conn.read(buffer)) !== null;) total += n;
+ *   await conn.write(new TextEncoder().encode(`${total} bytes\n`));
+ * }; // the server closes the connection when the handler returns
+ *
+ * await using server = serveTcp(countBytes);
+ * using conn = await Deno.connect({ port: server.addr.port });
+ * await conn.write(new TextEncoder().encode("hello"));
+ * await conn.closeWrite();
+ * assertEquals(await new Response(conn.readable).text(), "5 bytes\n");
+ * ```
  */
 export type TcpHandler = (
   conn: Deno.TcpConn,
   context: TcpContext,
 ) => void | Promise<void>;
 
-/** Options of {@linkcode serveTcp}. */
+/**
+ * Options of {@linkcode serveTcp}.
+ *
+ * @example Closing connections that stay idle
+ * ```ts
+ * import { echo, serveTcp, type ServeTcpOptions } from "@aio/aio/server";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const errors: unknown[] = [];
+ * const options: ServeTcpOptions = {
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   maxConnections: 100,
+ *   idleTimeout: 50, // close a connection quiet for 50 ms
+ *   shutdownTimeout: 1000,
+ *   onError: (error) => errors.push(error),
+ * };
+ * await using server = serveTcp(echo, options);
+ *
+ * using conn = await Deno.connect({ port: server.addr.port });
+ * // The client sends nothing, so the server closes the connection.
+ * assertEquals(await conn.read(new Uint8Array(16)), null);
+ * assertEquals(errors, []); // an idle close is not an error
+ * ```
+ */
 export interface ServeTcpOptions {
   /**
    * The address to listen on. Use `"0.0.0.0"` or `"::"` to accept
@@ -134,7 +208,32 @@ export interface ServeTcpOptions {
   reusePort?: boolean;
 }
 
-/** A running TCP server, returned by {@linkcode serveTcp}. */
+/**
+ * A running TCP server, returned by {@linkcode serveTcp}.
+ *
+ * @example Counting connections, and a shutdown that waits for them
+ * ```ts
+ * import { serveTcp, type TcpServer } from "@aio/aio/server/tcp";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const accepted = Promise.withResolvers<void>();
+ * await using server: TcpServer = serveTcp(async (conn) => {
+ *   accepted.resolve();
+ *   await conn.read(new Uint8Array(1)); // until the client hangs up
+ * });
+ * assertEquals(server.addr.hostname, "127.0.0.1");
+ *
+ * const conn = await Deno.connect({ port: server.addr.port });
+ * await accepted.promise;
+ * assertEquals(server.connections, 1);
+ *
+ * const stopped = server.shutdown(); // the handler may finish
+ * conn.close();
+ * await stopped;
+ * await server.finished;
+ * assertEquals(server.connections, 0);
+ * ```
+ */
 export interface TcpServer extends AsyncDisposable {
   /** The address the server listens on. */
   readonly addr: Deno.NetAddr;
