@@ -155,13 +155,19 @@ export function joinScope(
       joinable.set(parent, byTimeout);
     }
     byTimeout.set(timeout, scope);
-    if (timeout !== Infinity) {
-      timed.add(scope);
-      interval ??= setInterval(sweep, TICK);
-    }
+    if (timeout !== Infinity) timed.add(scope);
   }
   scope.users++;
+  if (interval === undefined && timed.size > 0) startSweeping();
   return scope;
+}
+
+function startSweeping(): void {
+  const id = setInterval(sweep, TICK);
+  // Under `deno test`, the process's first timer call runs pending
+  // microtasks before it returns; one of them may have started the sweep.
+  if (interval === undefined && timed.size > 0) interval = id;
+  else clearInterval(id);
 }
 
 /**

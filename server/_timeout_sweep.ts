@@ -73,7 +73,14 @@ export class TimeoutSweep<T extends Timed<T>> implements Disposable {
     else tail.next = item;
     this.#tail = item;
     if (this.#timer === undefined && this.#timeout !== Infinity) {
-      this.#timer = setInterval(this.#sweep, this.#period);
+      const timer = setInterval(this.#sweep, this.#period);
+      // Under `deno test`, the process's first timer call runs pending
+      // microtasks before it returns; one of them may have started one.
+      if (this.#timer === undefined && this.#head !== undefined) {
+        this.#timer = timer;
+      } else {
+        clearInterval(timer);
+      }
     }
   }
 
