@@ -22,13 +22,25 @@
 /**
  * Base class of every error `@aio/aio` throws on purpose.
  *
- * @example Catching every library error at once
+ * @example Every library error is an AioError
  * ```ts
- * import { AioError } from "@aio/aio/errors";
- * import { assertEquals } from "@std/assert";
+ * import { AioError, LineTooLongError, TimeoutError } from "@aio/aio/errors";
+ * import { assert, assertEquals } from "@std/assert";
  *
- * const error = new AioError("Cannot serve: the server is shut down");
- * assertEquals(error.name, "AioError");
+ * const errors = [
+ *   new AioError("Cannot serve: the server is shut down"),
+ *   new TimeoutError("Cannot finish: 10 ms have passed", { timeout: 10 }),
+ *   new LineTooLongError("Cannot read line 3: longer than 8 bytes", {
+ *     lineNumber: 3,
+ *     maxLineLength: 8,
+ *   }),
+ * ];
+ * assert(errors.every((error) => error instanceof AioError));
+ * assertEquals(errors.map((error) => error.name), [
+ *   "AioError",
+ *   "TimeoutError",
+ *   "LineTooLongError",
+ * ]);
  * ```
  *
  * @example Telling a failed call from a bug in the caller
