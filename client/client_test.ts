@@ -485,3 +485,73 @@ Deno.test("Client rejects bad options", { permissions: {} }, () => {
   );
   assertThrows(() => new Client({ retry: { attempts: -1 } }), RangeError);
 });
+
+Deno.test(
+  "Client settles every call of a long queue through aborts, retries and close",
+  {
+    permissions: NET,
+  },
+  async () => {
+    let inFlight = 0;
+    let peak = 0;
+    let served = 0;
+    const flaky = new Set<string>();
+    await using server = serve(async (req) => {
+      const path = new URL(req.url).pathname;
+      peak = Math.max(peak, ++inFlight);
+      try {
+        await sleep(path.endsWith("7") ? 30 : 1);
+        served++;
+        // Every tenth path fails once, then succeeds on its retry.
+        if (path.endsWith("3") && !flaky.has(path)) {
+          flaky.add(path);
+          return new Response("busy", { status: 503 });
+        }
+        return new Response(path);
+      } finally {
+        inFlight--;
+      }
+    });
+    const client = new Client({
+      baseUrl: server.origin,
+      concurrency: 8,
+      retry: { attempts: 2, backoff: () => 5 },
+    });
+    const aborts: AbortController[] = [];
+    const calls = Array.from({ length: 400 }, (_, i) => {
+      const controller = new AbortController();
+      aborts.push(controller);
+      return client.text(`/${i}`, { signal: controller.signal });
+    });
+    // Some callers give up while queued, some while in flight.
+    for (let i = 0; i < 400; i += 9) {
+      aborts[i]!.abort(new Error(`gave up ${i}`));
+    }
+    // Observed from the start: a queued call that is aborted rejects at once.
+    const outcomes = calls.map((call) => Promise.allSettled([call]));
+    const first = (await Promise.all(outcomes.slice(0, 200))).flat();
+    setTimeout(() => aborts[250]!.abort(new Error("gave up 250")), 5);
+    const closing = client.close();
+    const rest = (await Promise.all(outcomes.slice(200))).flat();
+    await closing;
+
+    assertEquals(client.active, 0);
+    assertLess(peak, 9, "never more than concurrency in flight");
+    for (const [i, outcome] of [...first, ...rest].entries()) {
+      if (i % 9 === 0) {
+        assertEquals(outcome.status, "rejected", `call ${i}`);
+        const reason = (outcome as PromiseRejectedResult).reason as Error;
+        assertEquals(reason.message, `gave up ${i}`);
+      } else if (i < 200) {
+        assertEquals(outcome, { status: "fulfilled", value: `/${i}` });
+      } else if (outcome.status === "rejected") {
+        const reason = outcome.reason as Error;
+        assert(
+          reason.name === "AbortError" || reason.message === "gave up 250",
+          `call ${i}: ${reason}`,
+        );
+      }
+    }
+    assertGreaterOrEqual(served, 200 - 23, "the first half was served");
+  },
+);
