@@ -7,6 +7,9 @@
  * - `raw pool, fetch with a signal`: the same with one `AbortSignal` shared
  *   by all requests: what cancellability alone costs (Deno's `Request` links
  *   a dependent signal per request),
+ * - `fetchText pool, no timeout` and `fetchText pool`: the same 64 workers
+ *   calling `fetchText()`, with `timeout: Infinity` (no signal: the request
+ *   engine alone) and with its default 30 s timeout,
  * - `pooledMap`: `pooledMap` from `@std/async` over raw `fetch`,
  * - `gather`: `gather()` of 20,000 `fetchText()` tasks, `concurrency: 64`,
  * - `mapConcurrent`: `mapConcurrent()` of `fetchText()` over lazy inputs,
@@ -73,31 +76,33 @@ async function readAll(url: string): Promise<void> {
   await response.text();
 }
 
+/** `CONCURRENCY` workers calling `fn` until `count` calls were made. */
+async function pool(count: number, fn: () => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      await fn();
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
 const LOADS: Record<string, () => Load> = {
-  "raw pool": () => async (url, count) => {
-    let next = 0;
-    const worker = async () => {
-      while (next < count) {
-        next++;
-        await readAll(url);
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  },
-  "raw pool, fetch with a signal": () => async (url, count) => {
+  "raw pool": () => (url, count) => pool(count, () => readAll(url)),
+  "raw pool, fetch with a signal": () => {
     // One signal for all, as the library's shared abort scopes do: the
     // least any cancellable fetch costs in Deno.
     const signal = new AbortController().signal;
-    let next = 0;
-    const worker = async () => {
-      while (next < count) {
-        next++;
+    return (url, count) =>
+      pool(count, async () => {
         const response = await fetch(url, { signal });
         await response.text();
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      });
   },
+  "fetchText pool, no timeout": () => (url, count) =>
+    pool(count, () => fetchText(url, { timeout: Infinity })),
+  "fetchText pool": () => (url, count) => pool(count, () => fetchText(url)),
   pooledMap: () => async (url, count) => {
     const inputs = (function* () {
       for (let i = 0; i < count; i++) yield i;
