@@ -819,15 +819,20 @@ class QueuedCall<T> extends Waiter {
   }
 
   granted(): void {
-    this.#resolve(
-      send(
-        this.#target,
-        this.#policy,
-        this.#signal,
-        this.#consume,
-        this.#session,
-        true,
-      ),
+    // Started from a microtask, not inside the release() that freed the slot:
+    // a call that fails at once would start the next one inside its own stack,
+    // and a long queue of them would overflow it.
+    queueMicrotask(() =>
+      this.#resolve(
+        send(
+          this.#target,
+          this.#policy,
+          this.#signal,
+          this.#consume,
+          this.#session,
+          true,
+        ),
+      )
     );
   }
 

@@ -7,6 +7,7 @@ import {
   assertRejects,
   assertThrows,
 } from "@std/assert";
+import { deadline } from "@std/async/deadline";
 import { TimeoutError } from "../errors.ts";
 import { rawServer, serveLoopback as serve } from "../tests/_loopback.ts";
 import { Client } from "./client.ts";
@@ -553,5 +554,34 @@ Deno.test(
       }
     }
     assertGreaterOrEqual(served, 200 - 23, "the first half was served");
+  },
+);
+
+Deno.test(
+  "Client starts a long queue of calls that fail at once without deep stacks",
+  {
+    permissions: {},
+  },
+  async () => {
+    const boom = new Error("boom");
+    const first = Promise.withResolvers<Response>();
+    let calls = 0;
+    await using client = new Client({
+      concurrency: 1,
+      // The first call holds the slot until all are queued; the rest throw.
+      fetch: () => {
+        if (calls++ === 0) return first.promise;
+        throw boom;
+      },
+    });
+    const outcomes = Array.from(
+      { length: 20_000 },
+      () => client.text("http://127.0.0.1:1/").catch((error) => error),
+    );
+    first.resolve(new Response("first"));
+    const results = await deadline(Promise.all(outcomes), 10_000);
+    assertEquals(results[0], "first");
+    assertEquals(results.filter((result) => result === boom).length, 19_999);
+    assertEquals(client.active, 0);
   },
 );
