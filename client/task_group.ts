@@ -414,7 +414,10 @@ export class TaskGroup implements AsyncDisposable {
     const task = new TaskHandle(fn);
     this.#tasks.add(task);
     task.then(() => this.#settled(task), (error) => {
-      if (!(signal.aborted && error === signal.reason)) {
+      // A task that rejects with its own signal's reason was cancelled, by
+      // the group or by its own abort(), like a cancelled asyncio task.
+      const own = task.signal;
+      if (!(own.aborted && error === own.reason)) {
         this.#errors.push(error);
         if (!signal.aborted) {
           this.#controller.abort(abortError(

@@ -285,3 +285,24 @@ Deno.test("TaskGroup.abort() cancels the tasks and wait() resolves", {
   failing.abort();
   await assertRejects(() => failing.wait(), Error, "cleanup failed");
 });
+
+Deno.test(
+  "TaskGroup counts a task aborted on its own as cancelled, not failed",
+  {
+    permissions: {},
+  },
+  async () => {
+    const log: string[] = [];
+    const group = new TaskGroup();
+    const cancelled = group.spawn(untilAborted(log, "cancelled"));
+    const sibling = group.spawn(async (signal) => {
+      await delay(30, { signal });
+      return "sibling done";
+    });
+    cancelled.abort();
+    await group.wait();
+    assertEquals(cancelled.status, "rejected");
+    assertEquals(await sibling, "sibling done");
+    assertEquals(group.signal.aborted, false, "the siblings go on");
+  },
+);
