@@ -8,6 +8,9 @@
 import { abortError } from "./_abort.ts";
 import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
 
+/** The longest delay setTimeout takes; it fires at once for more. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 /**
  * When {@linkcode wait} returns (asyncio's `FIRST_COMPLETED`,
  * `FIRST_EXCEPTION`, `ALL_COMPLETED`):
@@ -274,7 +277,8 @@ async function waitFor<T>(
   }
   if (handles.length === 0) ready.resolve();
 
-  const timer = timeout === Infinity
+  // A longer timeout (over 24.8 days) would fire at once: none is set.
+  const timer = timeout > MAX_TIMER_DELAY
     ? undefined
     : setTimeout(ready.resolve, timeout);
   const onAbort = () => ready.resolve();

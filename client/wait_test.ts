@@ -235,3 +235,18 @@ Deno.test("wait() rejects bad arguments", { permissions: {} }, () => {
     "Cannot wait: task 0 must be a function or a TaskHandle, received object",
   );
 });
+
+Deno.test(
+  "wait() with a timeout past what setTimeout takes waits for the tasks",
+  {
+    permissions: {},
+  },
+  async () => {
+    const started = performance.now();
+    const { done, pending } = await wait([
+      (signal) => delay(50, { signal }).then(() => "late"),
+    ], { timeout: 2 ** 31 });
+    assertEquals([done.length, pending.length], [1, 0]);
+    assertGreaterOrEqual(performance.now() - started, 45);
+  },
+);
