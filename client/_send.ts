@@ -144,7 +144,7 @@ export const DEFAULT_SENDER: Sender = {
       return send(
         prepareTarget(input, options),
         policy,
-        options?.signal,
+        callSignal(input, options),
         consume,
       );
     } catch (error) {
@@ -191,6 +191,22 @@ export function resolvePolicy(
       ? base.throwHttpErrors
       : resolveThrowHttpErrors(throwHttpErrors, where),
   };
+}
+
+/**
+ * The signal a call follows: the caller's `signal` option and, for a
+ * `Request`, the request's own signal too (`fetch(request, { signal })`
+ * would drop it, and every attempt passes its own).
+ */
+export function callSignal(
+  input: string | URL | Request,
+  options: RequestOptions | undefined,
+): AbortSignal | undefined {
+  const signal = options?.signal;
+  if (!(input instanceof Request)) return signal;
+  return signal === undefined
+    ? input.signal
+    : AbortSignal.any([signal, input.signal]);
 }
 
 /**

@@ -31,6 +31,7 @@ import { downloadWith } from "./_download.ts";
 import { Limiter, Waiter } from "./_limiter.ts";
 import { pages } from "./_pages.ts";
 import {
+  callSignal,
   checkTimeout,
   type Consume,
   DEFAULT_POLICY,
@@ -704,11 +705,12 @@ export class Client implements AsyncDisposable {
     try {
       policy = resolvePolicy(options, WHERE, this.#policy);
       target = prepareTarget(input, options, this.#base, this.#headers);
-      const callerSignal = options?.signal;
+      const followed = callSignal(input, options);
       if (linked !== undefined) {
-        signal = linked;
-      } else if (callerSignal !== undefined) {
-        signal = AbortSignal.any([callerSignal, own]);
+        // gather()'s signal (`options.signal`) already follows the client's.
+        signal = followed!;
+      } else if (followed !== undefined) {
+        signal = AbortSignal.any([followed, own]);
       }
     } catch (error) {
       return Promise.reject(error);

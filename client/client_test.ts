@@ -585,3 +585,20 @@ Deno.test(
     assertEquals(client.active, 0);
   },
 );
+
+Deno.test("Client follows a Request's own signal, queued or in flight", {
+  permissions: NET,
+}, async () => {
+  await using server = busyServer(100);
+  await using client = new Client({ concurrency: 1 });
+  const first = client.text(server.url("/first"));
+  const controller = new AbortController();
+  const reason = new Error("not any more");
+  const queued = client.text(
+    new Request(server.url("/queued"), { signal: controller.signal }),
+  );
+  setTimeout(() => controller.abort(reason), 20);
+  assertEquals(await assertRejects(() => queued), reason);
+  assertEquals(await first, "/first");
+  assertEquals(server.total(), 1, "the aborted request was never sent");
+});

@@ -4,6 +4,7 @@ import {
   assertInstanceOf,
   assertLess,
   assertRejects,
+  assertStrictEquals,
   assertStringIncludes,
 } from "@std/assert";
 import { TimeoutError } from "../errors.ts";
@@ -426,4 +427,47 @@ Deno.test("request() keeps other requests going when one ends", {
   assertEquals(fast, { status: "fulfilled", value: "/fast" });
   assertEquals(slow, { status: "fulfilled", value: "/slow" });
   assertEquals(aborted, { status: "rejected", reason });
+});
+
+Deno.test("request() follows a Request's own signal", {
+  permissions: NET,
+}, async (t) => {
+  let served = 0;
+  await using server = serve(async (req) => {
+    served++;
+    if (new URL(req.url).pathname === "/slow") {
+      // Until the client goes away.
+      await new Promise((resolve) =>
+        req.signal.addEventListener("abort", resolve, { once: true })
+      );
+    }
+    return new Response("late");
+  });
+  await t.step("already aborted: nothing is sent", async () => {
+    const reason = new Error("mine");
+    const input = new Request(server.url("/"), {
+      signal: AbortSignal.abort(reason),
+    });
+    assertStrictEquals(await assertRejects(() => fetchText(input)), reason);
+    assertEquals(served, 0);
+  });
+  await t.step("aborted while waiting for the answer", async () => {
+    const controller = new AbortController();
+    const reason = new Error("gave up");
+    const input = new Request(server.url("/slow"), {
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(reason), 50);
+    assertStrictEquals(await assertRejects(() => fetchText(input)), reason);
+  });
+  await t.step("with a signal option too, either one aborts", async () => {
+    const controller = new AbortController();
+    const reason = new Error("request's own");
+    const input = new Request(server.url("/slow"), {
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(reason), 50);
+    const call = fetchText(input, { signal: new AbortController().signal });
+    assertStrictEquals(await assertRejects(() => call), reason);
+  });
 });
