@@ -113,26 +113,33 @@ function counted(
   };
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      let step: ReadableStreamReadResult<Uint8Array> | undefined;
       try {
-        const step = await reader?.read();
-        if (step === undefined || step.done) {
-          if (total !== undefined && loaded !== total) {
-            const { url, method } = attempt.target;
-            throw new NetworkError(
-              `Cannot ${method} "${url}": the body ended after ${loaded} of ${total} bytes`,
-              { url, method, attempts: attempt.number },
-            );
-          }
-          controller.close();
-          return;
-        }
-        loaded += step.value.length;
-        onProgress?.({ loaded, total });
-        controller.enqueue(step.value);
+        step = await reader?.read();
       } catch (error) {
         await cancel(error);
         throw attempt.fail(error);
       }
+      if (step === undefined || step.done) {
+        if (total !== undefined && loaded !== total) {
+          const { url, method } = attempt.target;
+          throw new NetworkError(
+            `Cannot ${method} "${url}": the body ended after ${loaded} of ${total} bytes`,
+            { url, method, attempts: attempt.number },
+          );
+        }
+        controller.close();
+        return;
+      }
+      loaded += step.value.length;
+      try {
+        onProgress?.({ loaded, total });
+      } catch (error) {
+        // The caller's own error: thrown as it is, and never retried.
+        await cancel(error);
+        throw error;
+      }
+      controller.enqueue(step.value);
     },
     cancel,
   }, { highWaterMark: 0 });

@@ -3,6 +3,7 @@ import {
   assertEquals,
   assertGreater,
   assertRejects,
+  assertStrictEquals,
   assertStringIncludes,
 } from "@std/assert";
 import { TimeoutError } from "../errors.ts";
@@ -289,4 +290,29 @@ Deno.test("download() rejects bad arguments before sending anything", {
     '"onProgress" must be a function',
   );
   assertEquals(requests, 0);
+});
+
+Deno.test("download() throws an onProgress error as it is, without retrying", {
+  permissions: PERMISSIONS,
+}, async () => {
+  let requests = 0;
+  await using server = serve(() => {
+    requests++;
+    return new Response("x".repeat(200_000));
+  });
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/file.bin`, "old");
+  const mistake = new TypeError("a bug in the progress bar");
+  const error = await assertRejects(() =>
+    download(server.url("/file.bin"), `${dir.path}/file.bin`, {
+      retry: { attempts: 3, backoff: () => 1 },
+      onProgress: () => {
+        throw mistake;
+      },
+    })
+  );
+  assertStrictEquals(error, mistake);
+  assertEquals(requests, 1, "not retried");
+  assertEquals(await Deno.readTextFile(`${dir.path}/file.bin`), "old");
+  assertEquals(await names(dir.path), ["file.bin"]);
 });
