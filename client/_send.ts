@@ -265,7 +265,9 @@ export function resolveRetry(
     respectRetryAfter = true,
     maxRetryAfter = 60_000,
     onRetry,
-  } = typeof retry === "number" ? { attempts: retry } : retry;
+  } = typeof retry === "number"
+    ? { attempts: retry }
+    : retryObject(retry, where);
   if (!Number.isInteger(attempts) || attempts < 1) {
     throw new RangeError(
       `${where}: "retry.attempts" must be a positive integer, received ${attempts}`,
@@ -282,6 +284,20 @@ export function resolveRetry(
   if (onRetry !== undefined && typeof onRetry !== "function") {
     throw new TypeError(`${where}: "retry.onRetry" must be a function`);
   }
+  if (!isListOf(retryOn, "number")) {
+    throw new TypeError(
+      `${where}: "retry.retryOn" must be an array of status codes, received ${
+        describe(retryOn)
+      }`,
+    );
+  }
+  if (!isListOf(methods, "string")) {
+    throw new TypeError(
+      `${where}: "retry.methods" must be an array of method names, received ${
+        describe(methods)
+      }`,
+    );
+  }
   return {
     attempts,
     retryOn: new Set(retryOn),
@@ -291,6 +307,25 @@ export function resolveRetry(
     maxRetryAfter,
     onRetry,
   };
+}
+
+function retryObject(retry: unknown, where: string): RetryOptions {
+  if (typeof retry !== "object" || retry === null) {
+    throw new TypeError(
+      `${where}: "retry" must be a number of attempts or an object, received ${
+        describe(retry)
+      }`,
+    );
+  }
+  return retry as RetryOptions;
+}
+
+function isListOf(value: unknown, type: "number" | "string"): boolean {
+  return Array.isArray(value) && value.every((item) => typeof item === type);
+}
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
 /**
@@ -325,7 +360,7 @@ export function prepareTarget(
       replayable = true;
     }
   } else {
-    url = new URL(input, base);
+    url = parseUrl(input, base);
     fetchInput = url.href;
     method = (options?.method ?? "GET").toUpperCase();
   }
@@ -362,6 +397,19 @@ export function prepareTarget(
  * hands the body on (`request()`) calls {@linkcode Attempt.keep} and then
  * owns the cleanup.
  */
+function parseUrl(input: string | URL, base: URL | undefined): URL {
+  try {
+    return new URL(input, base);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot request ${JSON.stringify(String(input))}: not a valid URL${
+        base === undefined ? " (a relative URL needs a baseUrl)" : ""
+      }`,
+      { cause: error },
+    );
+  }
+}
+
 export class Attempt {
   /** 1 for the first attempt. */
   readonly number: number;
@@ -614,6 +662,13 @@ class Call<T> {
         response = await policy.fetch(input, init);
       } catch (error) {
         throw attempt.fail(error);
+      }
+      if (!(response instanceof Response)) {
+        throw new TypeError(
+          `Cannot ${target.method} "${target.url}": fetch resolved to ${
+            describe(response)
+          }, not a Response`,
+        );
       }
       const { status } = response;
       if (!last && policy.retry.retryOn.has(status)) {

@@ -230,6 +230,13 @@ export class Client implements AsyncDisposable {
     } = options;
     const where = "Cannot create client";
     if (baseUrl !== undefined) {
+      if (!URL.canParse(baseUrl)) {
+        throw new TypeError(
+          `${where}: "baseUrl" must be an absolute URL, received ${
+            JSON.stringify(String(baseUrl))
+          }`,
+        );
+      }
       const base = new URL(baseUrl);
       if (!base.pathname.endsWith("/")) base.pathname += "/";
       this.#base = base;

@@ -477,7 +477,11 @@ Deno.test("Client rejects bad options", { permissions: {} }, () => {
     RangeError,
     '"perHostConcurrency"',
   );
-  assertThrows(() => new Client({ baseUrl: "relative/path" }), TypeError);
+  assertThrows(
+    () => new Client({ baseUrl: "relative/path" }),
+    TypeError,
+    'Cannot create client: "baseUrl" must be an absolute URL, received "relative/path"',
+  );
   assertThrows(() => new Client({ timeout: -5 }), RangeError, '"timeout"');
   assertThrows(
     () => new Client({ fetch: "no" as unknown as typeof fetch }),
@@ -531,10 +535,15 @@ Deno.test(
     // Observed from the start: a queued call that is aborted rejects at once.
     const outcomes = calls.map((call) => Promise.allSettled([call]));
     const first = (await Promise.all(outcomes.slice(0, 200))).flat();
-    setTimeout(() => aborts[250]!.abort(new Error("gave up 250")), 5);
+    const late = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        aborts[250]!.abort(new Error("gave up 250"));
+        resolve();
+      }, 5)
+    );
     const closing = client.close();
     const rest = (await Promise.all(outcomes.slice(200))).flat();
-    await closing;
+    await Promise.all([closing, late]);
 
     assertEquals(client.active, 0);
     assertLess(peak, 9, "never more than concurrency in flight");

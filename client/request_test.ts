@@ -9,7 +9,14 @@ import {
 } from "@std/assert";
 import { TimeoutError } from "../errors.ts";
 import { HttpError, NetworkError, ParseError } from "./errors.ts";
-import { fetchBytes, fetchJson, fetchText, request } from "./request.ts";
+import { Client } from "./client.ts";
+import {
+  fetchBytes,
+  fetchJson,
+  fetchText,
+  request,
+  type RequestOptions,
+} from "./request.ts";
 import {
   closedPort,
   rawServer,
@@ -343,7 +350,16 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
   permissions: NET,
 }, async (t) => {
   await t.step("relative URL", async () => {
-    await assertRejects(() => request("/relative"), TypeError, "Invalid URL");
+    await assertRejects(
+      () => request("/relative"),
+      TypeError,
+      'Cannot request "/relative": not a valid URL (a relative URL needs a baseUrl)',
+    );
+    await assertRejects(
+      () => request(""),
+      TypeError,
+      'Cannot request "": not a valid URL',
+    );
   });
   await t.step("GET with a body", async () => {
     await assertRejects(
@@ -370,6 +386,35 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
       RangeError,
       '"retry.attempts" must be a positive integer, received 0',
     );
+    const url = "http://127.0.0.1:9/";
+    const bad: [RequestOptions["retry"], string][] = [
+      [
+        null as unknown as number,
+        '"retry" must be a number of attempts or an object, received null',
+      ],
+      [
+        { retryOn: 503 as unknown as number[] },
+        '"retry.retryOn" must be an array of status codes, received 503',
+      ],
+      [
+        { methods: "GET" as unknown as string[] },
+        '"retry.methods" must be an array of method names, received "GET"',
+      ],
+    ];
+    for (const [retry, message] of bad) {
+      await assertRejects(() => request(url, { retry }), TypeError, message);
+    }
+  });
+  await t.step("a fetch that does not give a Response", async () => {
+    const client = new Client({
+      fetch: () => Promise.resolve(undefined as unknown as Response),
+    });
+    await assertRejects(
+      () => client.text("http://127.0.0.1:9/"),
+      TypeError,
+      'Cannot GET "http://127.0.0.1:9/": fetch resolved to undefined, not a Response',
+    );
+    await client.close();
   });
   await t.step("signal", async () => {
     await assertRejects(
