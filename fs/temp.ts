@@ -121,6 +121,13 @@ export async function makeTempDir(
         }`,
       );
     }
+    if (/[/\\\0]/.test(value)) {
+      throw new TypeError(
+        `Cannot make a temporary directory: "${name}" must not contain a path separator or NUL, received ${
+          JSON.stringify(value)
+        }; use "dir" for the parent directory`,
+      );
+    }
   }
   if (dir !== undefined && typeof dir !== "string") {
     throw new TypeError(

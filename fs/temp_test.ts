@@ -96,5 +96,15 @@ Deno.test({
       bad.message,
       `Cannot make a temporary directory: "prefix" must be a string, received number 1`,
     );
+    await assertRejects(
+      () => makeTempDir({ prefix: "a/b" }),
+      TypeError,
+      `Cannot make a temporary directory: "prefix" must not contain a path separator or NUL, received "a/b"; use "dir" for the parent directory`,
+    );
+    await assertRejects(
+      () => makeTempDir({ suffix: "x\0" }),
+      TypeError,
+      `"suffix" must not contain a path separator or NUL`,
+    );
   },
 });

@@ -12,6 +12,11 @@ import { textResponse } from "./_text_response.ts";
  * The path parameters of a matched route: the pattern's named groups (`:id`)
  * and, under `"0"`, `"1"`, ..., its wildcards (`*`), percent-decoded.
  *
+ * Decoded means that `%2F` becomes `/` and `%00` a NUL: `/files/..%2Fetc`
+ * matches `/files/:name` with `name` = `"../etc"`. Check a parameter before
+ * using it as a file name or a path (the `aio serve http --dir` file server
+ * refuses such paths).
+ *
  * @example A named parameter and a wildcard, percent-decoded
  * ```ts
  * import { type RouteParams, router } from "@aio/aio/server/router";
