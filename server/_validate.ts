@@ -1,9 +1,16 @@
 /**
- * Option checks shared by the TCP servers. Messages read
+ * Option checks shared by the TCP servers, and the longest timeout a timer
+ * can wait. Messages read
  * `Cannot serve: "<name>" must be ..., received <value>`.
  *
  * @module
  */
+
+/**
+ * The longest delay `setTimeout` honours; a longer one fires at once. A
+ * timeout above it is treated as `Infinity`.
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 function show(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);

@@ -16,6 +16,7 @@ import {
   assertLimit,
   assertPort,
   assertString,
+  MAX_TIMER_DELAY,
 } from "./_validate.ts";
 
 /**
@@ -322,7 +323,8 @@ export interface ServeHttpOptions extends FetchHandlerOptions {
    * How long `shutdown()` lets requests in flight finish, in milliseconds.
    * Past it, handlers still running get their `signal` aborted and their
    * clients a 503; responses still streaming a second later are cut off.
-   * `Infinity` waits for every request.
+   * `Infinity` (or anything above 2147483647, about 24.8 days) waits for
+   * every request.
    *
    * @default {5000}
    */
@@ -719,28 +721,34 @@ class Dispatcher implements FetchHandler {
   };
 
   /**
-   * A 413 for a `Content-Length` over the limit, a copy of `request` whose
-   * body stops at the limit for a body without one, or `request` itself.
+   * A 413 for a `Content-Length` over the limit, `request` itself for one
+   * within it, or else a copy of `request` whose body stops at the limit.
    */
   #limit(exchange: Exchange, request: Request): Request | Response {
     const maxBodySize = this.#maxBodySize;
-    const length = request.headers.get("content-length");
-    if (length !== null) {
-      if (Number(length) <= maxBodySize) return request;
+    const length = contentLength(request.headers.get("content-length"));
+    if (length !== undefined) {
+      if (length <= maxBodySize) return request;
       // Deno adds `Connection: close` and discards the announced body.
       return this.#logged(exchange, this.#tooLarge());
     }
     const body = request.body;
     if (body === null) return request;
-    return new Request(request.url, {
-      method: request.method,
-      headers: request.headers,
+    // Copied from `request`, not from its URL, the method stays as sent:
+    // only a method given in `init` is refused (TRACE), upper-cased (`post`)
+    // or barred from having a body (`get`). A body without Content-Length or
+    // Transfer-Encoding is wrapped too: HTTP/2 sends one so. `signal: null`
+    // leaves Deno's costly `request.signal` unread.
+    return new Request(request, {
+      signal: null,
       body: limitBody(body, maxBodySize, () => {
         const error = new AioError(
           `Cannot read the body of ${request.method} ${request.url}: larger than the ${maxBodySize} bytes maxBodySize`,
         );
         if (exchange.state === HANDLING) {
-          // The body is cancelled: Deno resets the connection after this.
+          // The body is cancelled, yet Deno reads the rest of it off the
+          // connection and keeps the connection open for more requests;
+          // `Connection: close` asks the client to close it instead.
           const response = this.#tooLarge();
           response.headers.set("connection", "close");
           this.#abandon(exchange, response, error);
@@ -958,12 +966,31 @@ class Server implements HttpServer {
   }
 }
 
+/**
+ * The body size a `Content-Length` value announces, or `undefined` for none
+ * or one that is not a plain size. Deno accepts a repeated header whose
+ * values are equal, which `Headers` joins into a list (`"5, 5"`; RFC 9110
+ * section 8.6).
+ */
+function contentLength(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  let length: number | undefined;
+  for (const item of value.split(",")) {
+    const digits = item.trim();
+    if (!/^[0-9]+$/.test(digits)) return undefined;
+    const size = Number(digits);
+    if (length !== undefined && size !== length) return undefined;
+    length = size;
+  }
+  return length;
+}
+
 /** Whether `promise` settles within `ms` milliseconds. */
 async function settlesWithin(
   promise: Promise<void>,
   ms: number,
 ): Promise<boolean> {
-  if (ms === Infinity) {
+  if (ms > MAX_TIMER_DELAY) {
     await promise;
     return true;
   }

@@ -370,6 +370,135 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveHttp() hands a bodyless request of any method to the handler",
+  permissions: NET,
+  async fn(t) {
+    // Under the default maxBodySize, as sent: Deno keeps the method's case.
+    for (const method of ["TRACE", "TRACK", "get", "head", "post", "delete"]) {
+      await t.step(method, async () => {
+        const seen: [string, string][] = [];
+        await using server = serveHttp(async (request) => {
+          seen.push([request.method, await request.text()]);
+          return new Response("ok");
+        });
+        using conn = await Deno.connect({ port: server.addr.port });
+        await conn.write(
+          encoder.encode(`${method} / HTTP/1.1\r\nHost: x\r\n\r\n`),
+        );
+        const response = await readResponse(conn);
+        assertEquals(response?.status, 200);
+        assertEquals(seen, [[method, ""]]);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serveHttp() limits the body of a method the Request constructor rejects",
+  permissions: NET,
+  async fn(t) {
+    const chunked = (text: string) =>
+      "Transfer-Encoding: chunked\r\n\r\n" +
+      `${text.length.toString(16)}\r\n${text}\r\n0\r\n\r\n`;
+    const variants: [string, string, number, number, string][] = [
+      ["a chunked TRACE body within the limit", "TRACE", 5, 200, "TRACE 12345"],
+      ["a chunked get body within the limit", "get", 5, 200, "get 12345"],
+      [
+        "a chunked TRACE body past the limit",
+        "TRACE",
+        4,
+        413,
+        "Request body larger than 4 bytes\n",
+      ],
+    ];
+    for (const [name, method, maxBodySize, status, body] of variants) {
+      await t.step(name, async () => {
+        await using server = serveHttp(
+          async (request) =>
+            new Response(`${request.method} ${await request.text()}`),
+          { maxBodySize, onError: () => {} },
+        );
+        using conn = await Deno.connect({ port: server.addr.port });
+        await conn.write(encoder.encode(
+          `${method} / HTTP/1.1\r\nHost: x\r\n${chunked("12345")}`,
+        ));
+        const response = await readResponse(conn);
+        assertEquals(response?.status, status);
+        assertEquals(response?.body, body);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "serveHttp() reads a Content-Length sent twice as one",
+  permissions: NET,
+  async fn(t) {
+    // Deno accepts repeated equal Content-Length headers, joined as "5, 5".
+    const variants: [string, number, number, string][] = [
+      ["within maxBodySize", 5, 200, "read 5 bytes: hello"],
+      ["over maxBodySize", 2000, 413, "Request body larger than 1024 bytes\n"],
+    ];
+    for (const [name, length, status, body] of variants) {
+      await t.step(name, async () => {
+        const lengths: (string | null)[] = [];
+        await using server = serveHttp(async (request) => {
+          lengths.push(request.headers.get("content-length"));
+          const text = await request.text();
+          return new Response(`read ${text.length} bytes: ${text}`);
+        }, { maxBodySize: 1024 });
+        using conn = await Deno.connect({ port: server.addr.port });
+        await conn.write(encoder.encode(
+          "POST / HTTP/1.1\r\nHost: x\r\n" +
+            `Content-Length: ${length}\r\nContent-Length: ${length}\r\n\r\n` +
+            "hello",
+        ));
+        const response = await readResponse(conn);
+        assertEquals(response?.status, status);
+        assertEquals(response?.body, body);
+        assertEquals(lengths, status === 200 ? ["5, 5"] : []);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "serveHttp() limits an HTTP/2 body sent without Content-Length",
+  permissions: NET,
+  async fn() {
+    // HTTP/2 frames a body by itself: neither Content-Length nor
+    // Transfer-Encoding says that it has one.
+    const seen: (string | null)[] = [];
+    await using server = serveHttp(async (request) => {
+      seen.push(request.headers.get("content-length"));
+      return new Response(`read ${(await request.bytes()).length}`);
+    }, { maxBodySize: 100, onError: () => {} });
+    using client = Deno.createHttpClient({ http1: false, http2: true });
+    const post = async (size: number) => {
+      const body = new ReadableStream({
+        start(controller) {
+          controller.enqueue(new Uint8Array(size));
+          controller.close();
+        },
+      });
+      const response = await fetch(`http://127.0.0.1:${server.addr.port}/`, {
+        client,
+        method: "POST",
+        body,
+      });
+      return [response.status, await response.text()];
+    };
+    assertEquals(await post(100), [200, "read 100"]);
+    assertEquals(await post(101), [
+      413,
+      "Request body larger than 100 bytes\n",
+    ]);
+    assertEquals(seen, [null, null]);
+  },
+});
+
+Deno.test({
   name: "serveHttp() reads no further than a lying Content-Length",
   permissions: NET,
   async fn() {
@@ -580,6 +709,38 @@ Deno.test({
       (reasons[0] as Error).message,
       "50 ms shutdownTimeout passed",
     );
+  },
+});
+
+Deno.test({
+  name: "serveHttp() treats a shutdownTimeout past the timer limit as Infinity",
+  permissions: NET,
+  async fn() {
+    // setTimeout fires at once for a delay above 2 ** 31 - 1 ms.
+    const started = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
+    let signal: AbortSignal | undefined;
+    const server = serveHttp(async (_request, context) => {
+      signal = context.signal;
+      started.resolve();
+      await release.promise;
+      return new Response("finished");
+    }, { shutdownTimeout: 2 ** 31 });
+    const response = fetch(`http://127.0.0.1:${server.addr.port}/`);
+    await started.promise;
+    let stopped = false;
+    const shutdown = server.shutdown().then(() => stopped = true);
+    await delay(200);
+    assertFalse(signal!.aborted);
+    assertFalse(stopped);
+    assertEquals(server.inFlight, 1);
+    release.resolve();
+    const answer = await response;
+    assertEquals(answer.status, 200);
+    assertEquals(await answer.text(), "finished");
+    await shutdown;
+    await server.finished;
+    assertFalse(signal!.aborted);
   },
 });
 

@@ -21,7 +21,8 @@ import {
  * What a {@linkcode LineHandler} may return: a line to send back, nothing,
  * or several lines (an array, a generator, an async generator: each is sent
  * as it comes, so a long async reply streams). Each line is sent with `"\n"`
- * appended.
+ * appended. Any other value, or a line that is not a string, is a
+ * `TypeError` for `onError`, and the connection is closed.
  *
  * @example One line, several, a stream of them, or none
  * ```ts
@@ -290,7 +291,8 @@ async function serveConnection(
       if (done) break;
       context.lineNumber++;
       await writeReply(conn, await handler(value, context), context);
-      if (context.closing || draining.aborted) break;
+      // Bad input after this line is never read, so it is not reported.
+      if (context.closing || draining.aborted) return;
     }
   } catch (error) {
     if (isPeerReset(error)) return;
@@ -323,12 +325,14 @@ async function writeReply(
   } else if (typeof reply === "object" && reply !== null) {
     if (Symbol.asyncIterator in reply) {
       for await (const line of reply) {
+        if (typeof line !== "string") throw badItem(line, context);
         await writeAll(conn, encoder.encode(line + "\n"));
       }
     } else if (Symbol.iterator in reply) {
       // Batched, so that an array of short lines is not one write each.
       let batch = "";
       for (const line of reply) {
+        if (typeof line !== "string") throw badItem(line, context);
         batch += line + "\n";
         if (batch.length >= BATCH_BYTES) {
           await writeAll(conn, encoder.encode(batch));
@@ -349,7 +353,21 @@ function badReply(reply: unknown, context: LineContext): TypeError {
     `Cannot reply to line ${context.lineNumber} from ${
       formatAddr(context.remoteAddr)
     }: the handler returned ${
-      reply === null ? "null" : typeof reply
+      typeOf(reply)
     }, expected a string, nothing, or an iterable of strings`,
   );
+}
+
+function badItem(item: unknown, context: LineContext): TypeError {
+  return new TypeError(
+    `Cannot reply to line ${context.lineNumber} from ${
+      formatAddr(context.remoteAddr)
+    }: the handler returned an iterable holding ${
+      typeOf(item)
+    }, expected an iterable of strings`,
+  );
+}
+
+function typeOf(value: unknown): string {
+  return value === null ? "null" : typeof value;
 }

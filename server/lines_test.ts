@@ -10,6 +10,7 @@ import { type LineReply, serveLines } from "./lines.ts";
 import { readEof, readExactly, writeAll } from "./_test_util.ts";
 
 const NET: Deno.PermissionOptionsObject = { net: ["127.0.0.1"] };
+const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Sends `input`, half-closes, and returns everything the server sent. */
@@ -83,6 +84,48 @@ Deno.test({
       assertEquals(reply, lines.join("\n") + "\n");
     });
 
+    await t.step("a line that is no string closes the connection", async () => {
+      const items: [string, () => LineReply, string, string][] = [
+        ["an array", () => ["a", 7 as unknown as string], "", "number"],
+        [
+          "a generator",
+          function* () {
+            yield "a";
+            yield {} as string;
+          },
+          "",
+          "object",
+        ],
+        [
+          "an async generator",
+          async function* () {
+            yield "a";
+            await Promise.resolve();
+            yield null as unknown as string;
+          },
+          "a\n",
+          "null",
+        ],
+      ];
+      for (const [name, handler, sent, type] of items) {
+        const errors: unknown[] = [];
+        await using server = serveLines(handler, {
+          onError: (error) => errors.push(error),
+        });
+        assertEquals(await exchange(server.addr.port, "x\ny\n"), sent, name);
+        assertEquals(errors.length, 1, name);
+        assertInstanceOf(errors[0], TypeError);
+        assertStringIncludes(
+          errors[0].message,
+          `Cannot reply to line 1 from 127.0.0.1:`,
+        );
+        assertStringIncludes(
+          errors[0].message,
+          `the handler returned an iterable holding ${type}, expected an iterable of strings`,
+        );
+      }
+    });
+
     await t.step("a value that is no reply closes the connection", async () => {
       const errors: unknown[] = [];
       await using server = serveLines(() => 42 as unknown as string, {
@@ -114,6 +157,60 @@ Deno.test({
     await writeAll(conn, "one\nquit\nnever answered\n");
     assertEquals(decoder.decode(await readExactly(conn, 8)), "one\nbye\n");
     assertEquals(await readEof(conn), null);
+  },
+});
+
+Deno.test({
+  name: "serveLines() ignores bad input after the line that closes",
+  permissions: NET,
+  async fn(t) {
+    const variants: [string, Uint8Array, { maxLineLength?: number }][] = [
+      [
+        "invalid UTF-8",
+        new Uint8Array([...encoder.encode("QUIT\n"), 0xff, 0x0a]),
+        {},
+      ],
+      ["a line too long", encoder.encode("QUIT\n123456789\n"), {
+        maxLineLength: 8,
+      }],
+    ];
+    for (const [name, input, options] of variants) {
+      await t.step(`${name} after context.close()`, async () => {
+        const errors: unknown[] = [];
+        await using server = serveLines((line, context) => {
+          if (line === "QUIT") {
+            context.close();
+            return "bye";
+          }
+          return line;
+        }, { ...options, onError: (error) => errors.push(error) });
+        // One write, so the bad input arrives with the closing line.
+        assertEquals(await exchange(server.addr.port, input), "bye\n");
+        assertEquals(errors, []);
+      });
+    }
+
+    await t.step("invalid UTF-8 once the server drains", async () => {
+      const errors: unknown[] = [];
+      const busy = Promise.withResolvers<void>();
+      const release = Promise.withResolvers<void>();
+      const server = serveLines(async (line) => {
+        busy.resolve();
+        await release.promise;
+        return `done ${line}`;
+      }, { onError: (error) => errors.push(error) });
+      using conn = await Deno.connect({ port: server.addr.port });
+      await writeAll(
+        conn,
+        new Uint8Array([...encoder.encode("slow\n"), 0xff, 0x0a]),
+      );
+      await busy.promise;
+      const shutdown = server.shutdown();
+      release.resolve();
+      assertEquals(await new Response(conn.readable).text(), "done slow\n");
+      await shutdown;
+      assertEquals(errors, []);
+    });
   },
 });
 

@@ -14,6 +14,7 @@ import {
   assertLimit,
   assertPort,
   assertString,
+  MAX_TIMER_DELAY,
 } from "./_validate.ts";
 
 /**
@@ -191,8 +192,8 @@ export interface ServeTcpOptions {
   idleTimeout?: number;
   /**
    * How long `shutdown()` lets handlers finish, in milliseconds, before it
-   * aborts their signals and closes what remains. `Infinity` waits for every
-   * handler.
+   * aborts their signals and closes what remains. `Infinity` (or anything
+   * above 2147483647, about 24.8 days) waits for every handler.
    *
    * @default {5000}
    */
@@ -490,7 +491,7 @@ class Server implements TcpServer {
     await this.#accepting;
     if (this.#connections.size > 0) {
       this.#emptied = Promise.withResolvers();
-      if (shutdownTimeout !== Infinity) {
+      if (shutdownTimeout <= MAX_TIMER_DELAY) {
         let timer: ReturnType<typeof setTimeout> | undefined;
         const deadline = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, shutdownTimeout);

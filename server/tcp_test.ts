@@ -9,6 +9,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
+import { delay } from "@std/async/delay";
 import { AioError, TimeoutError } from "../errors.ts";
 import { denoCommand } from "../tests/_deno.ts";
 import { echo } from "./echo.ts";
@@ -268,6 +269,35 @@ Deno.test({
       await server.shutdown();
       assertEquals(await readEof(conn), null);
     });
+  },
+});
+
+Deno.test({
+  name: "serveTcp() treats a shutdownTimeout past the timer limit as Infinity",
+  permissions: NET,
+  async fn() {
+    // setTimeout fires at once for a delay above 2 ** 31 - 1 ms.
+    const release = Promise.withResolvers<void>();
+    const started = Promise.withResolvers<TcpContext>();
+    const server = serveTcp(async (conn, context) => {
+      started.resolve(context);
+      await release.promise;
+      await conn.write(encoder.encode("done"));
+    }, { shutdownTimeout: 2 ** 31 });
+    using conn = await Deno.connect({ port: server.addr.port });
+    const context = await started.promise;
+    let stopped = false;
+    const shutdown = server.shutdown().then(() => stopped = true);
+    await delay(200);
+    assertFalse(context.signal.aborted);
+    assertFalse(stopped);
+    assertEquals(server.connections, 1);
+    release.resolve();
+    assertEquals(decoder.decode(await readExactly(conn, 4)), "done");
+    assertEquals(await readEof(conn), null);
+    await shutdown;
+    await server.finished;
+    assertStringIncludes(String(context.signal.reason), "it is closed");
   },
 });
 
