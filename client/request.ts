@@ -64,7 +64,8 @@ import type { HttpError, NetworkError, TimeoutError } from "./errors.ts";
 export interface RequestOptions extends Omit<RequestInit, "signal"> {
   /**
    * Aborts the request, retries and waits included; the call then rejects
-   * with `signal.reason`.
+   * with `signal.reason`. When the input is a `Request`, its own signal
+   * aborts the call too.
    *
    * @default {undefined}
    */
