@@ -598,21 +598,26 @@ class Exchange implements HttpContext {
       this.state = ANSWERED;
       return response;
     }
-    this.state = STREAMING;
-    streaming.add(this);
     const done = () => {
       streaming.delete(this);
       if (this.state === STREAMING) this.state = ANSWERED;
     };
+    // Throws for a body already read or locked, before anything changes.
     const body = response.body.pipeThrough(
       new TransformStream({ flush: done }),
     );
+    this.state = STREAMING;
+    streaming.add(this);
     this.#controller.signal.addEventListener("abort", done, { once: true });
     return new Response(body, response);
   }
 }
 
 function noop(): void {}
+
+function accessLogThrew(error: unknown): void {
+  console.error("serveHttp: accessLog threw:", error);
+}
 
 function logError(error: unknown, request: Request | undefined): void {
   const where = request ? ` answering ${request.method} ${request.url}` : "";
@@ -797,10 +802,23 @@ class Dispatcher implements FetchHandler {
         ),
       );
     }
-    return this.#logged(
-      exchange,
-      exchange.answer(response as Response, this.#streaming),
-    );
+    let answered: Response;
+    try {
+      answered = exchange.answer(response as Response, this.#streaming);
+    } catch (error) {
+      const { method, url } = exchange.request;
+      answered = exchange.answer(
+        this.#failure(
+          exchange,
+          new TypeError(
+            `Cannot answer ${method} ${url}: the handler's Response body is already read or locked`,
+            { cause: error },
+          ),
+        ),
+        this.#streaming,
+      );
+    }
+    return this.#logged(exchange, answered);
   }
 
   /** Ends the exchange with the server's `response`, aborting its signal. */
@@ -836,7 +854,8 @@ class Dispatcher implements FetchHandler {
     if (this.#log !== undefined) {
       const { request, started } = exchange;
       try {
-        this.#log({
+        // An async logger's rejection must not become an unhandled one.
+        const result: unknown = this.#log({
           method: request.method,
           url: request.url,
           status: response.status,
@@ -844,8 +863,9 @@ class Dispatcher implements FetchHandler {
           startTime: exchange.startTime,
           remoteAddr: exchange.remoteAddr,
         });
+        if (result instanceof Promise) result.catch(accessLogThrew);
       } catch (error) {
-        console.error("serveHttp: accessLog threw:", error);
+        accessLogThrew(error);
       }
     }
     return response;

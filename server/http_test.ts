@@ -884,3 +884,65 @@ Deno.test({
     await slow.body?.cancel();
   },
 });
+
+Deno.test(
+  "serveHttp() answers 500 for a Response whose body was already read",
+  {
+    permissions: NET,
+  },
+  async (t) => {
+    for (const watched of [false, true]) {
+      await t.step(
+        `context.signal ${watched ? "read" : "unread"}`,
+        async () => {
+          const errors: unknown[] = [];
+          await using server = serveHttp(async (_request, context) => {
+            if (watched) void context.signal;
+            const response = new Response("abc");
+            await response.text();
+            return response;
+          }, {
+            requestTimeout: 5_000,
+            onError: (error) => void errors.push(error),
+          });
+          const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+          assertEquals(response.status, 500);
+          await response.body?.cancel();
+          await until(() => server.inFlight === 0, "the request to end");
+          if (watched) {
+            assertEquals(errors.length, 1);
+            assertInstanceOf(errors[0], TypeError);
+            assertStringIncludes(
+              (errors[0] as Error).message,
+              "body is already read or locked",
+            );
+          }
+        },
+      );
+    }
+  },
+);
+
+Deno.test("serveHttp() logs an async accessLog's rejection and goes on", {
+  permissions: NET,
+}, async () => {
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args);
+  try {
+    await using server = serveHttp(() => new Response("ok"), {
+      accessLog: async () => {
+        await Promise.resolve();
+        throw new Error("log sink down");
+      },
+    });
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+      assertEquals(await response.text(), "ok");
+    }
+    await until(() => logged.length === 2, "both rejections to be logged");
+  } finally {
+    console.error = original;
+  }
+  assertStringIncludes(String(logged[0]![1]), "log sink down");
+});
