@@ -113,7 +113,7 @@ async function nextUrl<T>(
 ): Promise<string | undefined> {
   let found: unknown;
   if (next === undefined) {
-    return parseLinkHeader(page.headers.get("link"), page.url)
+    found = parseLinkHeader(page.headers.get("link"), page.url)
       .find((link) => link.rel.includes("next"))?.url;
   } else if (typeof next === "string") {
     found = field(page.data, next);
@@ -126,8 +126,9 @@ async function nextUrl<T>(
     found = await next(page);
   }
   if (found === undefined || found === null || found === "") return undefined;
+  let url: URL;
   try {
-    return new URL(found as string | URL, page.url).href;
+    url = new URL(found as string | URL, page.url);
   } catch {
     throw new TypeError(
       `${WHERE}: page ${page.number} names an invalid next URL "${
@@ -135,6 +136,14 @@ async function nextUrl<T>(
       }"`,
     );
   }
+  // A server must not make the client read local files (`file:`) or
+  // invent pages (`data:`).
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError(
+      `${WHERE}: page ${page.number} names a next URL that is not http(s): "${url.href}"`,
+    );
+  }
+  return url.href;
 }
 
 /** `data` at a dotted path of own properties ("links.next", "pages.0"). */

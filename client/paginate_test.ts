@@ -341,3 +341,34 @@ Deno.test(
     });
   },
 );
+
+Deno.test("paginate() refuses a next URL that is not http(s)", {
+  permissions: NET,
+}, async (t) => {
+  const cases: [string, Record<string, string>, unknown][] = [
+    [
+      "a Link to a local file",
+      { link: '<file:///etc/hostname>; rel="next"' },
+      {},
+    ],
+    ["a Link to made-up data", {
+      link: '<data:application/json,[1]>; rel="next"',
+    }, {}],
+    ["a JSON field", {}, { next: "file:///etc/passwd" }],
+  ];
+  for (const [name, headers, body] of cases) {
+    await t.step(name, async () => {
+      await using server = serve(() => Response.json(body, { headers }));
+      const pages = paginate(server.url("/"), {
+        next: "link" in headers ? undefined : "next",
+      });
+      const first = await pages.next();
+      assertEquals(first.value?.number, 1);
+      await assertRejects(
+        () => pages.next(),
+        TypeError,
+        "page 1 names a next URL that is not http(s)",
+      );
+    });
+  }
+});
