@@ -452,7 +452,7 @@ class CompiledRoute {
     // it applies, and a Unicode name is beyond the parameter syntax here.
     if (
       pattern instanceof URLPattern || !onlyPath ||
-      !SIMPLE_PATTERN.test(path) || /[^\x00-\x7f]/.test(path)
+      !SIMPLE_PATTERN.test(path) || /[\u0080-\uffff]/.test(path)
     ) {
       this.kind = "any";
       this.key = "";
