@@ -410,6 +410,21 @@ function parseUrl(input: string | URL, base: URL | undefined): URL {
   }
 }
 
+/**
+ * What a network error says: Deno's `fetch` rejects with a bare "fetch
+ * failed" and keeps the reason (a refused connection, a DNS failure) in
+ * `cause`; the innermost other message of the chain is the telling one.
+ */
+function reason(error: Error): string {
+  let message = error.message;
+  let cause = error.cause;
+  for (let depth = 0; cause instanceof Error && depth < 8; depth++) {
+    if (!/^fetch failed$/i.test(cause.message)) message = cause.message;
+    cause = cause.cause;
+  }
+  return message;
+}
+
 export class Attempt {
   /** 1 for the first attempt. */
   readonly number: number;
@@ -462,7 +477,7 @@ export class Attempt {
     }
     if (error instanceof TypeError) {
       const { url, method } = this.#call.target;
-      return new NetworkError(`Cannot ${method} "${url}": ${error.message}`, {
+      return new NetworkError(`Cannot ${method} "${url}": ${reason(error)}`, {
         url,
         method,
         attempts: this.number,

@@ -284,6 +284,8 @@ Deno.test("request() throws a NetworkError when the connection fails", {
     assertEquals(error.method, "GET");
     assertInstanceOf(error.cause, TypeError);
     assertStringIncludes(error.message, `Cannot GET "${url}"`);
+    // The reason Deno keeps in the cause, not its bare "fetch failed".
+    assertStringIncludes(error.message, "Connection refused");
   });
   await t.step("body cut off before its Content-Length", async () => {
     await using server = rawServer(({ write }) =>
