@@ -124,6 +124,16 @@ Deno.test({
         /"link" or "json:PATH"/,
       ],
       [["demo", "--bogus"], /unknown flag "--bogus"/],
+      [["fetch", "--timeout", "0", "http://127.0.0.1/"], /--timeout: .*0/],
+      [["crawl", "-t", "0s", "http://127.0.0.1/"], /--timeout: .*0/],
+      [["serve", "http", "--request-timeout", "0"], /--request-timeout/],
+      [["serve", "tcp", "--idle-timeout", "0ms"], /--idle-timeout/],
+      [["serve", "http", "--hostname="], /--hostname: it is empty/],
+      [["serve", "tcp", "--hostname", ""], /--hostname: it is empty/],
+      [
+        ["fetch", "-o", "--concurrency", "4", "http://127.0.0.1/"],
+        /--out: it needs a value, received the flag "--concurrency"/,
+      ],
     ];
     for (const [args, message] of cases) {
       await t.step(args.join(" ") || "(nothing)", async () => {
@@ -323,6 +333,42 @@ Deno.test({
       } finally {
         await Deno.remove(dir, { recursive: true });
       }
+    });
+  },
+});
+
+Deno.test({
+  name: "aio fetch and crawl name the real reason a connection failed",
+  permissions: PERMISSIONS,
+  async fn(t) {
+    // A port that was just free: nothing listens there any more.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const url = `http://127.0.0.1:${listener.addr.port}/`;
+    listener.close();
+
+    await t.step("fetch", async () => {
+      const { code, stdout } = await aio(["-N=127.0.0.1"], [
+        "fetch",
+        "--retries",
+        "0",
+        url,
+      ]);
+      assertEquals(code, 1);
+      const record = JSON.parse(stdout);
+      assertEquals(record.status, null);
+      assertMatch(record.error, /refused/i);
+    });
+
+    await t.step("crawl", async () => {
+      const { code, stderr } = await aio(["-N=127.0.0.1"], [
+        "crawl",
+        "--retries",
+        "0",
+        url,
+      ]);
+      assertEquals(code, 1);
+      assertMatch(stderr, /^aio crawl: Cannot GET .*refused/im);
+      assert(!/fetch failed/i.test(stderr), stderr);
     });
   },
 });

@@ -143,7 +143,18 @@ export function parseFlags<S extends FlagSpecs>(
     }
     let raw: string | undefined;
     if (eq !== -1) raw = arg.slice(eq + 1);
-    else if (i + 1 < args.length) raw = args[++i];
+    else if (i + 1 < args.length) {
+      raw = args[++i]!;
+      // "-o --concurrency 4" forgot the path: do not take the flag as one.
+      // A value that starts with "--" is still possible as "--out=--x".
+      const short = /^-[^-]$/.test(raw) &&
+        (raw === "-h" || byShort.has(raw.slice(1)));
+      if (raw.startsWith("--") || short) {
+        throw new UsageError(
+          `Cannot read --${name}: it needs a value, received the flag "${raw}"`,
+        );
+      }
+    }
     if (raw === undefined) {
       throw new UsageError(`Cannot read --${name}: it needs a value`);
     }
@@ -158,6 +169,24 @@ export function wholeNumber(name: string, value: number, min: number): number {
     throw new UsageError(
       `Cannot read --${name}: expected a whole number of at least ${min}, received ${value}`,
     );
+  }
+  return value;
+}
+
+/** Checks that a duration flag is longer than zero. */
+export function positiveDuration(name: string, ms: number): number {
+  if (!(ms > 0)) {
+    throw new UsageError(
+      `Cannot read --${name}: expected a duration longer than 0, received ${ms} ms`,
+    );
+  }
+  return ms;
+}
+
+/** Checks that a string flag is not empty. */
+export function nonEmpty(name: string, value: string): string {
+  if (value.trim() === "") {
+    throw new UsageError(`Cannot read --${name}: it is empty`);
   }
   return value;
 }

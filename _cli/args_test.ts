@@ -1,8 +1,10 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import {
   describeFlags,
+  nonEmpty,
   parseDuration,
   parseFlags,
+  positiveDuration,
   UsageError,
 } from "./args.ts";
 
@@ -40,6 +42,11 @@ Deno.test("parseFlags() rejects bad input with a UsageError", async (t) => {
     [["--port", "80x"], /not a port number/],
     [["--timeout", "soon"], /not a duration/],
     [["--lines=yes"], /takes no value/],
+    [
+      ["--out", "--port", "1"],
+      /--out: it needs a value, received the flag "--port"/,
+    ],
+    [["--out", "-p", "1"], /--out: it needs a value, received the flag "-p"/],
   ];
   for (const [args, message] of cases) {
     await t.step(args.join(" "), () => {
@@ -66,4 +73,17 @@ Deno.test("describeFlags() aligns flags and shows defaults", () => {
   );
   assertEquals(text.includes("--out PATH"), true);
   assertEquals(text.endsWith("show this help"), true);
+});
+
+Deno.test("parseFlags() still takes values that only look like flags", () => {
+  assertEquals(parseFlags(["--out=--x"], SPECS).flags.out, "--x");
+  assertEquals(parseFlags(["--out", "-"], SPECS).flags.out, "-");
+  assertEquals(parseFlags(["--out", "-x"], SPECS).flags.out, "-x");
+});
+
+Deno.test("positiveDuration() and nonEmpty() refuse zero and empty values", () => {
+  assertEquals(positiveDuration("timeout", 1), 1);
+  assertThrows(() => positiveDuration("timeout", 0), UsageError, "--timeout");
+  assertEquals(nonEmpty("hostname", "::1"), "::1");
+  assertThrows(() => nonEmpty("hostname", ""), UsageError, "--hostname");
 });

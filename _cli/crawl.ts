@@ -5,7 +5,13 @@
  */
 
 import { paginate } from "../client/paginate.ts";
-import { describeFlags, parseFlags, UsageError, wholeNumber } from "./args.ts";
+import {
+  describeFlags,
+  parseFlags,
+  positiveDuration,
+  UsageError,
+  wholeNumber,
+} from "./args.ts";
 import { checkUrls, REQUEST_FLAGS } from "./fetch.ts";
 import { type Io, writeLine, writeRecords } from "./io.ts";
 
@@ -77,6 +83,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
   const next = parseNext(flags.next!);
   const maxPages = wholeNumber("max-pages", flags["max-pages"]!, 1);
   const retries = wholeNumber("retries", flags.retries!, 0);
+  const timeout = positiveDuration("timeout", flags.timeout!);
 
   let bytes = 0;
   let failure: unknown;
@@ -87,7 +94,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
         const page of paginate(start!, {
           next,
           maxPages,
-          timeout: flags.timeout,
+          timeout,
           retry: retries + 1,
           signal: io.signal,
           async parse(response) {

@@ -298,7 +298,11 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
         progress.update(now);
       },
     },
-  );
+  ).catch((error) => {
+    // On Ctrl-C, "interrupted" must not land on the bar's line.
+    progress.endLine();
+    throw error;
+  });
   progress.finish({ ...counts, failed: gathered.filter(failed).length });
   records.push(...gathered.map(tag("gather")));
 

@@ -8,7 +8,13 @@ import { Client } from "../client/client.ts";
 import { mapConcurrent } from "../client/gather.ts";
 import { HttpError, RequestError } from "../client/errors.ts";
 import { TimeoutError } from "../errors.ts";
-import { describeFlags, parseFlags, UsageError, wholeNumber } from "./args.ts";
+import {
+  describeFlags,
+  parseFlags,
+  positiveDuration,
+  UsageError,
+  wholeNumber,
+} from "./args.ts";
 import { ProgressReporter } from "./progress.ts";
 import { type Io, readStdinLines, writeLine, writeRecords } from "./io.ts";
 
@@ -32,11 +38,32 @@ export function failed(record: FetchRecord): boolean {
   return record.error !== undefined;
 }
 
+const GENERIC = /^fetch failed$/i;
+
+/**
+ * The most telling message in `error`'s cause chain: the innermost one that
+ * is not the generic "fetch failed" (Deno nests the real reason, such as a
+ * refused connection or a DNS failure, in `cause.cause`).
+ */
+export function innermostMessage(error: unknown): string {
+  let message = error instanceof Error ? error.message : String(error);
+  const seen = new Set<unknown>();
+  for (
+    let cause = error instanceof Error ? error.cause : undefined;
+    cause instanceof Error && !seen.has(cause);
+    cause = cause.cause
+  ) {
+    seen.add(cause);
+    if (!GENERIC.test(cause.message.trim())) message = cause.message;
+  }
+  return message;
+}
+
 function describeError(error: unknown): string {
   if (error instanceof HttpError) return `HTTP ${error.status}`;
   if (error instanceof TimeoutError) return `timeout after ${error.timeout} ms`;
   if (error instanceof RequestError && error.cause instanceof Error) {
-    return error.cause.message;
+    return innermostMessage(error.cause);
   }
   return error instanceof Error ? error.message : String(error);
 }
@@ -160,7 +187,7 @@ export async function fetchCommand(
   }
   const concurrency = wholeNumber("concurrency", flags.concurrency!, 1);
   const retries = wholeNumber("retries", flags.retries!, 0);
-  const timeout = flags.timeout!;
+  const timeout = positiveDuration("timeout", flags.timeout!);
   let inputs = positionals;
   if (
     inputs.length === 1 && inputs[0] === "-" ||
@@ -184,7 +211,12 @@ export async function fetchCommand(
     return record;
   }, { concurrency, signal: io.signal });
 
-  await writeRecords(io, flags.out, records);
+  try {
+    await writeRecords(io, flags.out, records);
+  } catch (error) {
+    progress.endLine();
+    throw error;
+  }
   progress.finish(counts);
   return counts.failed > 0 ? 1 : 0;
 }

@@ -73,6 +73,7 @@ export class ProgressReporter {
   #start = performance.now();
   #lastDraw = -Infinity;
   #lastTenth = -1;
+  #open = false;
   #encoder = new TextEncoder();
 
   constructor(
@@ -104,6 +105,7 @@ export class ProgressReporter {
       if (state.elapsedMs - this.#lastDraw < this.#intervalMs) return;
       this.#lastDraw = state.elapsedMs;
       this.#write(`\r\x1b[2K${line()}`);
+      this.#open = true;
       return;
     }
     const tenth = state.total > 0
@@ -118,5 +120,17 @@ export class ProgressReporter {
   finish(counts: Omit<ProgressState, "elapsedMs">): void {
     const line = renderProgress(this.#state(counts), { label: this.#label });
     this.#write(this.#terminal ? `\r\x1b[2K${line}\n` : line + "\n");
+    this.#open = false;
+  }
+
+  /**
+   * Ends a bar left mid-line (on a terminal), so that what is written next,
+   * such as "interrupted", starts on a line of its own. Does nothing when no
+   * bar is open.
+   */
+  endLine(): void {
+    if (!this.#open) return;
+    this.#write("\n");
+    this.#open = false;
   }
 }

@@ -65,3 +65,25 @@ Deno.test("ProgressReporter redraws one line in place on a terminal", () => {
   assertEquals(text.includes(" 1/10"), true);
   assertEquals(text.includes(" 2/10"), false);
 });
+
+Deno.test("ProgressReporter.endLine() ends a bar left mid-line, once", () => {
+  const out = sink(true);
+  const progress = new ProgressReporter({ sink: out, intervalMs: 1e9 });
+  progress.endLine();
+  assertEquals(out.text(), "");
+  progress.update({ done: 1, failed: 0, total: 10 });
+  progress.endLine();
+  progress.endLine();
+  assertEquals(out.text().endsWith("s\n"), true);
+  assertEquals(out.text().split("\n").length, 2);
+  progress.finish({ done: 10, failed: 0, total: 10 });
+  progress.endLine();
+  assertEquals(out.text().split("\n").length, 3);
+
+  const plain = sink(false);
+  const lines = new ProgressReporter({ sink: plain });
+  lines.update({ done: 1, failed: 0, total: 10 });
+  lines.endLine();
+  assertEquals(plain.text().endsWith("s\n"), true);
+  assertEquals(plain.text().split("\n").length, 2);
+});

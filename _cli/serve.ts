@@ -9,7 +9,14 @@ import { hello } from "../server/hello.ts";
 import { serveHttp } from "../server/http.ts";
 import { serveLines } from "../server/lines.ts";
 import { serveTcp } from "../server/tcp.ts";
-import { describeFlags, parseFlags, UsageError, wholeNumber } from "./args.ts";
+import {
+  describeFlags,
+  nonEmpty,
+  parseFlags,
+  positiveDuration,
+  UsageError,
+  wholeNumber,
+} from "./args.ts";
 import { type Io, writeLine } from "./io.ts";
 import { staticFiles } from "./static.ts";
 
@@ -116,7 +123,7 @@ async function serveTcpCommand(args: string[], io: Io): Promise<number> {
     throw new UsageError(`Cannot serve tcp: unexpected "${positionals[0]}"`);
   }
   const options = {
-    hostname: flags.hostname,
+    hostname: nonEmpty("hostname", flags.hostname!),
     port: flags.port,
     signal: io.signal,
     maxConnections: wholeNumber(
@@ -124,7 +131,7 @@ async function serveTcpCommand(args: string[], io: Io): Promise<number> {
       flags["max-connections"]!,
       1,
     ),
-    idleTimeout: flags["idle-timeout"],
+    idleTimeout: positiveDuration("idle-timeout", flags["idle-timeout"]!),
     shutdownTimeout: flags["shutdown-timeout"],
     onError: (error: unknown) =>
       console.error(
@@ -153,6 +160,11 @@ async function serveHttpCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(`Cannot serve http: unexpected "${positionals[0]}"`);
   }
+  const hostname = nonEmpty("hostname", flags.hostname!);
+  const requestTimeout = positiveDuration(
+    "request-timeout",
+    flags["request-timeout"]!,
+  );
   let handler: (request: Request) => Response | Promise<Response> = hello;
   if (flags.dir !== undefined) {
     try {
@@ -168,10 +180,10 @@ async function serveHttpCommand(args: string[], io: Io): Promise<number> {
   }
   let listening = Promise.resolve();
   const server = serveHttp(handler, {
-    hostname: flags.hostname,
+    hostname,
     port: flags.port,
     signal: io.signal,
-    requestTimeout: flags["request-timeout"],
+    requestTimeout,
     shutdownTimeout: flags["shutdown-timeout"],
     accessLog: !flags.quiet,
     onListen: (addr) => {

@@ -3,7 +3,8 @@
  *
  * No request can reach outside the directory: `..` and `.` segments (also
  * percent-encoded), encoded slashes and backslashes, NUL bytes, and symlinks
- * that resolve outside it are all refused.
+ * that resolve outside it (an `index.html` too) are all refused, and only
+ * regular files are served.
  *
  * @module
  */
@@ -101,9 +102,31 @@ async function listing(dir: string, urlPath: string): Promise<Response> {
   );
 }
 
+/** The answer to a filesystem error: 403 for a denied read, else 404. */
+function refusal(error: unknown): Response {
+  if (
+    error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.NotCapable
+  ) {
+    return text(403, "Forbidden");
+  }
+  // NotFound, FilesystemLoop, NotADirectory and the like all mean there is
+  // no file to serve at this path; anything else is a bug to report.
+  if (!Object.values(Deno.errors).some((kind) => error instanceof kind)) {
+    throw error;
+  }
+  return text(404, "Not Found");
+}
+
 /**
  * A handler serving the files under `root` (resolved once, symlinks
  * followed). GET and HEAD only; directories serve `index.html` or a listing.
+ *
+ * Only regular files are served, an `index.html` included: a directory,
+ * FIFO, socket or device at the requested path answers 404, so that no
+ * request blocks on a special file. Paths resolving outside `root` answer
+ * 403; a missing path or a filesystem error on the way (a symlink loop, a
+ * file used as a directory) answers 404, and a denied read answers 403.
  */
 export async function staticFiles(
   root: string,
@@ -119,42 +142,43 @@ export async function staticFiles(
     const { pathname } = new URL(request.url);
     const segments = safeSegments(pathname);
     if (!segments) return text(403, "Forbidden");
-    let path: string;
-    let info: Deno.FileInfo;
     try {
-      path = await Deno.realPath([realRoot, ...segments].join("/"));
+      let path = await Deno.realPath([realRoot, ...segments].join("/"));
       if (!isInside(realRoot, path)) return text(403, "Forbidden");
-      info = await Deno.stat(path);
+      let info = await Deno.stat(path);
       if (info.isDirectory) {
+        // Rebuilt from the checked segments: echoing the raw pathname would
+        // turn "//host" into a protocol-relative redirect to another host.
+        const dirPath = "/" +
+          segments.map((segment) => `${encodeURIComponent(segment)}/`).join("");
         if (!pathname.endsWith("/")) {
           return new Response(null, {
             status: 301,
-            headers: { location: pathname + "/" },
+            headers: { location: dirPath },
           });
         }
+        let index: string;
         try {
-          const index = `${path}/index.html`;
-          info = await Deno.stat(index);
-          path = index;
+          index = await Deno.realPath(`${path}/index.html`);
         } catch (error) {
           if (!(error instanceof Deno.errors.NotFound)) throw error;
-          return await listing(path, pathname);
+          return await listing(path, dirPath);
         }
+        if (!isInside(realRoot, index)) return text(403, "Forbidden");
+        path = index;
+        info = await Deno.stat(path);
       }
+      if (!info.isFile) return text(404, "Not Found");
+      const headers = {
+        "content-type": contentType(path),
+        "content-length": String(info.size),
+        ...(info.mtime ? { "last-modified": info.mtime.toUTCString() } : {}),
+      };
+      if (request.method === "HEAD") return new Response(null, { headers });
+      const file = await Deno.open(path);
+      return new Response(file.readable, { headers });
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return text(404, "Not Found");
-      if (error instanceof Deno.errors.PermissionDenied) {
-        return text(403, "Forbidden");
-      }
-      throw error;
+      return refusal(error);
     }
-    const headers = {
-      "content-type": contentType(path),
-      "content-length": String(info.size),
-      ...(info.mtime ? { "last-modified": info.mtime.toUTCString() } : {}),
-    };
-    if (request.method === "HEAD") return new Response(null, { headers });
-    const file = await Deno.open(path);
-    return new Response(file.readable, { headers });
   };
 }

@@ -14,6 +14,20 @@ async function symlink(target: string, path: string): Promise<void> {
   if (!success) throw new Error(new TextDecoder().decode(stderr));
 }
 
+// Deno has no mkfifo; a child allowed to run only mkfifo makes the FIFO.
+async function mkfifo(path: string): Promise<void> {
+  const script = `const { success } = await new Deno.Command("mkfifo", {
+    args: [${JSON.stringify(path)}],
+  }).output();
+  if (!success) throw new Error("Cannot make a FIFO: mkfifo failed");`;
+  const { success, stderr } = await denoCommand(
+    "eval",
+    ["--allow-run=mkfifo", script],
+    { stderr: "piped" },
+  ).output();
+  if (!success) throw new Error(new TextDecoder().decode(stderr));
+}
+
 Deno.test("safeSegments() refuses anything that could leave the root", () => {
   assertEquals(safeSegments("/a/b%20c.txt"), ["a", "b c.txt"]);
   assertEquals(safeSegments("//a///b"), ["a", "b"]);
@@ -105,6 +119,85 @@ Deno.test({
       assertEquals(await response.text(), "hi");
     } finally {
       await Deno.remove(base, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "staticFiles() refuses an index.html symlink leaving the root, special files and loops",
+  permissions: {
+    read: ["/tmp", "."],
+    write: ["/tmp"],
+    run: ["deno"],
+  },
+  async fn(t) {
+    const base = await Deno.makeTempDir();
+    try {
+      const root = `${base}/root`;
+      await Deno.mkdir(`${root}/site`, { recursive: true });
+      await Deno.mkdir(`${root}/dirindex/index.html`, { recursive: true });
+      await Deno.writeTextFile(`${base}/secret.txt`, "secret");
+      await symlink(`${base}/secret.txt`, `${root}/site/index.html`);
+      await symlink("loop-b", `${root}/loop-a`);
+      await symlink("loop-a", `${root}/loop-b`);
+      await Deno.writeTextFile(`${root}/file.txt`, "x");
+      await mkfifo(`${root}/fifo`);
+      const handler = await staticFiles(root);
+      const get = (path: string, method = "GET") =>
+        handler(new Request(`http://127.0.0.1${path}`, { method }));
+
+      await t.step("index.html symlink outside the root", async () => {
+        const response = await get("/site/");
+        assertEquals(response.status, 403);
+        assertEquals((await response.text()).includes("secret"), false);
+      });
+      await t.step("special files answer 404 at once", async () => {
+        for (const path of ["/fifo", "/dirindex/"]) {
+          for (const method of ["GET", "HEAD"]) {
+            const response = await get(path, method);
+            assertEquals(response.status, 404, `${method} ${path}`);
+            await response.body?.cancel();
+          }
+        }
+      });
+      await t.step("filesystem errors answer 404, not 500", async () => {
+        for (const path of ["/loop-a", "/loop-a/x", "/file.txt/x"]) {
+          const response = await get(path);
+          assertEquals(response.status, 404, path);
+          await response.body?.cancel();
+        }
+      });
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "staticFiles() redirects a directory only to a path on the same host",
+  permissions: { read: ["/tmp"], write: ["/tmp"] },
+  async fn() {
+    const root = await Deno.makeTempDir();
+    try {
+      await Deno.mkdir(`${root}/docs/a b`, { recursive: true });
+      const handler = await staticFiles(root);
+      for (
+        const [path, location] of [
+          ["//docs", "/docs/"],
+          ["///docs", "/docs/"],
+          ["/docs//a%20b", "/docs/a%20b/"],
+        ]
+      ) {
+        const response = await handler(new Request(`http://127.0.0.1${path}`));
+        assertEquals(response.status, 301, path);
+        assertEquals(response.headers.get("location"), location, path);
+      }
+      const response = await handler(new Request("http://127.0.0.1//docs/"));
+      const body = await response.text();
+      assertEquals(body.includes('href="//'), false, body);
+    } finally {
+      await Deno.remove(root, { recursive: true });
     }
   },
 });
