@@ -171,15 +171,11 @@ export async function writeData(
   if (bytes) return await writeAll(file, bytes);
   const writer = new ChunkWriter(file);
   const { next, cancel } = openSource(data as Exclude<Data, Chunk>);
-  const aborted = Promise.withResolvers<never>();
-  aborted.promise.catch(() => {});
-  const onAbort = () => aborted.reject(signal?.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
   let waiting = false;
   try {
     for (let position = 1;; position++) {
       waiting = true;
-      const step = await Promise.race([next(), aborted.promise]);
+      const step = signal ? await untilAborted(next(), signal) : await next();
       waiting = false;
       if (step.done) break;
       signal?.throwIfAborted();
@@ -189,9 +185,23 @@ export async function writeData(
   } catch (error) {
     await cancel(error, waiting);
     throw error;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * `promise`, or `signal`'s reason if it aborts first. A fresh race per
+ * chunk: racing every chunk against one long-lived promise would leave a
+ * reaction, and with it the chunk, on that promise for each chunk written.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
 }
 
 /**

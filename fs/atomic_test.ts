@@ -2,6 +2,7 @@ import {
   assert,
   assertEquals,
   assertInstanceOf,
+  assertLess,
   assertRejects,
   assertStringIncludes,
 } from "@std/assert";
@@ -520,6 +521,32 @@ Deno.test({
       // The kills must have hit the loop, not only the start-up.
       assert(versions > 0);
       assert(killedInFlight >= 5, `only ${killedInFlight} kills mid-write`);
+    });
+  },
+});
+
+Deno.test({
+  name: "writeFileAtomic() streams chunks under a signal in flat memory",
+  // The offline @std stand-ins are found by reading their directory.
+  permissions: {
+    read: ["/tmp", "../shared/std-offline"],
+    write: ["/tmp"],
+    run: ["deno"],
+  },
+  async fn() {
+    await withDir(async (dir) => {
+      const { success, stdout, stderr } = await denoCommand("run", [
+        `--allow-write=${dir}`,
+        `--allow-read=${dir}`,
+        "fs/testdata/write_memory.ts",
+        dir,
+      ], { stdout: "piped", stderr: "piped" }).output();
+      assert(success, new TextDecoder().decode(stderr));
+      const report = JSON.parse(new TextDecoder().decode(stdout));
+      assertEquals(report.size, 128 * 1024 * 1024);
+      // Holding the chunks would take 128 MiB of heap (256 as UTF-16).
+      const growth = (report.peak - report.before) / 1024 ** 2;
+      assertLess(growth, 32, `the heap grew by ${growth.toFixed(1)} MiB`);
     });
   },
 });

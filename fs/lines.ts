@@ -208,6 +208,8 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
   #served = 0;
   #closing: Promise<void> | undefined;
   #abortThrown = false;
+  /** Read to the end, or closed by `return()`. */
+  #ended = false;
   #onAbort = () => this.#close(this.#signal?.reason);
 
   constructor(path: string, maxLineLength: number, signal?: AbortSignal) {
@@ -232,6 +234,8 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
 
   async #next(): Promise<IteratorResult<string>> {
     try {
+      // An iterator that ended stays done, whatever aborts later.
+      if (this.#ended) return DONE;
       this.#throwIfAborted();
       if (this.#closing) return DONE;
       const reader = this.#reader ?? await (this.#opening ??= this.#open());
@@ -240,6 +244,7 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
       this.#throwIfAborted();
       if (!result.done) return result;
       if (this.#count.error) throw this.#count.error;
+      this.#ended = true;
       await this.#close();
       return DONE;
     } catch (error) {
@@ -293,6 +298,7 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
 
   /** Stops reading and closes the file. */
   async return(): Promise<IteratorResult<string>> {
+    this.#ended = true;
     await this.#close();
     return DONE;
   }

@@ -503,3 +503,24 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "readLines() stays done after its end, even if its signal aborts later",
+  permissions: TMP,
+  async fn() {
+    await using dir = await tempDir();
+    const path = `${dir.path}/two.txt`;
+    await Deno.writeTextFile(path, "a\nb\n");
+    const controller = new AbortController();
+    const lines = readLines(path, { signal: controller.signal });
+    assertEquals(
+      await Array.fromAsync({ [Symbol.asyncIterator]: () => lines }),
+      [
+        "a",
+        "b",
+      ],
+    );
+    controller.abort(new Error("too late"));
+    assertEquals(await lines.next(), { done: true, value: undefined });
+  },
+});

@@ -130,8 +130,10 @@ export async function echo(
       }
     }
   } catch (error) {
-    signal?.throwIfAborted();
+    // A peer that resets ends the echo quietly, even though serveTcp's
+    // connection has aborted its signal with that very reset.
     if (isPeerReset(error)) return;
+    signal?.throwIfAborted();
     throw error;
   } finally {
     signal?.removeEventListener("abort", onAbort);

@@ -5,6 +5,7 @@ import {
   assertMatch,
   assertRejects,
 } from "@std/assert";
+import { delay } from "@std/async/delay";
 import { denoCommand } from "../tests/_deno.ts";
 import { echo } from "./echo.ts";
 import { serveTcp } from "./tcp.ts";
@@ -220,5 +221,28 @@ Deno.test({
         assertMatch(stderr, /^aio: Cannot [\s\S]*usage: aio serve/);
       });
     }
+  },
+});
+
+Deno.test({
+  name: "serveTcp(echo) ends quietly when peers reset with the echo unread",
+  permissions: NET,
+  async fn() {
+    const errors: unknown[] = [];
+    const server = serveTcp(echo, { onError: (error) => errors.push(error) });
+    for (let i = 0; i < 10; i++) {
+      const conn = await Deno.connect({ port: server.addr.port });
+      // More than the socket buffers take, then gone without reading.
+      await conn.write(new Uint8Array(1 << 20)).catch(() => {});
+      conn.close();
+    }
+    // Before shutdown, which would stop the handlers and silence them.
+    for (let i = 0; server.connections > 0; i++) {
+      assert(i < 500, "the connections did not end within 5 s");
+      await delay(10);
+    }
+    await server.shutdown();
+    await server.finished;
+    assertEquals(errors, []);
   },
 });
