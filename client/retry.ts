@@ -327,13 +327,53 @@ export function parseRetryAfter(
   if (value === null) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // HTTP dates start with a day name: "Sun, 06 Nov 1994 08:49:37 GMT", the
-  // obsolete "Sunday, 06-Nov-94 ..." and asctime "Sun Nov  6 ... 1994", which
-  // carries no zone but means GMT. Anything else is not a date here.
-  if (!/^[A-Za-z]{3,9},? /.test(text)) return undefined;
-  const at = Date.parse(/GMT$/.test(text) ? text : `${text} GMT`);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
+  const at = parseHttpDate(text, now);
+  return at === undefined ? undefined : Math.max(0, at - now);
+}
+
+const DAYS = "Sun|Mon|Tue|Wed|Thu|Fri|Sat";
+const LONG_DAYS = "Sunday|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday";
+const MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec";
+const TIME = "(?<h>\\d{2}):(?<m>\\d{2}):(?<s>\\d{2})";
+/**
+ * The three formats of an HTTP date (RFC 9110 section 5.6.7): the one
+ * senders use, "Sun, 06 Nov 1994 08:49:37 GMT"; the obsolete RFC 850
+ * "Sunday, 06-Nov-94 08:49:37 GMT"; and asctime's "Sun Nov  6 08:49:37
+ * 1994", which means GMT.
+ */
+const HTTP_DATES = [
+  `^(?:${DAYS}), (?<d>\\d{2}) (?<mon>${MONTHS}) (?<y>\\d{4}) ${TIME} GMT$`,
+  `^(?:${LONG_DAYS}), (?<d>\\d{2})-(?<mon>${MONTHS})-(?<y>\\d{2}) ${TIME} GMT$`,
+  `^(?:${DAYS}) (?<mon>${MONTHS}) (?<d>[ \\d]\\d) ${TIME} (?<y>\\d{4})$`,
+].map((source) => new RegExp(source));
+
+/** An HTTP date as a time value, or `undefined` for anything else. */
+function parseHttpDate(text: string, now: number): number | undefined {
+  const groups = HTTP_DATES.map((format) => format.exec(text)?.groups)
+    .find((found) => found !== undefined);
+  if (groups === undefined) return undefined;
+  let year = Number(groups.y);
+  if (groups.y!.length === 2) {
+    // A two-digit year more than 50 years ahead is in the past century.
+    year += 2000;
+    while (year > new Date(now).getUTCFullYear() + 50) year -= 100;
+  }
+  const [day, hours, minutes, seconds] = [
+    groups.d,
+    groups.h,
+    groups.m,
+    groups.s,
+  ]
+    .map(Number) as [number, number, number, number];
+  const month = MONTHS.split("|").indexOf(groups.mon!);
+  const at = Date.UTC(year, month, day, hours, minutes, seconds);
+  // Date.UTC rolls "31 Feb" or "25:00" over; a real date survives the trip.
+  const date = new Date(at);
+  if (
+    date.getUTCDate() !== day || date.getUTCHours() !== hours ||
+    date.getUTCMinutes() !== minutes || date.getUTCSeconds() !== seconds
+  ) return undefined;
+  return at;
 }
 
 function nonNegative(where: string, name: string, value: number): void {

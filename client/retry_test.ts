@@ -482,5 +482,17 @@ Deno.test(
     assertEquals(parseRetryAfter("1.5", now), undefined);
     assertEquals(parseRetryAfter("soon", now), undefined);
     assertEquals(parseRetryAfter("Sun, 99 Foo 1994 GMT", now), undefined);
+    // Not HTTP dates: garbage Date.parse would take, zones other than GMT,
+    // a wrong day name, a day that does not exist.
+    for (
+      const garbage of [
+        "Mon, 1",
+        "Foo, 06 Nov 1994 08:49:47 GMT",
+        "Sun, 06 Nov 1994 08:49:47 PST",
+        "Sun, 06 Nov 1994 08:49:47 +0100",
+        "Sun, 31 Feb 1994 08:49:47 GMT",
+        "Sun, 06 Nov 1994 25:49:47 GMT",
+      ]
+    ) assertEquals(parseRetryAfter(garbage, now), undefined, garbage);
   },
 );
