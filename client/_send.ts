@@ -369,6 +369,32 @@ export function prepareTarget(
       `Cannot ${method} "${url.href}": a ${method} request cannot have a body`,
     );
   }
+  // Caller mistakes that fetch() would reject like a failed connection (a
+  // TypeError), to be reported as a NetworkError and retried: caught here.
+  if (!FETCH_SCHEMES.has(url.protocol)) {
+    throw new TypeError(
+      `Cannot ${method} "${url.href}": fetch does not support "${url.protocol}" URLs`,
+    );
+  }
+  if (!TOKEN.test(method)) {
+    throw new TypeError(
+      `Cannot request "${url.href}": ${
+        JSON.stringify(method)
+      } is not a valid HTTP method`,
+    );
+  }
+  if (init?.headers !== undefined && !(init.headers instanceof Headers)) {
+    try {
+      init.headers = new Headers(init.headers);
+    } catch (error) {
+      throw new TypeError(
+        `Cannot ${method} "${url.href}": invalid headers: ${
+          (error as Error).message
+        }`,
+        { cause: error },
+      );
+    }
+  }
   if (headers !== undefined) {
     init ??= {};
     const own = init.headers ??
@@ -397,6 +423,11 @@ export function prepareTarget(
  * hands the body on (`request()`) calls {@linkcode Attempt.keep} and then
  * owns the cleanup.
  */
+/** The schemes Deno's fetch takes. */
+const FETCH_SCHEMES = new Set(["http:", "https:", "data:", "blob:", "file:"]);
+/** An HTTP method: an RFC 9110 token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 function parseUrl(input: string | URL, base: URL | undefined): URL {
   try {
     return new URL(input, base);
@@ -743,7 +774,15 @@ function waitBefore(
     const after = parseRetryAfter(error.headers.get("retry-after"));
     if (after !== undefined) return Math.min(after, policy.maxRetryAfter);
   }
-  return Math.max(0, policy.backoff(retry));
+  const wait = policy.backoff(retry);
+  if (typeof wait !== "number" || Number.isNaN(wait)) {
+    throw new TypeError(
+      `Cannot retry: "retry.backoff" must return a number of milliseconds, received ${
+        String(wait)
+      }`,
+    );
+  }
+  return Math.max(0, wait);
 }
 
 function httpError(

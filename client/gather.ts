@@ -295,6 +295,18 @@ export function gather(
   tasks: readonly GatherTask[],
   options: GatherOptions = {},
 ): Promise<unknown[]> {
+  try {
+    return checkedGather(tasks, options);
+  } catch (error) {
+    // Bad arguments reject, as every other failure of gather() does.
+    return Promise.reject(error);
+  }
+}
+
+function checkedGather(
+  tasks: readonly GatherTask[],
+  options: GatherOptions,
+): Promise<unknown[]> {
   const {
     concurrency = Infinity,
     signal,
@@ -302,6 +314,18 @@ export function gather(
     onProgress,
     request: send = request,
   } = options;
+  if (!Array.isArray(tasks)) {
+    throw new TypeError(
+      `Cannot gather: "tasks" must be an array, received ${describe(tasks)}`,
+    );
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot gather: "signal" must be an AbortSignal, received ${
+        describe(signal)
+      }`,
+    );
+  }
   if (typeof send !== "function") {
     throw new TypeError(
       `Cannot gather: "request" must be a function, received ${describe(send)}`,

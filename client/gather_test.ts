@@ -269,26 +269,41 @@ Deno.test("gather() stops on its signal and rejects with the reason", {
   });
 });
 
-Deno.test("gather() rejects bad arguments", { permissions: {} }, () => {
+Deno.test("gather() rejects bad arguments", {
+  permissions: {},
+}, async () => {
   for (const concurrency of [0, -1, 2.5, NaN]) {
-    assertThrows(
+    await assertRejects(
       () => gather([() => 1], { concurrency }),
       RangeError,
       `Cannot gather: "concurrency" must be a positive integer or Infinity, received ${concurrency}`,
     );
   }
-  assertThrows(
+  await assertRejects(
     // @ts-expect-error: a task must be a function
     () => gather([() => 1, 42]),
     TypeError,
     "Cannot gather: task 1 must be a function, a URL or a Request, received number 42",
   );
-  assertThrows(
+  await assertRejects(
     // @ts-expect-error: not a function
     () => gather(["/"], { request: "fetch" }),
     TypeError,
     'Cannot gather: "request" must be a function, received string fetch',
   );
+  await assertRejects(
+    () => gather(new Set([() => 1]) as unknown as (() => number)[]),
+    TypeError,
+    'Cannot gather: "tasks" must be an array',
+  );
+  await assertRejects(
+    () => gather([() => 1], { signal: {} as AbortSignal }),
+    TypeError,
+    'Cannot gather: "signal" must be an AbortSignal',
+  );
+  // A rejected promise, never a synchronous throw.
+  const outcome = gather([() => 1], { concurrency: 0 }).catch(() => "caught");
+  assertEquals(await outcome, "caught");
 });
 
 /**

@@ -407,6 +407,42 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
       await assertRejects(() => request(url, { retry }), TypeError, message);
     }
   });
+  await t.step(
+    "mistakes fetch would report like a failed connection",
+    async () => {
+      let calls = 0;
+      const client = new Client({
+        retry: 3,
+        fetch: () => {
+          calls++;
+          return Promise.resolve(new Response("sent"));
+        },
+      });
+      const cases: [string, RequestOptions, string][] = [
+        [
+          "http://127.0.0.1:9/",
+          { headers: { "x-a": "a\nb" } },
+          "invalid headers",
+        ],
+        ["ftp://127.0.0.1/x", {}, 'fetch does not support "ftp:" URLs'],
+        [
+          "http://127.0.0.1:9/",
+          { method: "BAD METHOD" },
+          "is not a valid HTTP method",
+        ],
+      ];
+      for (const [url, options, message] of cases) {
+        await assertRejects(
+          () => client.text(url, options),
+          TypeError,
+          message,
+        );
+        await assertRejects(() => fetchText(url, options), TypeError, message);
+      }
+      assertEquals(calls, 0, "nothing was sent, nor retried");
+      await client.close();
+    },
+  );
   await t.step("a fetch that does not give a Response", async () => {
     const client = new Client({
       fetch: () => Promise.resolve(undefined as unknown as Response),

@@ -496,3 +496,18 @@ Deno.test(
     ) assertEquals(parseRetryAfter(garbage, now), undefined, garbage);
   },
 );
+
+Deno.test("request() rejects a backoff that gives no number", {
+  permissions: NET,
+}, async () => {
+  await using server = scripted([status(503), ok]);
+  await assertRejects(
+    () =>
+      fetchText(server.url, {
+        retry: { attempts: 2, backoff: () => NaN },
+      }),
+    TypeError,
+    '"retry.backoff" must return a number of milliseconds, received NaN',
+  );
+  assertEquals(server.arrivals.length, 1);
+});
