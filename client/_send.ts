@@ -376,7 +376,7 @@ export function prepareTarget(
       `Cannot ${method} "${url.href}": fetch does not support "${url.protocol}" URLs`,
     );
   }
-  if (!TOKEN.test(method)) {
+  if (method !== "GET" && !TOKEN.test(method)) {
     throw new TypeError(
       `Cannot request "${url.href}": ${
         JSON.stringify(method)
