@@ -38,32 +38,16 @@ export function failed(record: FetchRecord): boolean {
   return record.error !== undefined;
 }
 
-const GENERIC = /^fetch failed$/i;
-
-/**
- * The most telling message in `error`'s cause chain: the innermost one that
- * is not the generic "fetch failed" (Deno nests the real reason, such as a
- * refused connection or a DNS failure, in `cause.cause`).
- */
-export function innermostMessage(error: unknown): string {
-  let message = error instanceof Error ? error.message : String(error);
-  const seen = new Set<unknown>();
-  for (
-    let cause = error instanceof Error ? error.cause : undefined;
-    cause instanceof Error && !seen.has(cause);
-    cause = cause.cause
-  ) {
-    seen.add(cause);
-    if (!GENERIC.test(cause.message.trim())) message = cause.message;
-  }
-  return message;
-}
-
 function describeError(error: unknown): string {
   if (error instanceof HttpError) return `HTTP ${error.status}`;
   if (error instanceof TimeoutError) return `timeout after ${error.timeout} ms`;
-  if (error instanceof RequestError && error.cause instanceof Error) {
-    return innermostMessage(error.cause);
+  if (error instanceof RequestError) {
+    // The library's message names the failure; the record already has the
+    // method and URL of its "Cannot GET "url": " prefix.
+    const prefix = `Cannot ${error.method} "${error.url}": `;
+    if (error.message.startsWith(prefix)) {
+      return error.message.slice(prefix.length);
+    }
   }
   return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import { fetchCommand, innermostMessage } from "./fetch.ts";
+import { fetchCommand } from "./fetch.ts";
 import type { Io, Output } from "./io.ts";
 
 function output(terminal: boolean, onWrite?: () => void) {
@@ -20,19 +20,6 @@ function output(terminal: boolean, onWrite?: () => void) {
   };
   return sink;
 }
-
-Deno.test("innermostMessage() skips the generic fetch failed", () => {
-  const deep = new TypeError("fetch failed", {
-    cause: new Error("tcp connect error: Connection refused"),
-  });
-  assertEquals(
-    innermostMessage(new Error("Cannot GET", { cause: deep })),
-    "tcp connect error: Connection refused",
-  );
-  assertEquals(innermostMessage(deep), "tcp connect error: Connection refused");
-  assertEquals(innermostMessage(new TypeError("fetch failed")), "fetch failed");
-  assertEquals(innermostMessage("plain"), "plain");
-});
 
 Deno.test({
   name: "fetchCommand() ends the progress bar's line when interrupted",

@@ -397,13 +397,16 @@ export function prepareTarget(
   }
   if (headers !== undefined) {
     init ??= {};
-    const own = init.headers ??
-      (input instanceof Request ? input.headers : undefined);
+    // A Headers already: checked above, or the Request's own.
+    const own = (init.headers ??
+      (input instanceof Request ? input.headers : undefined)) as
+        | Headers
+        | undefined;
     if (own === undefined) {
       init.headers = headers;
     } else {
       const merged = new Headers(headers);
-      for (const [name, value] of new Headers(own)) merged.set(name, value);
+      for (const [name, value] of own) merged.set(name, value);
       init.headers = merged;
     }
   }

@@ -287,6 +287,36 @@ Deno.test("request() throws a NetworkError when the connection fails", {
     // The reason Deno keeps in the cause, not its bare "fetch failed".
     assertStringIncludes(error.message, "Connection refused");
   });
+  await t.step(
+    'the reason Deno nests under its bare "fetch failed"',
+    async () => {
+      const failing = (error: Error) =>
+        new Client({ fetch: () => Promise.reject(error) });
+      const cases: [Error, string][] = [
+        [
+          new TypeError("fetch failed", {
+            cause: new Error("tcp connect error: Connection refused"),
+          }),
+          "tcp connect error: Connection refused",
+        ],
+        [
+          new TypeError("fetch failed", {
+            cause: new TypeError("fetch failed", {
+              cause: new Error("dns error: no such host"),
+            }),
+          }),
+          "dns error: no such host",
+        ],
+        [new TypeError("fetch failed"), "fetch failed"],
+      ];
+      for (const [cause, reason] of cases) {
+        await using client = failing(cause);
+        const url = "http://127.0.0.1:9/";
+        const error = await assertRejects(() => client.text(url), NetworkError);
+        assertEquals(error.message, `Cannot GET "${url}": ${reason}`);
+      }
+    },
+  );
   await t.step("body cut off before its Content-Length", async () => {
     await using server = rawServer(({ write }) =>
       write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nhello")
