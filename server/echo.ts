@@ -130,10 +130,8 @@ export async function echo(
       }
     }
   } catch (error) {
-    // A peer that resets ends the echo quietly, even though serveTcp's
-    // connection has aborted its signal with that very reset.
-    if (isPeerReset(error)) return;
     signal?.throwIfAborted();
+    if (isPeerReset(error)) return;
     throw error;
   } finally {
     signal?.removeEventListener("abort", onAbort);

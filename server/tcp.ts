@@ -6,7 +6,7 @@
 
 import { delay } from "@std/async/delay";
 import { AioError, TimeoutError } from "../errors.ts";
-import { Connection, formatAddr } from "./_connection.ts";
+import { Connection, formatAddr, isPeerReset } from "./_connection.ts";
 import { IdleSweep } from "./_idle.ts";
 import {
   assertBoolean,
@@ -165,7 +165,7 @@ export interface ServeTcpOptions {
    * Called with an error a handler threw (the connection is then closed) or
    * an error accepting a connection (`conn` is `undefined`; accepting resumes
    * after 100 ms). Errors that follow the server stopping a connection
-   * (idle, shutdown deadline) are not reported.
+   * (idle, shutdown deadline) or the peer resetting it are not reported.
    *
    * @default {logs the error and the peer's address with console.error}
    */
@@ -459,7 +459,10 @@ class Server implements TcpServer {
     try {
       await this.#handler(connection.conn, connection);
     } catch (error) {
-      if (!connection.stopped) this.#report(error, connection.conn);
+      // A peer that resets or stops reading is not the handler's failure.
+      if (!connection.stopped && !isPeerReset(error)) {
+        this.#report(error, connection.conn);
+      }
     } finally {
       connection.close();
       this.#connections.delete(connection);

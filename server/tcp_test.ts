@@ -507,3 +507,25 @@ Deno.test({
     assertEquals(decoder.decode(stdout).trim(), "shared");
   },
 });
+
+Deno.test({
+  name: "serveTcp() does not report a handler ended by a peer that reset",
+  permissions: NET,
+  async fn() {
+    const errors: unknown[] = [];
+    const ended = Promise.withResolvers<void>();
+    const server = serveTcp(async (conn) => {
+      try {
+        // Writes until the peer, gone without reading, makes one fail.
+        while (true) await conn.write(new Uint8Array(64 * 1024));
+      } finally {
+        ended.resolve();
+      }
+    }, { onError: (error) => errors.push(error) });
+    const conn = await Deno.connect({ port: server.addr.port });
+    conn.close();
+    await ended.promise;
+    await server.shutdown();
+    assertEquals(errors, []);
+  },
+});
