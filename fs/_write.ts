@@ -3,6 +3,7 @@
 // tiny chunks does not cost one write per chunk, and large byte chunks are
 // written as they are. Nothing is ever held in memory beyond one buffer.
 
+import { abortable } from "@std/async/abortable";
 import { describe } from "./_path.ts";
 import type { WriteFileAtomicData as Data } from "./atomic.ts";
 
@@ -175,7 +176,9 @@ export async function writeData(
   try {
     for (let position = 1;; position++) {
       waiting = true;
-      const step = signal ? await untilAborted(next(), signal) : await next();
+      // A fresh race per chunk: racing every chunk against one long-lived
+      // abort promise would leave a reaction, and the chunk, on it each time.
+      const step = signal ? await abortable(next(), signal) : await next();
       waiting = false;
       if (step.done) break;
       signal?.throwIfAborted();
@@ -186,22 +189,6 @@ export async function writeData(
     await cancel(error, waiting);
     throw error;
   }
-}
-
-/**
- * `promise`, or `signal`'s reason if it aborts first. A fresh race per
- * chunk: racing every chunk against one long-lived promise would leave a
- * reaction, and with it the chunk, on that promise for each chunk written.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() =>
-      signal.removeEventListener("abort", onAbort)
-    );
-  });
 }
 
 /**

@@ -473,7 +473,12 @@ Deno.test({
 
 Deno.test({
   name: "writeFileAtomic() leaves one complete version when killed at random",
-  permissions: { ...TMP, run: ["deno"] },
+  // The offline @std stand-ins are found by reading their directory.
+  permissions: {
+    read: ["/tmp", "../shared/std-offline"],
+    write: ["/tmp"],
+    run: ["deno"],
+  },
   async fn() {
     await withDir(async (dir) => {
       const path = `${dir}/state.txt`;
