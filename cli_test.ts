@@ -415,6 +415,21 @@ Deno.test({
       assertEquals(stdout.trim().split("\n").length, 2);
     });
 
+    await t.step("a page that is not JSON, with --next json:", async () => {
+      const { code, stdout, stderr } = await aio(["-N=127.0.0.1"], [
+        "crawl",
+        "--next",
+        "json:next",
+        `${base}/links`,
+      ]);
+      assertEquals(code, 1);
+      assertEquals(stdout, "");
+      assertStringIncludes(
+        stderr,
+        `aio crawl: Cannot read the next URL of "${base}/links": the page is not JSON (it starts with "page 1")`,
+      );
+    });
+
     await t.step("cycle", async () => {
       const { code, stdout, stderr } = await aio(["-N=127.0.0.1"], [
         "crawl",

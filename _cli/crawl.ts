@@ -4,6 +4,7 @@
  * @module
  */
 
+import { ParseError } from "../client/errors.ts";
 import { paginate } from "../client/paginate.ts";
 import {
   describeFlags,
@@ -100,9 +101,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
           async parse(response) {
             const body = await response.bytes();
             bytes = body.length;
-            return next === undefined
-              ? null
-              : JSON.parse(new TextDecoder().decode(body));
+            return next === undefined ? null : parseJson(response.url, body);
           },
         })
       ) {
@@ -131,4 +130,20 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/** A page's body as JSON, or a `ParseError` naming the page. */
+function parseJson(url: string, body: Uint8Array): unknown {
+  const text = new TextDecoder().decode(body);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const start = text.slice(0, 60).replace(/\s+/g, " ").trim();
+    throw new ParseError(
+      `Cannot read the next URL of "${url}": the page is not JSON (${
+        start ? `it starts with "${start}"` : "it is empty"
+      })`,
+      { url, method: "GET", body: text.slice(0, 100), cause: error },
+    );
+  }
 }

@@ -67,16 +67,25 @@ export async function fetchRecord(
   let status: number | null = null;
   let bytes = 0;
   try {
-    const response = await client.request(url, {
+    // A one-page paginate() reads the body inside the attempt, so a body cut
+    // off or stalled is retried like a failed request.
+    const pages = client.paginate(url, {
       signal,
       timeout: options.timeout,
       retry: options.retries === undefined ? undefined : {
         attempts: options.retries + 1,
         onRetry: () => retries++,
       },
+      maxPages: 1,
+      parse: async (response) => {
+        status = response.status;
+        bytes = 0;
+        for await (const chunk of response.body ?? []) bytes += chunk.length;
+      },
     });
-    status = response.status;
-    for await (const chunk of response.body ?? []) bytes += chunk.length;
+    for await (const _page of pages) {
+      // The one page; parse() has counted it.
+    }
     return { url, status, bytes, ms: elapsed(start), retries };
   } catch (error) {
     if (signal?.aborted && error === signal.reason) throw error;

@@ -1,5 +1,7 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import { fetchCommand } from "./fetch.ts";
+import { httpResponse, rawServer } from "../tests/_loopback.ts";
+import { Client } from "../client/client.ts";
+import { fetchCommand, fetchRecord } from "./fetch.ts";
 import type { Io, Output } from "./io.ts";
 
 function output(terminal: boolean, onWrite?: () => void) {
@@ -59,5 +61,37 @@ Deno.test({
     const text = stderr.text();
     assertEquals(text.startsWith("\r\x1b[2Kfetch ["), true, text);
     assertEquals(text.endsWith("\n"), true, JSON.stringify(text));
+  },
+});
+
+Deno.test({
+  name:
+    "fetchRecord() retries a body cut off or stalled, not only a failed head",
+  permissions: { net: ["127.0.0.1"] },
+  async fn() {
+    const stalled = Promise.withResolvers<void>();
+    await using server = rawServer(async ({ index, write }) => {
+      const cut = "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello";
+      if (index === 0) return write(cut); // closed after 5 of 10 bytes
+      if (index === 1) {
+        await write(cut);
+        await stalled.promise; // the rest never comes
+        return;
+      }
+      await write(httpResponse("hello you!"));
+    });
+    await using client = new Client();
+    try {
+      const record = await fetchRecord(client, server.url(), undefined, {
+        timeout: 300,
+        retries: 2,
+      });
+      assertEquals(
+        { ...record, ms: 0 },
+        { url: server.url(), status: 200, bytes: 10, ms: 0, retries: 2 },
+      );
+    } finally {
+      stalled.resolve();
+    }
   },
 });

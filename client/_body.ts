@@ -75,8 +75,25 @@ export function guardBody(
   response: Response,
   attempt: Attempt,
 ): Promise<Response> {
+  if (response.body === null) return Promise.resolve(response);
+  const guarded = mapBodyErrors(response, attempt, () => attempt.release());
+  attempt.keep();
+  return Promise.resolve(guarded);
+}
+
+/**
+ * A copy of `response` whose body errors as {@linkcode Attempt.fail} maps
+ * what reading it throws: a cut connection is a `NetworkError` naming the
+ * URL (so it is retried), the deadline a `TimeoutError`. `ended` runs once
+ * the body is read to the end, fails or is cancelled.
+ */
+export function mapBodyErrors(
+  response: Response,
+  attempt: Attempt,
+  ended: () => void = () => {},
+): Response {
   const source = response.body;
-  if (source === null) return Promise.resolve(response);
+  if (source === null) return response;
   const reader = source.getReader();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -85,32 +102,31 @@ export function guardBody(
         step = await reader.read();
       } catch (error) {
         const failure = attempt.fail(error);
-        attempt.release();
+        ended();
         throw failure;
       }
       if (step.done) {
-        attempt.release();
+        ended();
         controller.close();
       } else {
         controller.enqueue(step.value);
       }
     },
     cancel(reason) {
-      attempt.release();
+      ended();
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-  const guarded = new Response(body, {
+  const mapped = new Response(body, {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,
   });
   // A constructed Response has an empty `url`; relative links in the body or
   // in `Link` headers must still resolve against where it came from.
-  Object.defineProperties(guarded, {
+  Object.defineProperties(mapped, {
     url: { value: response.url },
     redirected: { value: response.redirected },
   });
-  attempt.keep();
-  return Promise.resolve(guarded);
+  return mapped;
 }

@@ -53,7 +53,7 @@ export function downloadWith(
     url,
     requestOptions,
     async (response: Response, attempt: Attempt): Promise<DownloadResult> => {
-      const total = expectedLength(response);
+      const total = expectedLength(response, attempt.target.method);
       const chunks = counted(response, attempt, total, onProgress);
       try {
         await writeFileAtomic(path, chunks.stream, {
@@ -79,8 +79,15 @@ export function downloadWith(
 /**
  * The size `Content-Length` promises for the decoded body: unknown when
  * there is none, or when a `Content-Encoding` makes it the compressed size.
+ * A HEAD, 204 or 304 response has no body whatever the header says.
  */
-function expectedLength(response: Response): number | undefined {
+function expectedLength(
+  response: Response,
+  method: string,
+): number | undefined {
+  if (method === "HEAD" || response.status === 204 || response.status === 304) {
+    return undefined;
+  }
   const encoding = response.headers.get("content-encoding");
   if (encoding !== null && encoding.toLowerCase() !== "identity") {
     return undefined;

@@ -5,10 +5,11 @@
  * @module
  */
 
-import { readJson } from "./_body.ts";
+import { mapBodyErrors, readJson } from "./_body.ts";
 import { type Attempt, discard, type Sender } from "./_send.ts";
 import { PaginationCycleError } from "./errors.ts";
 import {
+  type Link,
   type NextPage,
   type Page,
   type PaginateOptions,
@@ -61,10 +62,11 @@ async function* run<T>(
   maxPages: number,
   requestOptions: PaginateOptions<T>,
 ): AsyncGenerator<Page<T>, void, undefined> {
+  // Keyed without the fragment, which is never sent: "/a#x" is page "/a".
   const visited = new Set<string>();
   let url = first;
   for (let number = 1;; number++) {
-    visited.add(url);
+    visited.add(withoutFragment(url));
     const requested = url;
     const page = await sender.call(
       url,
@@ -74,13 +76,16 @@ async function* run<T>(
         if (parse === undefined) {
           data = await readJson(response, attempt) as T;
         } else {
+          // A body cut off while the parser reads it is a NetworkError naming
+          // the URL, retried like one, as it is for the default parser.
+          const mapped = mapBodyErrors(response, attempt);
           try {
-            data = await parse(response);
+            data = await parse(mapped);
           } catch (error) {
             throw attempt.signal?.aborted ? attempt.fail(error) : error;
           }
           // A parser that looked at the headers only leaves the body open.
-          if (!response.bodyUsed) await discard(response);
+          if (!mapped.bodyUsed) await discard(mapped);
         }
         const { status, headers } = response;
         return {
@@ -92,12 +97,12 @@ async function* run<T>(
         };
       },
     );
-    visited.add(page.url);
+    visited.add(withoutFragment(page.url));
     yield page;
     if (number >= maxPages) return;
     const following = await nextUrl(next, page);
     if (following === undefined) return;
-    if (visited.has(following)) {
+    if (visited.has(withoutFragment(following))) {
       throw new PaginationCycleError(
         `${WHERE}: page ${number} links back to "${following}", which was already fetched`,
         { url: following, page: number },
@@ -114,7 +119,8 @@ async function nextUrl<T>(
   let found: unknown;
   if (next === undefined) {
     found = parseLinkHeader(page.headers.get("link"), page.url)
-      .find((link) => link.rel.includes("next"))?.url;
+      .find((link) => link.rel.includes("next") && isAbout(link, page.url))
+      ?.url;
   } else if (typeof next === "string") {
     found = field(page.data, next);
     if (found !== undefined && found !== null && typeof found !== "string") {
@@ -144,6 +150,26 @@ async function nextUrl<T>(
     );
   }
   return url.href;
+}
+
+/**
+ * Whether a link's context is the page: an `anchor` parameter (RFC 8288)
+ * makes it a link of another resource, e.g. that resource's next page.
+ */
+function isAbout(link: Link, pageUrl: string): boolean {
+  const anchor = link.params.anchor;
+  if (anchor === undefined) return true;
+  try {
+    return withoutFragment(new URL(anchor, pageUrl).href) ===
+      withoutFragment(pageUrl);
+  } catch {
+    return false;
+  }
+}
+
+function withoutFragment(url: string): string {
+  const hash = url.indexOf("#");
+  return hash < 0 ? url : url.slice(0, hash);
 }
 
 /** `data` at a dotted path of own properties ("links.next", "pages.0"). */

@@ -212,6 +212,7 @@ export function callSignal(
 /**
  * Checks a timeout option.
  *
+ * @throws {TypeError} If it is not a number.
  * @throws {RangeError} If it is not a positive number or `Infinity`.
  */
 export function checkTimeout(
@@ -220,9 +221,10 @@ export function checkTimeout(
   name: string,
 ): number {
   if (!(typeof value === "number" && value > 0)) {
-    throw new RangeError(
+    const Class = typeof value === "number" ? RangeError : TypeError;
+    throw new Class(
       `${where}: "${name}" must be a positive number of milliseconds or Infinity, received ${
-        String(value)
+        describe(value)
       }`,
     );
   }

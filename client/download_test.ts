@@ -263,6 +263,39 @@ Deno.test("download() skips the length check for an encoded body", {
   assertEquals(progress.at(-1)!.total, undefined);
 });
 
+Deno.test("download() takes no byte count from a HEAD, 204 or 304 answer", {
+  permissions: PERMISSIONS,
+}, async () => {
+  // Content-Length describes the body a GET would get: none is sent here.
+  await using server = rawServer(({ head, write }) => {
+    const status = head.startsWith("HEAD ")
+      ? "200 OK"
+      : head.includes("/304")
+      ? "304 Not Modified"
+      : "204 No Content";
+    return write(
+      `HTTP/1.1 ${status}\r\ncontent-length: 1234\r\nconnection: close\r\n\r\n`,
+    );
+  });
+  await using dir = await tempDir();
+  for (
+    const [path, options] of [
+      ["/head", { method: "HEAD" }],
+      ["/304", { throwHttpErrors: false }],
+      ["/204", {}],
+    ] as const
+  ) {
+    const result = await download(
+      server.url(path),
+      `${dir.path}/empty`,
+      options,
+    );
+    assertEquals(result.size, 0, path);
+    assertEquals(await Deno.readTextFile(`${dir.path}/empty`), "");
+  }
+  assertEquals(server.connections(), 3, "nothing was retried");
+});
+
 Deno.test("download() rejects bad arguments before sending anything", {
   permissions: PERMISSIONS,
 }, async () => {

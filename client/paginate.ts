@@ -166,14 +166,16 @@ export type NextPage<T> =
 export interface PaginateOptions<T> extends RequestOptions {
   /**
    * Where the next URL comes from. Left out, it is the `Link` header's
-   * `rel="next"` target.
+   * `rel="next"` target (a link whose `anchor` names another resource is
+   * that resource's, and is skipped).
    *
    * @default {undefined}
    */
   next?: NextPage<T>;
   /**
    * Turns a response into the page's `data`; it runs within the request's
-   * timeout and retries.
+   * timeout and retries. A body cut off while it reads is a `NetworkError`
+   * naming the URL, retried like a failed request.
    *
    * @default {(response) => response.json()}, failing with a ParseError
    */
@@ -233,8 +235,8 @@ export interface Link {
  * @param options How to find the next page and parse each one, `maxPages`,
  * and {@linkcode RequestOptions} for every request.
  * @returns An async iterator of the pages.
- * @throws {PaginationCycleError} When a page's next URL was already fetched;
- * the pages before it have been yielded.
+ * @throws {PaginationCycleError} When a page's next URL was already fetched
+ * (the fragment aside); the pages before it have been yielded.
  * @throws {TypeError} If `start` is not a valid URL, an option has the wrong
  * type, or the JSON field `next` names holds something other than a string.
  * @throws {RangeError} If `maxPages` is not a positive integer or `Infinity`.

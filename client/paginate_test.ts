@@ -4,8 +4,17 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { serveLoopback as serve } from "../tests/_loopback.ts";
-import { HttpError, PaginationCycleError, ParseError } from "./errors.ts";
+import {
+  httpResponse,
+  rawServer,
+  serveLoopback as serve,
+} from "../tests/_loopback.ts";
+import {
+  HttpError,
+  NetworkError,
+  PaginationCycleError,
+  ParseError,
+} from "./errors.ts";
 import { type Page, paginate, parseLinkHeader } from "./paginate.ts";
 
 const NET = { net: ["127.0.0.1"] };
@@ -231,6 +240,85 @@ Deno.test("paginate() parses pages with a custom parser inside the request", {
   );
   assertEquals(headersOnly.map((page) => page.data), [200, 200]);
 });
+
+Deno.test(
+  "paginate() retries a body cut off while a custom parser reads it, as a NetworkError",
+  { permissions: NET },
+  async () => {
+    await using server = rawServer(async ({ index, write }) => {
+      // Every other answer promises 10 bytes and closes after 5.
+      await write(
+        index % 2 === 0
+          ? "HTTP/1.1 200 OK\r\ncontent-length: 10\r\nconnection: close\r\n\r\nhello"
+          : httpResponse("hello you!"),
+      );
+    });
+    const pages = await collect(
+      paginate(server.url("/cut"), {
+        retry: { attempts: 2, backoff: () => 0 },
+        parse: (response) => response.text(),
+      }),
+    );
+    assertEquals(pages.map((page) => page.data), ["hello you!"]);
+    assertEquals(server.connections(), 2);
+
+    const error = await assertRejects(
+      () =>
+        collect(
+          paginate(server.url("/cut"), {
+            parse: (response) => response.text(),
+          }),
+        ),
+      NetworkError,
+    );
+    assertStringIncludes(error.message, `Cannot GET "${server.url("/cut")}"`);
+  },
+);
+
+Deno.test("paginate() skips a next link that is another resource's (anchor)", {
+  permissions: NET,
+}, async () => {
+  await using server = serve((req) => {
+    const page = pageOf(req);
+    const links = page === 1
+      ? ['</other?page=7>; rel="next"; anchor="/other"', "<?page=2>; rel=next"]
+      : ['</x?page=9>; rel="next"; anchor="#top"'];
+    return Response.json(page, { headers: { link: links.join(", ") } });
+  });
+  await assertRejects(
+    () => collect(paginate(server.url("/list"))),
+    PaginationCycleError,
+    "already fetched",
+    'an anchor naming the page itself ("#top") keeps the link',
+  );
+  const pages = await collect(paginate(server.url("/list"), { maxPages: 2 }));
+  assertEquals(pages.map((page) => page.url), [
+    server.url("/list"),
+    server.url("/list?page=2"),
+  ]);
+});
+
+Deno.test(
+  "paginate() sees a link that differs by its fragment only as a cycle",
+  {
+    permissions: NET,
+  },
+  async () => {
+    let requests = 0;
+    await using server = serve(() => {
+      requests++;
+      return Response.json(requests, {
+        headers: { link: "</a#section-2>; rel=next" },
+      });
+    });
+    const error = await assertRejects(
+      () => collect(paginate(server.url("/a"))),
+      PaginationCycleError,
+    );
+    assertEquals(error.url, server.url("/a#section-2"));
+    assertEquals(requests, 1);
+  },
+);
 
 Deno.test("paginate() surfaces request errors and the signal's reason", {
   permissions: NET,

@@ -411,6 +411,11 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
       RangeError,
       '"totalTimeout"',
     );
+    await assertRejects(
+      () => request("http://127.0.0.1:9/", { timeout: "100" as unknown as 1 }),
+      TypeError,
+      '"timeout" must be a positive number of milliseconds or Infinity, received "100"',
+    );
   });
   await t.step("retry", async () => {
     await assertRejects(
