@@ -111,8 +111,12 @@ function refusal(error: unknown): Response {
     return text(403, "Forbidden");
   }
   // NotFound, FilesystemLoop, NotADirectory and the like all mean there is
-  // no file to serve at this path; anything else is a bug to report.
-  if (!Object.values(Deno.errors).some((kind) => error instanceof kind)) {
+  // no file to serve at this path, as does a name too long for the file
+  // system (a plain Error with its code); anything else is a bug to report.
+  if (
+    !Object.values(Deno.errors).some((kind) => error instanceof kind) &&
+    (error as { code?: unknown } | null)?.code !== "ENAMETOOLONG"
+  ) {
     throw error;
   }
   return text(404, "Not Found");
@@ -146,6 +150,10 @@ export async function staticFiles(
       let path = await Deno.realPath([realRoot, ...segments].join("/"));
       if (!isInside(realRoot, path)) return text(403, "Forbidden");
       let info = await Deno.stat(path);
+      // "/notes.txt/" names a directory that is not there.
+      if (!info.isDirectory && pathname.endsWith("/")) {
+        return text(404, "Not Found");
+      }
       if (info.isDirectory) {
         // Rebuilt from the checked segments: echoing the raw pathname would
         // turn "//host" into a protocol-relative redirect to another host.

@@ -161,8 +161,16 @@ Deno.test({
           }
         }
       });
+      await t.step("a file asked for as a directory answers 404", async () => {
+        const response = await get("/file.txt/");
+        assertEquals(response.status, 404);
+        await response.body?.cancel();
+      });
       await t.step("filesystem errors answer 404, not 500", async () => {
-        for (const path of ["/loop-a", "/loop-a/x", "/file.txt/x"]) {
+        const tooLong = "/" + "a".repeat(300); // ENAMETOOLONG, a plain Error
+        for (
+          const path of ["/loop-a", "/loop-a/x", "/file.txt/x", tooLong]
+        ) {
           const response = await get(path);
           assertEquals(response.status, 404, path);
           await response.body?.cancel();

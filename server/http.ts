@@ -206,8 +206,10 @@ export interface FetchHandlerOptions {
    * Called with the error of a handler that threw or rejected, and the
    * request. The client gets the `Response` it returns, or else a plain 500
    * that tells nothing about the error. Errors that are the reason a
-   * request was abandoned (an abort after a timeout) are not reported. Also
-   * called, with no request, for an error streaming a response body.
+   * request was abandoned (an abort after a timeout) are not reported, nor
+   * is a request body that broke off while the handler read it (the client
+   * went away, or sent less than its `Content-Length`), which gets a 400.
+   * Also called, with no request, for an error streaming a response body.
    *
    * @default {logs the error and the request with console.error}
    */
@@ -740,13 +742,9 @@ class Dispatcher implements FetchHandler {
     }
     const body = request.body;
     if (body === null) return request;
-    // Copied from `request`, not from its URL, the method stays as sent:
-    // only a method given in `init` is refused (TRACE), upper-cased (`post`)
-    // or barred from having a body (`get`). A body without Content-Length or
-    // Transfer-Encoding is wrapped too: HTTP/2 sends one so. `signal: null`
-    // leaves Deno's costly `request.signal` unread.
-    return new Request(request, {
-      signal: null,
+    // A body without Content-Length or Transfer-Encoding is wrapped too:
+    // HTTP/2 sends one so.
+    return copyRequest(request, {
       body: limitBody(body, maxBodySize, () => {
         const error = new AioError(
           `Cannot read the body of ${request.method} ${request.url}: larger than the ${maxBodySize} bytes maxBodySize`,
@@ -756,7 +754,10 @@ class Dispatcher implements FetchHandler {
           // connection and keeps the connection open for more requests;
           // `Connection: close` asks the client to close it instead.
           const response = this.#tooLarge();
-          response.headers.set("connection", "close");
+          // Deno adds its own when the client asked for it.
+          if (!asksToClose(request)) {
+            response.headers.set("connection", "close");
+          }
           this.#abandon(exchange, response, error);
         }
         return error;
@@ -833,8 +834,14 @@ class Dispatcher implements FetchHandler {
     exchange.resolve(this.#logged(exchange, response));
   }
 
-  /** The response for a handler error: `onError`'s, or a bare 500. */
+  /**
+   * The response for a handler error: `onError`'s, or a bare 500; a 400,
+   * unreported, when the client's body broke off while the handler read it.
+   */
   #failure(exchange: Exchange, error: unknown): Response {
+    if (bodyBrokeOff(exchange.request, error)) {
+      return textResponse(400, "Bad Request: the request body ended early\n");
+    }
     if (!exchange.abortedWith(error)) {
       const response = this.report(error, exchange.request);
       if (response instanceof Response) return response;
@@ -993,6 +1000,49 @@ class Server implements HttpServer {
  * values are equal, which `Headers` joins into a list (`"5, 5"`; RFC 9110
  * section 8.6).
  */
+/**
+ * `request` with another body. Built from the URL, as `new Request(request)`
+ * reads Deno's costly `request.signal` (and prints its legacy-abort warning
+ * when the request completes); from the request itself only for a method
+ * `init` would refuse (CONNECT, TRACE), upper-case (`post`) or bar from
+ * having a body (`get`).
+ */
+function copyRequest(request: Request, init: { body: BodyInit }): Request {
+  const { method } = request;
+  if (
+    /^(?:connect|trac[ek]|get|head)$/i.test(method) ||
+    (/^(?:delete|options|post|put)$/i.test(method) &&
+      method !== method.toUpperCase())
+  ) {
+    return new Request(request, { ...init, signal: null });
+  }
+  return new Request(request.url, {
+    method,
+    headers: request.headers,
+    ...init,
+  });
+}
+
+/**
+ * Whether a handler failed because the request body it read broke off: the
+ * client went away or closed before sending all it announced. That is the
+ * client's doing, as a peer's reset is for serveTcp, not a server failure.
+ */
+function bodyBrokeOff(request: Request, error: unknown): boolean {
+  return request.bodyUsed && (
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Http ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.ConnectionReset
+  );
+}
+
+/** Whether the client sent `Connection: close`. */
+function asksToClose(request: Request): boolean {
+  const value = request.headers.get("connection");
+  return value !== null && /(?:^|,)\s*close\s*(?:,|$)/i.test(value);
+}
+
 function contentLength(value: string | null): number | undefined {
   if (value === null) return undefined;
   let length: number | undefined;

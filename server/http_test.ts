@@ -20,6 +20,7 @@ import {
 } from "./http.ts";
 import { aborted, assertNotServed } from "./_test_util.ts";
 import { readResponse } from "./_http_test_util.ts";
+import { denoCommand } from "../tests/_deno.ts";
 
 const NET: Deno.PermissionOptionsObject = { net: ["127.0.0.1", "[::1]"] };
 const encoder = new TextEncoder();
@@ -352,6 +353,22 @@ Deno.test({
       );
     }
 
+    await t.step("a client that asked to close", async () => {
+      await using server = serveHttp(
+        async (request) => new Response(await request.text()),
+        { maxBodySize: 100, onError: () => {} },
+      );
+      using conn = await Deno.connect({ port: server.addr.port });
+      await conn.write(encoder.encode(
+        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+          "Transfer-Encoding: chunked\r\n\r\n" + chunk("a".repeat(200)),
+      ));
+      const response = await readResponse(conn);
+      assertEquals(response?.status, 413);
+      // Deno adds the header itself then: one, not "close, close".
+      assertEquals(response?.headers.get("connection"), "close");
+    });
+
     await t.step("a chunked body within the limit", async () => {
       await using server = serveHttp(
         async (request) => new Response(await request.text()),
@@ -495,6 +512,65 @@ Deno.test({
       "Request body larger than 100 bytes\n",
     ]);
     assertEquals(seen, [null, null]);
+  },
+});
+
+Deno.test({
+  name:
+    "serveHttp() answers 400, unreported, when the client's body breaks off",
+  permissions: NET,
+  async fn(t) {
+    for (const how of ["half-closes", "closes"] as const) {
+      await t.step(
+        `a client that ${how} before its Content-Length`,
+        async () => {
+          const reported: unknown[] = [];
+          const failed = Promise.withResolvers<unknown>();
+          await using server = serveHttp(async (request) => {
+            try {
+              return new Response(await request.text());
+            } catch (error) {
+              failed.resolve(error);
+              throw error;
+            }
+          }, { onError: (error) => void reported.push(error) });
+          const conn = await Deno.connect({ port: server.addr.port });
+          await conn.write(encoder.encode(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nabc",
+          ));
+          if (how === "half-closes") {
+            await conn.closeWrite();
+            const response = await readResponse(conn);
+            assertEquals(response?.status, 400);
+            assertEquals(
+              response?.body,
+              "Bad Request: the request body ended early\n",
+            );
+            conn.close();
+          } else {
+            conn.close();
+            await failed.promise;
+          }
+          await server.shutdown();
+          assertEquals(reported, []);
+        },
+      );
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serveHttp() leaves request.signal unread when it limits a chunked body",
+  permissions: { run: ["deno"], read: [".", "../shared/std-offline"] },
+  async fn() {
+    const { code, stdout, stderr } = await denoCommand("run", [
+      "-N=127.0.0.1",
+      "tests/testdata/chunked_post.ts",
+    ], { stdout: "piped", stderr: "piped" }).output();
+    assertEquals(decoder.decode(stderr), "");
+    assertEquals(decoder.decode(stdout), "chunked body\n");
+    assertEquals(code, 0);
   },
 });
 

@@ -172,8 +172,9 @@ const BATCH_BYTES = 16 * 1024;
  *
  * A connection ends when the peer stops sending (every reply is sent
  * first), when the handler calls `context.close()`, or when the server
- * shuts down: a connection waiting for its next line closes at once, one
- * busy with a line closes after its reply (or at `shutdownTimeout`).
+ * shuts down: a connection waiting for its next line closes at once (also
+ * when part of that line has arrived), one busy with a line closes after its
+ * reply (or at `shutdownTimeout`).
  *
  * Bad input closes only its own connection, after one error line:
  * `error: line N is longer than M characters` (see `maxLineLength`) or
