@@ -480,7 +480,9 @@ export class Client implements AsyncDisposable {
    * @param options As for `gather()`; `concurrency` defaults to the
    * client's `concurrency`.
    * @returns The values in the order of `tasks`.
-   * @throws {TypeError} If a task is not a function, a URL or a `Request`.
+   * @throws {TypeError} If a task is not a function, a URL or a `Request`,
+   * `options` is not an object, or `signal` is not an `AbortSignal`; like
+   * every failure, it rejects the returned promise.
    * @throws {RangeError} If `concurrency` is out of range.
    * @throws {unknown} The first task's error, or the `signal`'s reason.
    *
@@ -513,7 +515,9 @@ export class Client implements AsyncDisposable {
    * @param tasks URLs, `Request`s, or functions that get an `AbortSignal`.
    * @param options `settle: true`, and the other options of `gather()`.
    * @returns One `PromiseSettledResult` per task, in the order of `tasks`.
-   * @throws {TypeError} If a task is not a function, a URL or a `Request`.
+   * @throws {TypeError} If a task is not a function, a URL or a `Request`,
+   * `options` is not an object, or `signal` is not an `AbortSignal`; like
+   * every failure, it rejects the returned promise.
    * @throws {RangeError} If `concurrency` is out of range.
    * @throws {unknown} The `signal`'s reason.
    *
@@ -544,10 +548,16 @@ export class Client implements AsyncDisposable {
     tasks: readonly GatherTask[],
     options: Omit<GatherOptions, "request"> = {},
   ): Promise<unknown[]> {
+    // gather() rejects bad options, a bad `signal` included, with its own
+    // messages: they are passed on as they are.
+    if (typeof options !== "object" || options === null) {
+      return gather(tasks, options);
+    }
     const own = this.#controller.signal;
-    const signal = options.signal === undefined
-      ? own
-      : AbortSignal.any([options.signal, own]);
+    const given = options.signal;
+    let signal = own;
+    if (given instanceof AbortSignal) signal = AbortSignal.any([given, own]);
+    else if (given !== undefined) signal = given;
     const concurrency = options.concurrency ?? this.#limiter.limit;
     // gather's own signal already follows the client's, so the requests need
     // no second link to it.

@@ -413,6 +413,28 @@ Deno.test(
   },
 );
 
+Deno.test("Client.gather() rejects bad arguments as gather() does", {
+  permissions: {},
+}, async () => {
+  await using client = new Client();
+  let called = false;
+  const run = client.gather([() => called = true], {
+    signal: {} as AbortSignal,
+  });
+  await assertRejects(
+    () => run,
+    TypeError,
+    'Cannot gather: "signal" must be an AbortSignal, received Object',
+  );
+  assertEquals(called, false);
+  await assertRejects(
+    // @ts-expect-error: options must be an object
+    () => client.gather([() => 1], null),
+    TypeError,
+    'Cannot gather: "options" must be an object, received null',
+  );
+});
+
 Deno.test(
   "Client.paginate() and Client.download() follow the client's settings",
   {

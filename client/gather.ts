@@ -198,8 +198,9 @@ export interface GatherOptions {
  * @param options `concurrency`, `signal`, `onProgress`; `settle` must be
  * `false` or left out for this form.
  * @returns The values in the order of `tasks`.
- * @throws {TypeError} If a task is not a function, a URL or a `Request`, or
- * the `request` option is not a function.
+ * @throws {TypeError} If `tasks` is not an array, a task is not a function,
+ * a URL or a `Request`, `options` is not an object, `signal` is not an
+ * `AbortSignal`, or `request` or `onProgress` is not a function.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} The first task's error, the `onProgress` error, or the
@@ -266,8 +267,9 @@ export function gather<const T extends readonly GatherTask[]>(
  * and `Request`s to fetch.
  * @param options `settle: true`, and `concurrency`, `signal`, `onProgress`.
  * @returns One `PromiseSettledResult` per task, in the order of `tasks`.
- * @throws {TypeError} If a task is not a function, a URL or a `Request`, or
- * the `request` option is not a function.
+ * @throws {TypeError} If `tasks` is not an array, a task is not a function,
+ * a URL or a `Request`, `options` is not an object, `signal` is not an
+ * `AbortSignal`, or `request` or `onProgress` is not a function.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} The `onProgress` error or the `signal`'s reason.
@@ -307,6 +309,13 @@ function checkedGather(
   tasks: readonly GatherTask[],
   options: GatherOptions,
 ): Promise<unknown[]> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot gather: "options" must be an object, received ${
+        describe(options)
+      }`,
+    );
+  }
   const {
     concurrency = Infinity,
     signal,
@@ -329,6 +338,13 @@ function checkedGather(
   if (typeof send !== "function") {
     throw new TypeError(
       `Cannot gather: "request" must be a function, received ${describe(send)}`,
+    );
+  }
+  if (onProgress !== undefined && typeof onProgress !== "function") {
+    throw new TypeError(
+      `Cannot gather: "onProgress" must be a function, received ${
+        describe(onProgress)
+      }`,
     );
   }
   if (
@@ -525,17 +541,25 @@ export interface MapConcurrentOptions {
  *
  * Inputs are read lazily, only as slots free up, so an endless or
  * million-item input is never held in memory: at most `2 * concurrency`
- * inputs are started but not yet consumed.
+ * inputs are started but not yet consumed. A promise that a sync iterable
+ * yields is awaited before it is passed to `fn`, as `for await` does.
  *
  * Each call gets an `AbortSignal` that aborts when the run stops early:
  * - when a call fails, the others are aborted, no more inputs are read, and
  *   the iterator throws that error;
  * - when the consumer leaves the loop (`break`, `return`, an exception), the
- *   calls still running are aborted and the input iterator is closed;
+ *   calls still running are aborted;
  * - when the `signal` option aborts, the iterator throws its reason.
  *
  * In each case the iterator finishes only after the running calls have
- * settled, so no call outlives the loop.
+ * settled, so no call outlives the loop, and then closes the input iterator
+ * (calls its `return()`) unless the input ended or its `next()` threw. A read
+ * still pending at that moment is not waited for: `return()` is called at
+ * once (an async generator runs it as soon as that read completes), the item
+ * the read brings is dropped, and an error of that read or of that
+ * `return()` is ignored. Otherwise an error of `return()` is thrown when the
+ * loop was left with `break` or `return`, as in `for...of`; the first error
+ * of the run wins over it.
  *
  * Unlike `pooledMap` from `@std/async`, which this replaces here, calls get a
  * signal and are aborted on failure or `break`, results can come out in
@@ -548,9 +572,15 @@ export interface MapConcurrentOptions {
  * @param fn Called once per input with the call's signal.
  * @param options `concurrency`, `ordered`, `signal`.
  * @returns An async iterator of the results.
- * @throws {RangeError} If `concurrency` is not a positive integer.
+ * @throws {TypeError} At once, from this call rather than from the iterator,
+ * if `iterable` is neither iterable nor async iterable, `fn` is not a
+ * function, `options` is not an object, or `signal` is not an `AbortSignal`.
+ * @throws {RangeError} At once if `concurrency` is not a positive integer.
+ * @throws {TypeError} From the iterator, if the input's `next()` returns
+ * something other than an object.
  * @throws {unknown} From the iterator: the first error of `fn` or of the
- * input iterable, or the `signal`'s reason.
+ * input (its `next()` throwing, or a promise it yields rejecting), the
+ * `signal`'s reason, or the error of the input's `return()` (see above).
  *
  * @example Mapping lazily generated inputs, four at a time
  * ```ts
@@ -585,11 +615,39 @@ export interface MapConcurrentOptions {
  * ```
  */
 export function mapConcurrent<T, R>(
-  iterable: Iterable<T> | AsyncIterable<T>,
+  iterable: Iterable<T | PromiseLike<T>> | AsyncIterable<T>,
   fn: (item: T, signal: AbortSignal) => R | PromiseLike<R>,
   options: MapConcurrentOptions = {},
 ): AsyncGenerator<Awaited<R>, void, undefined> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot map concurrently: "options" must be an object, received ${
+        describe(options)
+      }`,
+    );
+  }
   const { concurrency = 16, ordered = true, signal } = options;
+  if (!isIterable(iterable)) {
+    throw new TypeError(
+      `Cannot map concurrently: "iterable" must be an iterable or an async iterable, received ${
+        describe(iterable)
+      }`,
+    );
+  }
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      `Cannot map concurrently: "fn" must be a function, received ${
+        describe(fn)
+      }`,
+    );
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot map concurrently: "signal" must be an AbortSignal, received ${
+        describe(signal)
+      }`,
+    );
+  }
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(
       `Cannot map concurrently: "concurrency" must be a positive integer, received ${
@@ -606,7 +664,7 @@ interface Slot<R> {
 }
 
 async function* mapLoop<T, R>(
-  iterable: Iterable<T> | AsyncIterable<T>,
+  iterable: Iterable<T | PromiseLike<T>> | AsyncIterable<T>,
   fn: (item: T, signal: AbortSignal) => R | PromiseLike<R>,
   limit: number,
   ordered: boolean,
@@ -615,9 +673,9 @@ async function* mapLoop<T, R>(
   outer?.throwIfAborted();
   const isAsync =
     typeof (iterable as AsyncIterable<T>)[Symbol.asyncIterator] === "function";
-  const iterator: Iterator<T> | AsyncIterator<T> = isAsync
+  const iterator: Iterator<T | PromiseLike<T>> | AsyncIterator<T> = isAsync
     ? (iterable as AsyncIterable<T>)[Symbol.asyncIterator]()
-    : (iterable as Iterable<T>)[Symbol.iterator]();
+    : (iterable as Iterable<T | PromiseLike<T>>)[Symbol.iterator]();
   const controller = new AbortController();
   const signal = controller.signal;
   const window = 2 * limit;
@@ -649,6 +707,8 @@ async function* mapLoop<T, R>(
     notify();
   };
   const onOuterAbort = () => fail(outer!.reason, outer!.reason);
+  const failInput = (error: unknown) =>
+    fail(error, abortError("Cannot finish call: the input failed", error));
   const canStart = () =>
     running < limit && held < window && !exhausted && !closed &&
     failure === undefined;
@@ -678,25 +738,31 @@ async function* mapLoop<T, R>(
     });
   };
 
-  const pullAsync = async () => {
+  /**
+   * Reads what has to be awaited: every item of an async input, or a promise
+   * that a sync input yields (awaited, as `for await` does).
+   */
+  const pullAsync = async (item?: PromiseLike<T>) => {
     pulling = true;
     try {
-      while (canStart()) {
-        const next = await (iterator as AsyncIterator<T>).next();
+      if (item !== undefined) {
+        const value = await item;
+        if (canStart()) start(value);
+      }
+      while (isAsync && canStart()) {
+        const next = checkResult(await (iterator as AsyncIterator<T>).next());
         if (next.done) exhausted = true;
         else if (canStart()) start(next.value);
         // An input read after the run stopped is dropped unstarted.
       }
     } catch (error) {
-      exhausted = true;
-      fail(error, abortError("Cannot finish call: the input failed", error));
+      // A sync input whose item rejected is still open: it gets closed, as
+      // `for await` closes it.
+      if (isAsync) exhausted = true;
+      failInput(error);
     } finally {
       pulling = false;
-      if (closed && !exhausted) {
-        // The consumer left while this read was pending.
-        exhausted = true;
-        Promise.resolve(iterator.return?.()).catch(() => {});
-      }
+      fill();
       notify();
     }
   };
@@ -709,13 +775,21 @@ async function* mapLoop<T, R>(
     }
     try {
       while (canStart()) {
-        const next = (iterator as Iterator<T>).next();
-        if (next.done) exhausted = true;
-        else start(next.value);
+        const next = checkResult(
+          (iterator as Iterator<T | PromiseLike<T>>).next(),
+        );
+        if (next.done) {
+          exhausted = true;
+        } else if (isThenable(next.value)) {
+          pullAsync(next.value);
+          return;
+        } else {
+          start(next.value);
+        }
       }
     } catch (error) {
       exhausted = true;
-      fail(error, abortError("Cannot finish call: the input failed", error));
+      failInput(error);
     }
   };
 
@@ -745,18 +819,64 @@ async function* mapLoop<T, R>(
       );
     }
     while (running > 0) await sleep();
-    // A read still pending closes the input itself when it returns: waiting
-    // for it could take forever.
-    if (!exhausted && !pulling) {
+    if (!exhausted) {
       exhausted = true;
-      if (failure === undefined) await iterator.return?.();
-      else await Promise.resolve(iterator.return?.()).catch(() => {});
+      const closing = closeInput(iterator);
+      // The first error wins over return()'s, as in for-of. A pending read
+      // may never end, and an async generator runs return() only after it:
+      // neither is waited for.
+      if (failure === undefined && !pulling) await closing;
+      else closing.catch(() => {});
     }
   }
 }
 
+/**
+ * Calls the input's `return()`, as `for await` does when the loop is left,
+ * with a synchronous throw turned into a rejection.
+ */
+function closeInput(
+  iterator: Iterator<unknown> | AsyncIterator<unknown>,
+): Promise<unknown> {
+  try {
+    return Promise.resolve(iterator.return?.());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Throws the `TypeError` of `for await` for a `next()` result that is not an object. */
+function checkResult<T>(result: IteratorResult<T>): IteratorResult<T> {
+  if (
+    (typeof result !== "object" && typeof result !== "function") ||
+    result === null
+  ) {
+    throw new TypeError(
+      `Cannot map concurrently: the input's next() must return an object, received ${
+        describe(result)
+      }`,
+    );
+  }
+  return result;
+}
+
+function isIterable(value: unknown): boolean {
+  if (value === null || value === undefined) return false;
+  const candidate = value as Partial<
+    Iterable<unknown> & AsyncIterable<unknown>
+  >;
+  return typeof candidate[Symbol.asyncIterator] === "function" ||
+    typeof candidate[Symbol.iterator] === "function";
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return ((typeof value === "object" && value !== null) ||
+    typeof value === "function") &&
+    typeof (value as PromiseLike<T>).then === "function";
+}
+
 function describe(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || value === undefined) return String(value);
   if (typeof value === "object") return value.constructor?.name ?? "object";
   return `${typeof value} ${String(value)}`;
 }

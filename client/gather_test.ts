@@ -301,6 +301,24 @@ Deno.test("gather() rejects bad arguments", {
     TypeError,
     'Cannot gather: "signal" must be an AbortSignal',
   );
+  await assertRejects(
+    // @ts-expect-error: options must be an object
+    () => gather([() => 1], null),
+    TypeError,
+    'Cannot gather: "options" must be an object, received null',
+  );
+  let started = 0;
+  await assertRejects(
+    () =>
+      gather([() => ++started, () => ++started], {
+        concurrency: 1,
+        // @ts-expect-error: not a function
+        onProgress: 5,
+      }),
+    TypeError,
+    'Cannot gather: "onProgress" must be a function, received number 5',
+  );
+  assertEquals(started, 0);
   // A rejected promise, never a synchronous throw.
   const outcome = gather([() => 1], { concurrency: 0 }).catch(() => "caught");
   assertEquals(await outcome, "caught");
@@ -729,7 +747,7 @@ Deno.test(
 );
 
 Deno.test(
-  "mapConcurrent() rejects a bad concurrency",
+  "mapConcurrent() throws at once on bad arguments",
   { permissions: {} },
   () => {
     for (const concurrency of [0, -3, 1.5, Infinity]) {
@@ -739,5 +757,258 @@ Deno.test(
         `Cannot map concurrently: "concurrency" must be a positive integer, received ${concurrency}`,
       );
     }
+    for (const [input, received] of [[null, "null"], [5, "number 5"]]) {
+      assertThrows(
+        () => mapConcurrent(input as unknown as number[], (i) => i),
+        TypeError,
+        `Cannot map concurrently: "iterable" must be an iterable or an async iterable, received ${received}`,
+      );
+    }
+    assertThrows(
+      () => mapConcurrent({} as number[], (i) => i),
+      TypeError,
+      "received Object",
+    );
+    assertThrows(
+      // @ts-expect-error: not a function
+      () => mapConcurrent([1], 5),
+      TypeError,
+      'Cannot map concurrently: "fn" must be a function, received number 5',
+    );
+    assertThrows(
+      () => mapConcurrent([1], (i) => i, { signal: {} as AbortSignal }),
+      TypeError,
+      'Cannot map concurrently: "signal" must be an AbortSignal, received Object',
+    );
+    assertThrows(
+      // @ts-expect-error: options must be an object
+      () => mapConcurrent([1], (i) => i, null),
+      TypeError,
+      'Cannot map concurrently: "options" must be an object, received null',
+    );
+  },
+);
+
+Deno.test(
+  "mapConcurrent() throws a TypeError when the input's next() returns a non-object",
+  { permissions: {} },
+  async (t) => {
+    const message =
+      "Cannot map concurrently: the input's next() must return an object, received undefined";
+    await t.step("sync input", async () => {
+      const input = { [Symbol.iterator]: () => ({ next: () => undefined }) };
+      await assertRejects(
+        () => mapConcurrent(input as unknown as number[], (i) => i).next(),
+        TypeError,
+        message,
+      );
+    });
+    await t.step("async input", async () => {
+      const input = {
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve() }),
+      };
+      await assertRejects(
+        () =>
+          mapConcurrent(input as unknown as AsyncIterable<number>, (i) => i)
+            .next(),
+        TypeError,
+        message,
+      );
+    });
+  },
+);
+
+/** An endless input whose return() throws `error` synchronously. */
+function throwingReturn(error: Error, kind: "sync" | "async") {
+  let i = 0;
+  const iterator = {
+    next: () => {
+      const result = { value: i++, done: false };
+      return kind === "sync" ? result : Promise.resolve(result);
+    },
+    return: () => {
+      throw error;
+    },
+  };
+  return (kind === "sync"
+    ? { [Symbol.iterator]: () => iterator }
+    : { [Symbol.asyncIterator]: () => iterator }) as
+      | Iterable<number>
+      | AsyncIterable<number>;
+}
+
+Deno.test(
+  "mapConcurrent() lets the first error win over the input's return()",
+  { permissions: {} },
+  async (t) => {
+    for (const kind of ["sync", "async"] as const) {
+      await t.step(`${kind} input: the error of fn`, async () => {
+        const error = new Error("item 2 failed");
+        const input = throwingReturn(new Error("return() failed"), kind);
+        const thrown = await (async () => {
+          for await (
+            const _ of mapConcurrent(input, async (i) => {
+              await tick();
+              if (i === 2) throw error;
+            }, { concurrency: 2 })
+          ) {
+            // drain
+          }
+        })().catch((e) => e);
+        assertStrictEquals(thrown, error);
+      });
+
+      await t.step(`${kind} input: the signal's reason`, async () => {
+        const reason = new Error("caller gave up");
+        const controller = new AbortController();
+        const input = throwingReturn(new Error("return() failed"), kind);
+        const thrown = await (async () => {
+          for await (
+            const _ of mapConcurrent(input, (i) => i, {
+              signal: controller.signal,
+            })
+          ) controller.abort(reason);
+        })().catch((e) => e);
+        assertStrictEquals(thrown, reason);
+      });
+    }
+
+    // With no read pending (a sync input), as in for-of.
+    await t.step("break: the error of return()", async () => {
+      const error = new Error("return() failed");
+      const thrown = await (async () => {
+        for await (
+          const _ of mapConcurrent(throwingReturn(error, "sync"), (i) => i)
+        ) break;
+      })().catch((e) => e);
+      assertStrictEquals(thrown, error);
+    });
+  },
+);
+
+/**
+ * A hand-written async input whose second read waits until `release()` or
+ * return(); `settleLate` says how that read ends once released.
+ */
+function stalledInput(settleLate: "resolve" | "reject") {
+  const state = { returns: 0 };
+  const gate = Promise.withResolvers<void>();
+  let reads = 0;
+  const iterator: AsyncIterator<number> = {
+    next: async () => {
+      if (reads++ === 0) return { value: 0, done: false };
+      await gate.promise;
+      if (settleLate === "reject") throw new Error("late read failed");
+      return { value: reads, done: false };
+    },
+    return: () => {
+      state.returns++;
+      throw new Error("return() failed");
+    },
+  };
+  return {
+    state,
+    release: gate.resolve,
+    input: { [Symbol.asyncIterator]: () => iterator },
+  };
+}
+
+Deno.test(
+  "mapConcurrent() closes the input at once when the loop is left during a read",
+  { permissions: {} },
+  async (t) => {
+    for (const settleLate of ["resolve", "reject"] as const) {
+      await t.step(`the read ends later: ${settleLate}`, async () => {
+        const { state, release, input } = stalledInput(settleLate);
+        for await (const value of mapConcurrent(input, (i) => i)) {
+          assertEquals(value, 0);
+          break;
+        }
+        // return() was called without waiting for the read, and neither its
+        // error nor the late read's outcome escapes as an unhandled rejection.
+        assertEquals(state.returns, 1);
+        release();
+        await tick();
+        assertEquals(state.returns, 1);
+      });
+    }
+
+    await t.step("a channel whose return() ends the pending read", async () => {
+      const pending = Promise.withResolvers<IteratorResult<number>>();
+      let reads = 0;
+      let closed = false;
+      const channel: AsyncIterableIterator<number> = {
+        [Symbol.asyncIterator]: () => channel,
+        next: () =>
+          reads++ === 0
+            ? Promise.resolve({ value: 0, done: false })
+            : pending.promise,
+        return: () => {
+          closed = true;
+          pending.resolve({ value: undefined, done: true });
+          return pending.promise;
+        },
+      };
+      for await (const _ of mapConcurrent(channel, (i) => i)) break;
+      assert(closed);
+    });
+  },
+);
+
+Deno.test(
+  "mapConcurrent() awaits promises a sync input yields, as for await does",
+  { permissions: {} },
+  async (t) => {
+    await t.step("fn gets the values, in input order", async () => {
+      const late = Promise.withResolvers<number>();
+      function* input() {
+        yield 1;
+        yield late.promise;
+        yield Promise.resolve(3);
+        yield 4;
+      }
+      const seen: unknown[] = [];
+      const results: unknown[] = [];
+      const run = (async () => {
+        for await (
+          const value of mapConcurrent(input(), (item) => {
+            seen.push(item);
+            return item;
+          }, { concurrency: 4 })
+        ) results.push(value);
+      })();
+      await tick();
+      assertEquals(seen, [1]);
+      late.resolve(2);
+      await run;
+      assertEquals(seen, [1, 2, 3, 4]);
+      assertEquals(results, [1, 2, 3, 4]);
+    });
+
+    await t.step("a rejected item is an input error", async () => {
+      const error = new Error("item rejected");
+      let closed = false;
+      function* input() {
+        try {
+          yield 1;
+          yield Promise.reject(error);
+          yield 3;
+        } finally {
+          closed = true;
+        }
+      }
+      const seen: unknown[] = [];
+      const thrown = await (async () => {
+        for await (
+          const _ of mapConcurrent(input(), (item) => seen.push(item))
+        ) {
+          // drain
+        }
+      })().catch((e) => e);
+      assertStrictEquals(thrown, error);
+      assertEquals(seen, [1]);
+      // The suspended generator is closed, as for await closes it.
+      assert(closed);
+    });
   },
 );

@@ -8,6 +8,13 @@
 import { abortError } from "./_abort.ts";
 
 /**
+ * Set by {@linkcode TaskGroup.spawn} for the one `new TaskHandle()` it runs:
+ * the handle hands itself over before calling its function, so that the
+ * group tracks the task while it starts.
+ */
+let tracker: ((task: TaskHandle<unknown>) => void) | undefined;
+
+/**
  * A unit of async work that can be cancelled: it gets an `AbortSignal` and
  * should stop soon after the signal aborts (pass it to `fetch`, `delay`, ...),
  * ideally by rejecting with `signal.reason`. A function that ignores its
@@ -165,9 +172,20 @@ export class TaskHandle<T> implements PromiseLike<T> {
    *
    * @param fn The work; it gets this task's signal.
    * @param options `signal`: a parent signal the task follows.
+   * @throws {TypeError} If `fn` is not a function, `options` is not an
+   * object, or `signal` is not an `AbortSignal`.
    */
   constructor(fn: TaskFunction<T>, options: TaskHandleOptions = {}) {
-    const { signal: parent } = options;
+    // Taken at once, so that no other handle (one that fn creates, say) or
+    // failed construction keeps it.
+    const track = tracker;
+    tracker = undefined;
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot start task: "fn" must be a function, received ${kind(fn)}`,
+      );
+    }
+    const { signal: parent } = checkOptions(options, "Cannot start task");
     const controller = this.#controller;
     let onParentAbort: (() => void) | undefined;
     let started: Promise<T>;
@@ -179,6 +197,7 @@ export class TaskHandle<T> implements PromiseLike<T> {
         onParentAbort = () => controller.abort(parent.reason);
         parent.addEventListener("abort", onParentAbort, { once: true });
       }
+      track?.(this);
       try {
         started = Promise.resolve(fn(controller.signal));
       } catch (error) {
@@ -231,13 +250,15 @@ export class TaskHandle<T> implements PromiseLike<T> {
    * has settled or was already aborted. The task settles when its function
    * reacts to the signal; await the handle to know when that has happened.
    *
-   * @param reason The abort reason the task sees; by default an
-   * `AbortError` `DOMException`.
+   * @param reason The abort reason the task sees, `null` included; when
+   * `undefined`, an `AbortError` `DOMException`.
    */
   abort(reason?: unknown): void {
     if (this.#status !== "pending") return;
     this.#controller.abort(
-      reason ?? abortError("Cannot finish task: it was aborted"),
+      reason === undefined
+        ? abortError("Cannot finish task: it was aborted")
+        : reason,
     );
   }
 
@@ -349,14 +370,17 @@ export class TaskGroup implements AsyncDisposable {
   #closed = false;
   #idle: (() => void) | undefined;
   #waiting: Promise<void> | undefined;
+  #track = (task: TaskHandle<unknown>) => this.#tasks.add(task);
 
   /**
    * Creates an empty, open group.
    *
    * @param options `signal`: aborts the whole group.
+   * @throws {TypeError} If `options` is not an object or `signal` is not an
+   * `AbortSignal`.
    */
   constructor(options: TaskGroupOptions = {}) {
-    const { signal } = options;
+    const { signal } = checkOptions(options, "Cannot create task group");
     // One listener for the whole group rather than one per task: removing
     // listeners from a busy signal costs time proportional to their number.
     this.#controller.signal.addEventListener("abort", () => {
@@ -396,14 +420,18 @@ export class TaskGroup implements AsyncDisposable {
   /**
    * Starts `fn` as a task of the group.
    *
-   * If the group's signal has already aborted, `fn` is not called and the
-   * returned task rejects with the signal's reason (a cancellation, not a
-   * failure of the group).
+   * The task belongs to the group before `fn` is called, so its signal
+   * follows the group's even while `fn` starts: a task that aborts the group
+   * (or its `signal` option) there sees its own signal abort at once. If the
+   * group's signal has already aborted, `fn` is not called and the returned
+   * task rejects with the signal's reason (a cancellation, not a failure of
+   * the group).
    *
    * @typeParam T What the task resolves to.
    * @param fn The work; it gets the task's signal.
    * @returns The task's handle: await it for its value.
    * @throws {Error} If the group is closed.
+   * @throws {TypeError} If `fn` is not a function.
    */
   spawn<T>(fn: TaskFunction<T>): TaskHandle<T> {
     if (this.#closed) {
@@ -411,8 +439,8 @@ export class TaskGroup implements AsyncDisposable {
     }
     const signal = this.#controller.signal;
     if (signal.aborted) return new TaskHandle(fn, { signal });
+    tracker = this.#track;
     const task = new TaskHandle(fn);
-    this.#tasks.add(task);
     task.then(() => this.#settled(task), (error) => {
       // A task that rejects with its own signal's reason was cancelled, by
       // the group or by its own abort(), like a cancelled asyncio task.
@@ -437,13 +465,15 @@ export class TaskGroup implements AsyncDisposable {
    * task failed) once the tasks have settled. Does nothing if the group's
    * signal has already aborted.
    *
-   * @param reason The abort reason the tasks see; by default an
-   * `AbortError` `DOMException`.
+   * @param reason The abort reason the tasks see, `null` included; when
+   * `undefined`, an `AbortError` `DOMException`.
    */
   abort(reason?: unknown): void {
     if (this.#controller.signal.aborted) return;
     this.#controller.abort(
-      reason ?? abortError("Cannot finish task: the task group was aborted"),
+      reason === undefined
+        ? abortError("Cannot finish task: the task group was aborted")
+        : reason,
     );
   }
 
@@ -500,4 +530,26 @@ export class TaskGroup implements AsyncDisposable {
       idle();
     }
   }
+}
+
+function checkOptions(
+  options: TaskHandleOptions | TaskGroupOptions,
+  where: string,
+): TaskHandleOptions | TaskGroupOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${where}: "options" must be an object, received ${kind(options)}`,
+    );
+  }
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `${where}: "signal" must be an AbortSignal, received ${kind(signal)}`,
+    );
+  }
+  return options;
+}
+
+function kind(value: unknown): string {
+  return value === null ? "null" : typeof value;
 }

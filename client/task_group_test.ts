@@ -306,3 +306,114 @@ Deno.test(
     assertEquals(group.signal.aborted, false, "the siblings go on");
   },
 );
+
+/** A task that rejects with its signal's reason once the signal aborts. */
+function cancellable(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const stop = () => reject(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+  });
+}
+
+Deno.test("TaskGroup cancels a task that aborts the group while starting", {
+  permissions: {},
+}, async (t) => {
+  await t.step("TaskGroup.abort()", async () => {
+    const group = new TaskGroup();
+    const reason = new Error("stop");
+    let abortedAtOnce = false;
+    const task = group.spawn((signal) => {
+      group.abort(reason);
+      abortedAtOnce = signal.aborted;
+      return cancellable(signal);
+    });
+    assert(abortedAtOnce);
+    assertStrictEquals(await task.then(() => null, (e) => e), reason);
+    await group.wait();
+  });
+
+  await t.step("the signal option", async () => {
+    const controller = new AbortController();
+    const group = new TaskGroup({ signal: controller.signal });
+    const reason = new Error("shutting down");
+    const sibling = group.spawn(cancellable);
+    const task = group.spawn((signal) => {
+      controller.abort(reason);
+      return cancellable(signal);
+    });
+    assert(task.signal.aborted);
+    assertStrictEquals(await group.wait().catch((e) => e), reason);
+    assertEquals([task.status, sibling.status], ["rejected", "rejected"]);
+  });
+});
+
+Deno.test("TaskGroup and TaskHandle throw at once on bad arguments", {
+  permissions: {},
+}, async () => {
+  const group = new TaskGroup();
+  assertThrows(
+    // @ts-expect-error: not a function
+    () => group.spawn(5),
+    TypeError,
+    'Cannot start task: "fn" must be a function, received number',
+  );
+  assertEquals(group.size, 0);
+  await group.wait();
+  assertThrows(
+    // @ts-expect-error: not a function
+    () => new TaskHandle(null),
+    TypeError,
+    'Cannot start task: "fn" must be a function, received null',
+  );
+  assertThrows(
+    () => new TaskHandle(() => 1, { signal: {} as AbortSignal }),
+    TypeError,
+    'Cannot start task: "signal" must be an AbortSignal, received object',
+  );
+  assertThrows(
+    () => new TaskGroup({ signal: {} as AbortSignal }),
+    TypeError,
+    'Cannot create task group: "signal" must be an AbortSignal, received object',
+  );
+  assertThrows(
+    // @ts-expect-error: options must be an object
+    () => new TaskGroup(null),
+    TypeError,
+    'Cannot create task group: "options" must be an object, received null',
+  );
+  assertThrows(
+    // @ts-expect-error: options must be an object
+    () => new TaskHandle(() => 1, null),
+    TypeError,
+    'Cannot start task: "options" must be an object, received null',
+  );
+});
+
+Deno.test("TaskGroup passes a null abort reason on as is", {
+  permissions: {},
+}, async (t) => {
+  await t.step("the signal option", async () => {
+    const controller = new AbortController();
+    const group = new TaskGroup({ signal: controller.signal });
+    const task = group.spawn(cancellable);
+    controller.abort(null);
+    assertStrictEquals(await task.then(() => "fulfilled", (e) => e), null);
+    assertStrictEquals(await group.wait().catch((e) => e), null);
+  });
+
+  await t.step("TaskGroup.abort(null)", async () => {
+    const group = new TaskGroup();
+    const task = group.spawn(cancellable);
+    group.abort(null);
+    assertStrictEquals(group.signal.reason, null);
+    assertStrictEquals(await task.then(() => "fulfilled", (e) => e), null);
+    await group.wait();
+  });
+
+  await t.step("TaskHandle.abort(null)", async () => {
+    const task = new TaskHandle(cancellable);
+    task.abort(null);
+    assertStrictEquals(await task.then(() => "fulfilled", (e) => e), null);
+  });
+});

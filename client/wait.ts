@@ -121,7 +121,10 @@ export interface WaitOptions {
  * ```
  */
 export interface WaitResult<T> {
-  /** The tasks that had settled, in the order they settled. */
+  /**
+   * The tasks that had settled: those already settled when `wait()` was
+   * called first, in input order, then the others in the order they settled.
+   */
   done: TaskHandle<T>[];
   /** The tasks that had not settled, in input order. */
   pending: TaskHandle<T>[];
@@ -144,13 +147,19 @@ const RETURN_WHEN: readonly ReturnWhen[] = [
  * tasks keep running unless `cancelPending` is set: await or `abort()` them
  * later.
  *
+ * With no tasks at all, `wait()` resolves at once to
+ * `{ done: [], pending: [] }` (asyncio's `wait` raises `ValueError`). Bad
+ * arguments reject the returned promise, as an abort does; nothing is thrown
+ * synchronously.
+ *
  * @typeParam Tasks The type of the tasks: an iterable of functions or handles.
  * @param tasks Functions to start, or handles of running tasks; a handle
  * listed twice counts once.
  * @param options `returnWhen`, `timeout`, `signal`, `cancelPending`.
  * @returns The done tasks and the pending ones.
- * @throws {TypeError} If a task is neither a function nor a `TaskHandle`, or
- * `returnWhen` is not one of the three values.
+ * @throws {TypeError} If `tasks` is not iterable, a task is neither a
+ * function nor a `TaskHandle`, `options` is not an object, `returnWhen` is
+ * not one of the three values, or `signal` is not an `AbortSignal`.
  * @throws {RangeError} If `timeout` is negative or not a number.
  * @throws {unknown} The `signal`'s reason if it aborts first.
  *
@@ -196,6 +205,24 @@ export function wait<
 ): Promise<
   WaitResult<TaskValue<Tasks extends Iterable<infer Task> ? Task : never>>
 > {
+  type Value = TaskValue<Tasks extends Iterable<infer Task> ? Task : never>;
+  try {
+    return checkedWait<Value>(tasks, options);
+  } catch (error) {
+    // Bad arguments reject, as the signal's abort does.
+    return Promise.reject(error);
+  }
+}
+
+function checkedWait<T>(
+  tasks: Iterable<TaskHandle<unknown> | TaskFunction<unknown>>,
+  options: WaitOptions,
+): Promise<WaitResult<T>> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot wait: "options" must be an object, received ${kind(options)}`,
+    );
+  }
   const {
     returnWhen = "all-completed",
     timeout = Infinity,
@@ -216,19 +243,28 @@ export function wait<
       }`,
     );
   }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot wait: "signal" must be an AbortSignal, received ${kind(signal)}`,
+    );
+  }
+  if (typeof tasks?.[Symbol.iterator] !== "function") {
+    throw new TypeError(
+      `Cannot wait: "tasks" must be an iterable, received ${kind(tasks)}`,
+    );
+  }
   const list = Array.from(tasks);
   list.forEach((task, i) => {
     if (typeof task !== "function" && !(task instanceof TaskHandle)) {
       throw new TypeError(
         `Cannot wait: task ${i} must be a function or a TaskHandle, received ${
-          task === null ? "null" : typeof task
+          kind(task)
         }`,
       );
     }
   });
-  type Value = TaskValue<Tasks extends Iterable<infer Task> ? Task : never>;
   return waitFor(
-    list as (TaskHandle<Value> | TaskFunction<Value>)[],
+    list as (TaskHandle<T> | TaskFunction<T>)[],
     returnWhen,
     timeout,
     signal,
@@ -307,4 +343,8 @@ async function waitFor<T>(
     await Promise.allSettled(result.pending);
   }
   return result;
+}
+
+function kind(value: unknown): string {
+  return value === null ? "null" : typeof value;
 }

@@ -214,26 +214,81 @@ Deno.test("wait() accepts running and settled task handles", {
   assertEquals(await wait([]), { done: [], pending: [] });
 });
 
-Deno.test("wait() rejects bad arguments", { permissions: {} }, () => {
-  assertThrows(
+Deno.test("wait() rejects bad arguments", {
+  permissions: {},
+}, async () => {
+  await assertRejects(
     // @ts-expect-error: not a ReturnWhen
     () => wait([], { returnWhen: "FIRST_COMPLETED" }),
     TypeError,
     `Cannot wait: "returnWhen" must be "first-completed", "first-error" or "all-completed", received "FIRST_COMPLETED"`,
   );
   for (const timeout of [-1, NaN]) {
-    assertThrows(
+    await assertRejects(
       () => wait([], { timeout }),
       RangeError,
       `Cannot wait: "timeout" must be a non-negative number, received ${timeout}`,
     );
   }
-  assertThrows(
+  await assertRejects(
     // @ts-expect-error: a promise is not a task
     () => wait([Promise.resolve(1)]),
     TypeError,
     "Cannot wait: task 0 must be a function or a TaskHandle, received object",
   );
+  await assertRejects(
+    // @ts-expect-error: not an iterable
+    () => wait(null),
+    TypeError,
+    'Cannot wait: "tasks" must be an iterable, received null',
+  );
+  await assertRejects(
+    // @ts-expect-error: options must be an object
+    () => wait([], null),
+    TypeError,
+    'Cannot wait: "options" must be an object, received null',
+  );
+  let called = false;
+  await assertRejects(
+    () =>
+      wait([() => {
+        called = true;
+      }], { signal: {} as AbortSignal }),
+    TypeError,
+    'Cannot wait: "signal" must be an AbortSignal, received object',
+  );
+  assertFalse(called);
+  // A rejected promise, never a synchronous throw.
+  const outcome = wait([], { timeout: -1 }).catch(() => "caught");
+  assertEquals(await outcome, "caught");
+});
+
+Deno.test("wait() lists the tasks settled before the call first", {
+  permissions: {},
+}, async () => {
+  const gate = Promise.withResolvers<string>();
+  const late = new TaskHandle(() => gate.promise);
+  const first = new TaskHandle(() => "first");
+  const second = new TaskHandle(() => "second");
+  await Promise.all([first, second]);
+  const result = wait([late, second, first, () => "started here"]);
+  gate.resolve("late");
+  const { done } = await result;
+  // Those already settled in input order, then the others as they settled.
+  assertEquals(done.map((task) => task.result()), [
+    "second",
+    "first",
+    "started here",
+    "late",
+  ]);
+});
+
+Deno.test("wait() with no tasks resolves at once", {
+  permissions: {},
+}, async () => {
+  for (const returnWhen of ["first-completed", "all-completed"] as const) {
+    assertEquals(await wait([], { returnWhen }), { done: [], pending: [] });
+  }
 });
 
 Deno.test(
