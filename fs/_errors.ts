@@ -58,6 +58,40 @@ export function fsError(
   return wrapped;
 }
 
+/** Maps the error of a file-system call to the error to throw. */
+export type Fail = (error: unknown) => unknown;
+
+/**
+ * Awaits a file-system call of the library's own, turning its error into
+ * `fail(error)` (usually an {@linkcode fsError}). Only such calls are
+ * wrapped: what a caller's data source throws passes through unchanged.
+ *
+ * @param call The pending call, e.g. `Deno.open(path)`.
+ * @param fail Maps the call's error to the error to throw.
+ */
+export async function fsCall<T>(call: Promise<T>, fail: Fail): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw fail(error);
+  }
+}
+
+/**
+ * The `fail` of a writer's file-system calls: {@linkcode fsError} with a
+ * NotFound that names the missing `directory`.
+ */
+export function writeFailure(
+  action: string,
+  path: string,
+  directory: string,
+): Fail {
+  return (error) =>
+    fsError(error, action, path, {
+      NotFound: `the directory "${directory}" does not exist`,
+    });
+}
+
 // "File name too long (os error 36): open '/x'" -> "file name too long".
 function osReason(message: string): string {
   const text = message.replace(/ \(os error \d+\).*$/s, "");

@@ -143,12 +143,18 @@ export function lineSource(
     return text;
   };
 
+  // Whether the buffer holds the start of the file, and it is a BOM.
+  const startsWithBom = () =>
+    first && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf;
+
   // Whether the partial line in buffer[0, end) is already over the limit
-  // (a \r at its end may still turn out to be half of its line break).
+  // (a \r at its end may still turn out to be half of its line break, and a
+  // byte order mark at its start is not part of it).
   const partialTooLong = (end: number): boolean => {
     // A byte is at most one character: short lines need no counting.
     if (end <= maxLineLength) return false;
-    const chars = charCount(buffer.subarray(0, end));
+    const chars = charCount(buffer.subarray(0, end)) -
+      (startsWithBom() ? 1 : 0);
     return chars > maxLineLength + (buffer[end - 1] === CR ? 1 : 0);
   };
 

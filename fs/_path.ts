@@ -1,11 +1,13 @@
-// Path helpers private to fs/: @std/path is not among our dependencies, and
-// these few operations on the caller's own path are all the area needs.
+// Path and argument helpers private to fs/: @std/path is not among our
+// dependencies, and these few operations on the caller's own path are all
+// the area needs.
 
 const WINDOWS = Deno.build.os === "windows";
 
 /**
- * `path` as a string: a `file:` URL becomes its path, a string is returned as
- * it is.
+ * `path` as a string: a `file:` URL becomes its path, as Deno's own
+ * functions read it (a `%` not followed by two hex digits stands for
+ * itself), a string is returned as it is.
  */
 export function toPath(path: string | URL, action: string): string {
   if (typeof path === "string") {
@@ -14,20 +16,47 @@ export function toPath(path: string | URL, action: string): string {
     }
     return path;
   }
-  if (path instanceof URL) {
-    if (path.protocol !== "file:") {
-      throw new TypeError(
-        `Cannot ${action}: "path" must be a file URL, received "${path.href}"`,
-      );
-    }
-    const decoded = decodeURIComponent(path.pathname);
-    // "file:///C:/x" has the pathname "/C:/x".
-    return WINDOWS ? decoded.slice(1).replaceAll("/", "\\") : decoded;
-  }
+  if (path instanceof URL) return fileUrlPath(path, action);
   throw new TypeError(
     `Cannot ${action}: "path" must be a string or a URL, received ${
       describe(path)
     }`,
+  );
+}
+
+function fileUrlPath(url: URL, action: string): string {
+  const fail = (problem: string) =>
+    new TypeError(
+      `Cannot ${action}: "path" must be a file URL${problem}, received "${url.href}"`,
+    );
+  if (url.protocol !== "file:") throw fail("");
+  // A host names another machine: a UNC path on Windows, an error elsewhere.
+  if (url.hostname !== "" && !WINDOWS) throw fail(" without a host");
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(
+      url.pathname.replace(/%(?![0-9A-Fa-f]{2})/g, "%25"),
+    );
+  } catch {
+    throw fail(" whose path is valid UTF-8");
+  }
+  if (!WINDOWS) return decoded;
+  // "file:///C:/x" has the pathname "/C:/x".
+  const path = decoded.replaceAll("/", "\\");
+  return url.hostname === "" ? path.slice(1) : `\\\\${url.hostname}${path}`;
+}
+
+/**
+ * Throws a TypeError unless `options` is an object; `context` starts the
+ * message, e.g. `Cannot write "a.txt"`.
+ */
+export function checkOptions(
+  options: unknown,
+  context: string,
+): asserts options is object {
+  if (options !== null && typeof options === "object") return;
+  throw new TypeError(
+    `${context}: "options" must be an object, received ${describe(options)}`,
   );
 }
 

@@ -4,6 +4,7 @@
 // written as they are. Nothing is ever held in memory beyond one buffer.
 
 import { abortable } from "@std/async/abortable";
+import { type Fail, fsCall } from "./_errors.ts";
 import { describe } from "./_path.ts";
 import type { WriteFileAtomicData as Data } from "./atomic.ts";
 
@@ -12,10 +13,14 @@ type Chunk = string | Uint8Array;
 const BUFFER_SIZE = 64 * 1024;
 const encoder = new TextEncoder();
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+async function writeAll(
+  file: Deno.FsFile,
+  bytes: Uint8Array,
+  fail: Fail,
+): Promise<void> {
   let written = 0;
   while (written < bytes.length) {
-    written += await file.write(bytes.subarray(written));
+    written += await fsCall(file.write(bytes.subarray(written)), fail);
   }
 }
 
@@ -26,22 +31,25 @@ function isHighSurrogate(code: number): boolean {
 /** Writes chunks to a file through one coalescing buffer. */
 class ChunkWriter {
   #file: Deno.FsFile;
+  #fail: Fail;
   #buffer = new Uint8Array(BUFFER_SIZE);
   #length = 0;
   // A string chunk may end in the first half of a surrogate pair whose second
   // half starts the next chunk; encoding them apart would give two U+FFFD.
   #highSurrogate = "";
 
-  constructor(file: Deno.FsFile) {
+  constructor(file: Deno.FsFile, fail: Fail) {
     this.#file = file;
+    this.#fail = fail;
   }
 
   async write(chunk: Chunk): Promise<void> {
     if (typeof chunk === "string") return await this.#writeString(chunk);
-    if (this.#highSurrogate) await this.#writeString("");
+    // The bytes come after the surrogate: it cannot wait for its other half.
+    await this.#encodeLoneSurrogate();
     if (chunk.length >= BUFFER_SIZE / 4) {
       await this.#flushBuffer();
-      return await writeAll(this.#file, chunk);
+      return await writeAll(this.#file, chunk, this.#fail);
     }
     if (chunk.length > BUFFER_SIZE - this.#length) await this.#flushBuffer();
     this.#buffer.set(chunk, this.#length);
@@ -50,13 +58,17 @@ class ChunkWriter {
 
   /** Writes whatever is still buffered. */
   async flush(): Promise<void> {
-    if (this.#highSurrogate) {
-      // A lone surrogate at the very end: encoded as U+FFFD, like TextEncoder.
-      const rest = this.#highSurrogate;
-      this.#highSurrogate = "";
-      await this.#encode(rest);
-    }
+    await this.#encodeLoneSurrogate();
     await this.#flushBuffer();
+  }
+
+  // A high surrogate whose other half cannot follow any more is encoded as
+  // U+FFFD, as TextEncoder encodes a lone surrogate.
+  async #encodeLoneSurrogate(): Promise<void> {
+    if (!this.#highSurrogate) return;
+    const rest = this.#highSurrogate;
+    this.#highSurrogate = "";
+    await this.#encode(rest);
   }
 
   async #writeString(chunk: string): Promise<void> {
@@ -86,7 +98,7 @@ class ChunkWriter {
     if (this.#length === 0) return;
     const length = this.#length;
     this.#length = 0;
-    await writeAll(this.#file, this.#buffer.subarray(0, length));
+    await writeAll(this.#file, this.#buffer.subarray(0, length), this.#fail);
   }
 }
 
@@ -136,8 +148,8 @@ export function checkWriteOptions(
     }
     if (mode < 0 || mode > 0o7777) {
       throw new RangeError(
-        `${context}: "mode" must be between 0 and 0o7777, received 0o${
-          mode.toString(8)
+        `${context}: "mode" must be between 0 and 0o7777, received ${
+          mode < 0 ? mode : `0o${mode.toString(8)}`
         }`,
       );
     }
@@ -156,21 +168,31 @@ export function checkWriteOptions(
   }
 }
 
+/** How {@linkcode writeData} writes and what it throws. */
+export interface WriteDataOptions {
+  /** Starts the message of a bad chunk, e.g. `Cannot write "a.txt"`. */
+  context: string;
+  /** Stops the write, which then throws `signal.reason` itself. */
+  signal: AbortSignal | undefined;
+  /** Maps an error of writing to the file (not one of the source's). */
+  fail: Fail;
+}
+
 /**
  * Writes `data` (checked with {@linkcode checkData}) to `file`, chunk by
  * chunk. On abort (also while waiting for the next chunk) or on any error
- * the source is cancelled and the error rethrown.
+ * the source is cancelled and the error rethrown: the abort reason and the
+ * source's own errors as they are, the file's errors through `fail`.
  */
 export async function writeData(
   file: Deno.FsFile,
   data: Data,
-  context: string,
-  signal: AbortSignal | undefined,
+  { context, signal, fail }: WriteDataOptions,
 ): Promise<void> {
   signal?.throwIfAborted();
   const bytes = inMemoryBytes(data);
-  if (bytes) return await writeAll(file, bytes);
-  const writer = new ChunkWriter(file);
+  if (bytes) return await writeAll(file, bytes, fail);
+  const writer = new ChunkWriter(file, fail);
   const { next, cancel } = openSource(data as Exclude<Data, Chunk>);
   let waiting = false;
   try {

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { fsError } from "./_errors.ts";
-import { basename, dirname, join, toPath } from "./_path.ts";
+import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
+import { basename, checkOptions, dirname, join, toPath } from "./_path.ts";
 import {
   checkData,
   checkWriteOptions,
@@ -96,7 +96,9 @@ export interface WriteFileAtomicOptions {
    * Permission bits of the written file (e.g. `0o600`), set exactly, not
    * masked by the umask. When not given, an existing file keeps its
    * permissions and a new file gets `0o666` minus the umask, as with
-   * `Deno.writeFile`. Ignored on Windows.
+   * `Deno.writeFile`. Kept setuid and setgid bits are dropped when the new
+   * file belongs to another user or group than the old one (see
+   * {@linkcode writeFileAtomic}); given ones are set. Ignored on Windows.
    *
    * @default {undefined}
    */
@@ -106,7 +108,11 @@ export interface WriteFileAtomicOptions {
    * the new content also survives a power loss. Without it the write is
    * still atomic for readers and against a crash of the process, but a power
    * loss may leave the old or the new file, or an empty one on some file
-   * systems, behind.
+   * systems, behind. The directory is opened before the rename, so one that
+   * cannot be opened (not readable) fails the write with the target left as
+   * it was. If flushing it fails after the rename (an I/O error), the
+   * promise rejects although the new file is in place: readers see it, but
+   * it may not survive a power loss.
    *
    * @default {true}
    */
@@ -130,12 +136,18 @@ export interface WriteFileAtomicOptions {
  *
  * Streams and iterables are written chunk by chunk, so a large download can
  * go straight to disk. On any error or abort the temporary file is removed
- * and the target is left untouched. A symbolic link is followed: the file it
- * points to is replaced, the link stays.
+ * and the target is left untouched (but see `fsync` for a flush of the
+ * directory that fails after the rename). A symbolic link is followed, also
+ * a chain of links, to the end (which is created if missing): that file is
+ * replaced, the links stay. More than 40 links, as in a loop, are a
+ * `Deno.errors.FilesystemLoop`, as with the kernel.
  *
  * The file is a new file (a new inode): hard links to the old file keep the
- * old content, and the owner is the user who writes. A process killed with
- * SIGKILL cannot clean up; its temporary file, named as above, stays.
+ * old content, and the owner is the user who writes. So that rewriting a
+ * setuid program of another user (as root, say) does not make it run as the
+ * writer, setuid and setgid bits kept from the old file are dropped unless
+ * the new file has the same owner and group. A process killed with SIGKILL
+ * cannot clean up; its temporary file, named as above, stays.
  *
  * Needs `--allow-write` and `--allow-read` for the file's directory (reading
  * is needed to keep the old file's permissions and to flush the directory).
@@ -144,15 +156,18 @@ export interface WriteFileAtomicOptions {
  * @param data A string, bytes, or a stream or (async) iterable of chunks.
  * @param options `mode`, `fsync` and `signal`.
  * @returns A promise that resolves once the new file is in place.
- * @throws {TypeError} When `path`, `data`, a chunk or an option is invalid.
+ * @throws {TypeError} When `path` (e.g. a `file:` URL with a host),
+ * `data`, a chunk, `options` or an option is invalid.
  * @throws {RangeError} When `mode` is out of range.
  * @throws {Deno.errors.NotFound} When the directory does not exist.
  * @throws {Deno.errors.IsADirectory} When `path` is a directory.
- * @throws {Deno.errors.PermissionDenied} When the directory is not writable.
- * Every file-system error keeps Deno's class, names the path, and has
- * Deno's error as its `cause`.
- * @throws {unknown} `signal.reason` when the signal aborts, or what the data
- * source throws.
+ * @throws {Deno.errors.PermissionDenied} When the directory is not writable
+ * (or, with `fsync`, not readable).
+ * @throws {Deno.errors.FilesystemLoop} When `path` is a loop of links.
+ * Every error of the file system keeps Deno's class, names the path, and
+ * has Deno's error as its `cause`.
+ * @throws {unknown} `signal.reason` itself when the signal aborts, or what
+ * the data source throws, unchanged (even a Deno error).
  *
  * @example Replacing a file
  * ```ts
@@ -193,18 +208,21 @@ export async function writeFileAtomic(
   try {
     const target = toPath(path, "write file");
     const context = `Cannot write "${target}"`;
+    checkOptions(options, context);
     const { mode, fsync = true, signal } = options;
     checkWriteOptions(context, mode, fsync, signal);
     checkData(data, context);
     signal?.throwIfAborted();
-    let destination: string;
-    let fileMode: number | undefined;
-    try {
-      ({ destination, mode: fileMode } = await inspect(target));
-    } catch (error) {
-      throw fsError(error, "write", target);
-    }
-    await replace(target, destination, data, mode ?? fileMode, fsync, signal);
+    const { destination, old } = await fsCall(
+      inspect(target),
+      (error) => fsError(error, "write", target),
+    );
+    await replace(target, destination, data, {
+      mode: mode ?? permissions(old),
+      keptFrom: mode === undefined ? old : undefined,
+      fsync,
+      signal,
+    });
   } catch (error) {
     // Data that was never read, e.g. a response body, is released (a source
     // that was read from is released by writeData already).
@@ -213,103 +231,179 @@ export async function writeFileAtomic(
   }
 }
 
+/** How {@linkcode replace} writes the new file. */
+interface Plan {
+  /** The exact permission bits, or undefined for the umask's default. */
+  mode: number | undefined;
+  /** The old file, when `mode` is kept from it rather than given. */
+  keptFrom: Deno.FileInfo | undefined;
+  fsync: boolean;
+  signal: AbortSignal | undefined;
+}
+
+const SETID = 0o6000;
+
+/**
+ * Writes `data` to a temporary file beside `destination` and renames it over
+ * it; `target` is the caller's path, which the errors name.
+ */
 async function replace(
   target: string,
   destination: string,
   data: WriteFileAtomicData,
-  fileMode: number | undefined,
-  fsync: boolean,
-  signal: AbortSignal | undefined,
+  plan: Plan,
 ): Promise<void> {
   const directory = dirname(destination);
-  const fail = (error: unknown) =>
-    fsError(error, "write", target, {
-      NotFound: `the directory "${directory}" does not exist`,
-    });
+  const fail = writeFailure("write", target, directory);
+  // Opened before the rename: a directory that cannot be flushed leaves the
+  // target as it was, instead of replaced and reported as not written.
+  using dir = plan.fsync && !WINDOWS
+    ? await fsCall(Deno.open(directory, { read: true }), fail)
+    : undefined;
   const temp = join(directory, tempName(basename(destination)));
-
-  let created = false;
-  try {
-    const bytes = fsync ? undefined : inMemoryBytes(data);
-    created = true;
-    if (bytes) {
-      // One operation; `mode` is applied exactly, not masked by the umask.
-      await Deno.writeFile(temp, bytes, { createNew: true, mode: fileMode });
-    } else {
-      using file = await Deno.open(temp, {
-        write: true,
-        createNew: true,
-        mode: fileMode,
-      });
-      // Deno.open masks `mode` with the umask; the old file's bits must stay.
-      if (fileMode !== undefined && !WINDOWS) await Deno.chmod(temp, fileMode);
-      await writeData(file, data, `Cannot write "${target}"`, signal);
-      if (fsync) await file.syncData();
-    }
-    signal?.throwIfAborted();
+  await writeTemp(temp, data, plan, target, fail);
+  await removingOnError(temp, async () => {
+    plan.signal?.throwIfAborted();
     // Not @std/fs `move`: with `overwrite` it removes the target first, which
     // opens a window with no file at all. rename(2) replaces it atomically.
-    await Deno.rename(temp, destination);
-    created = false;
+    await fsCall(Deno.rename(temp, destination), fail);
+  });
+  // The rename is durable only once the directory entry is on the disk.
+  if (dir) await fsCall(dir.sync(), fail);
+}
+
+/**
+ * Creates `temp` holding `data`, with `mode` (see {@linkcode safeMode});
+ * removes it again if anything fails.
+ */
+async function writeTemp(
+  temp: string,
+  data: WriteFileAtomicData,
+  { mode, keptFrom, fsync, signal }: Plan,
+  target: string,
+  fail: Fail,
+): Promise<void> {
+  const setid = mode !== undefined && (mode & SETID) !== 0;
+  const bytes = fsync || setid ? undefined : inMemoryBytes(data);
+  if (bytes) return await writeTempBytes(temp, bytes, mode, fail);
+  // Never more open than `mode` while the data is written: the umask only
+  // takes bits away.
+  const createMode = mode === undefined ? undefined : mode & 0o777;
+  const file = await fsCall(
+    Deno.open(temp, { write: true, createNew: true, mode: createMode }),
+    fail,
+  );
+  await removingOnError(temp, async () => {
+    using _file = file;
+    const context = `Cannot write "${target}"`;
+    await writeData(file, data, { context, signal, fail });
+    // The exact bits, after the data: a write by a user other than root
+    // clears setuid and setgid bits.
+    const exact = setid && keptFrom
+      ? await fsCall(safeMode(file, mode, keptFrom), fail)
+      : mode;
+    if (exact !== undefined && !WINDOWS) {
+      await fsCall(Deno.chmod(temp, exact), fail);
+    }
+    if (fsync) await fsCall(file.syncData(), fail);
+  });
+}
+
+/**
+ * Data in memory without fsync, and no setuid or setgid bit (which
+ * Deno.writeFile sets before writing): one operation, and `mode` is applied
+ * exactly, not masked by the umask.
+ */
+async function writeTempBytes(
+  temp: string,
+  bytes: Uint8Array,
+  mode: number | undefined,
+  fail: Fail,
+): Promise<void> {
+  try {
+    await Deno.writeFile(temp, bytes, { createNew: true, mode });
   } catch (error) {
     // A name collision means the file is someone else's.
-    if (created && !(error instanceof Deno.errors.AlreadyExists)) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) {
       await Deno.remove(temp).catch(() => {});
     }
     throw fail(error);
   }
-  if (fsync && !WINDOWS) {
-    // The rename is durable only once the directory entry is on the disk.
-    try {
-      using dir = await Deno.open(directory, { read: true });
-      await dir.sync();
-    } catch (error) {
-      throw fail(error);
-    }
+}
+
+/** Runs `step`; if it fails, removes `temp`, which is ours, and rethrows. */
+async function removingOnError(
+  temp: string,
+  step: () => Promise<void>,
+): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
   }
 }
 
 /**
- * Where the data goes (a symbolic link is followed) and the permissions of
- * the file there now, if any.
+ * `mode`, kept from the `old` file, without its setuid and setgid bits when
+ * the new `file` has another owner or group: a user's setuid program
+ * rewritten by root would otherwise run as root.
+ */
+async function safeMode(
+  file: Deno.FsFile,
+  mode: number,
+  old: Deno.FileInfo,
+): Promise<number> {
+  // fstat tells who writes without needing --allow-sys for Deno.uid().
+  const { uid, gid } = await file.stat();
+  return uid === old.uid && gid === old.gid ? mode : mode & ~SETID;
+}
+
+/** The permission bits of `info`, if there is a file with any. */
+function permissions(info: Deno.FileInfo | undefined): number | undefined {
+  return info?.mode == null ? undefined : info.mode & 0o7777;
+}
+
+// Like the kernel's limit on the links in one path (ELOOP).
+const MAX_LINKS = 40;
+
+/**
+ * Where the data goes and the file there now, if any. A chain of symbolic
+ * links is followed to its end, which is created if it does not exist.
  */
 async function inspect(
   path: string,
-): Promise<{ destination: string; mode: number | undefined }> {
-  let info: Deno.FileInfo;
+): Promise<{ destination: string; old: Deno.FileInfo | undefined }> {
   let destination = path;
-  try {
-    info = await Deno.lstat(path);
-    if (info.isSymlink) {
-      destination = await resolveLink(path);
-      info = await Deno.stat(destination);
+  for (let links = 0;; links++) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(destination);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        return { destination, old: undefined };
+      }
+      throw error;
     }
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      return { destination, mode: undefined };
+    if (info.isDirectory) {
+      throw new Deno.errors.IsADirectory(`Is a directory: "${destination}"`);
     }
-    throw error;
+    if (!info.isSymlink) return { destination, old: info };
+    if (links === MAX_LINKS) {
+      throw new Deno.errors.FilesystemLoop(
+        `Too many levels of symbolic links: "${path}"`,
+      );
+    }
+    destination = await linkTarget(destination);
   }
-  if (info.isDirectory) {
-    throw new Deno.errors.IsADirectory(`Is a directory: "${destination}"`);
-  }
-  return {
-    destination,
-    mode: info.mode === null ? undefined : info.mode & 0o7777,
-  };
 }
 
-/** The file a link points to, also when that file does not exist yet. */
-async function resolveLink(path: string): Promise<string> {
-  try {
-    return await Deno.realPath(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    const link = await Deno.readLink(path);
-    return link.startsWith("/") || (WINDOWS && /^[a-zA-Z]:/.test(link))
-      ? link
-      : join(dirname(path), link);
-  }
+/** The path a symbolic link points to, relative to the link's directory. */
+async function linkTarget(link: string): Promise<string> {
+  const target = await Deno.readLink(link);
+  return target.startsWith("/") || (WINDOWS && /^[a-zA-Z]:/.test(target))
+    ? target
+    : join(dirname(link), target);
 }
 
 function tempName(name: string): string {

@@ -4,12 +4,15 @@ import {
   assertInstanceOf,
   assertLess,
   assertRejects,
+  assertStrictEquals,
   assertStringIncludes,
 } from "@std/assert";
 import { delay } from "@std/async/delay";
 import { TextLineStream } from "@std/streams/text-line-stream";
 import { denoCommand } from "../tests/_deno.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { NOBODY, runsAsRoot, runUnprivileged } from "./_test_util.ts";
+import { writeFileAtomic, type WriteFileAtomicData } from "./atomic.ts";
+import { readLines } from "./lines.ts";
 import { checkContent, content } from "./testdata/atomic_writer.ts";
 
 const TMP: Deno.PermissionOptions = { read: ["/tmp"], write: ["/tmp"] };
@@ -29,14 +32,16 @@ async function names(dir: string): Promise<string[]> {
   return found.sort();
 }
 
-/** `Deno.symlink` in a child: it needs unscoped read and write permissions. */
-async function symlink(target: string, path: string): Promise<void> {
+/**
+ * `Deno.symlink` in a child, which needs unscoped read and write
+ * permissions, for each `[target, path]`.
+ */
+async function symlink(...links: [string, string][]): Promise<void> {
   const { success, stderr } = await denoCommand("run", [
     "--allow-read",
     "--allow-write",
     "fs/testdata/make_symlink.ts",
-    target,
-    path,
+    ...links.flat(),
   ], { stdout: "null", stderr: "piped" }).output();
   assert(success, new TextDecoder().decode(stderr));
 }
@@ -117,6 +122,12 @@ Deno.test({
         await writeFileAtomic(path, ["a", emoji[0]!]);
         assertEquals(await Deno.readTextFile(path), "a\uFFFD");
       });
+      await t.step("a lone surrogate before a byte chunk", async () => {
+        // Each lone half is U+FFFD, as with TextEncoder, in chunk order.
+        const bytes = new Uint8Array([0x41]);
+        await writeFileAtomic(path, ["a\ud83d", bytes, "\ude00"]);
+        assertEquals(await Deno.readTextFile(path), "a\uFFFDA\uFFFD");
+      });
     });
   },
 });
@@ -168,11 +179,10 @@ Deno.test({
   async fn() {
     await withDir(async (dir) => {
       await Deno.writeTextFile(`${dir}/real`, "old");
-      await symlink("real", `${dir}/link`);
+      await symlink(["real", `${dir}/link`], ["missing", `${dir}/dangling`]);
       await writeFileAtomic(`${dir}/link`, "new");
       assertEquals(await Deno.readTextFile(`${dir}/real`), "new");
       assert((await Deno.lstat(`${dir}/link`)).isSymlink);
-      await symlink("missing", `${dir}/dangling`);
       await writeFileAtomic(`${dir}/dangling`, "created");
       assertEquals(await Deno.readTextFile(`${dir}/missing`), "created");
       assert((await Deno.lstat(`${dir}/dangling`)).isSymlink);
@@ -181,13 +191,254 @@ Deno.test({
 });
 
 Deno.test({
-  name: "writeFileAtomic() accepts a file URL",
-  permissions: TMP,
+  name: "writeFileAtomic() follows a chain of symbolic links to its end",
+  ignore: Deno.build.os === "windows",
+  permissions: { ...TMP, run: ["deno"] },
+  async fn(t) {
+    await withDir(async (dir) => {
+      await Deno.mkdir(`${dir}/sub`);
+      await Deno.mkdir(`${dir}/other`);
+      await symlink(
+        ["link2", `${dir}/link1`],
+        ["missing", `${dir}/link2`],
+        ["../other/hop", `${dir}/sub/start`],
+        ["end", `${dir}/other/hop`],
+        ["loop-b", `${dir}/loop-a`],
+        ["loop-a", `${dir}/loop-b`],
+      );
+      await t.step("to a file that does not exist yet", async () => {
+        await writeFileAtomic(`${dir}/link1`, "created");
+        assertEquals(await Deno.readTextFile(`${dir}/missing`), "created");
+        assertEquals(await Deno.readLink(`${dir}/link1`), "link2");
+        assertEquals(await Deno.readLink(`${dir}/link2`), "missing");
+      });
+      await t.step("each link relative to its own directory", async () => {
+        await writeFileAtomic(`${dir}/sub/start`, "end");
+        assertEquals(await Deno.readTextFile(`${dir}/other/end`), "end");
+        assertEquals(await names(`${dir}/sub`), ["start"]);
+        assertEquals(await names(`${dir}/other`), ["end", "hop"]);
+      });
+      await t.step("a loop is a FilesystemLoop naming the path", async () => {
+        const error = await assertRejects(
+          () => writeFileAtomic(`${dir}/loop-a`, "x"),
+          Deno.errors.FilesystemLoop,
+          `Cannot write "${dir}/loop-a": too many levels of symbolic links`,
+        );
+        assertInstanceOf(error.cause, Deno.errors.FilesystemLoop);
+        assertEquals(await Deno.readLink(`${dir}/loop-a`), "loop-b");
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "writeFileAtomic() drops setuid and setgid bits kept for a new owner",
+  ignore: Deno.build.os === "windows",
+  // A child runs as another user when this runs as root.
+  permissions: {
+    read: ["/tmp", "../shared/std-offline"],
+    write: ["/tmp"],
+    run: ["deno"],
+  },
+  async fn(t) {
+    await withDir(async (dir) => {
+      const path = `${dir}/tool`;
+      await t.step("the same owner keeps them", async () => {
+        await Deno.writeTextFile(path, "old");
+        await Deno.chmod(path, 0o4755);
+        await writeFileAtomic(path, "new");
+        assertEquals(modeOf(await Deno.stat(path)), 0o4755);
+      });
+      await t.step({
+        name: "another owner's are not handed to the writer",
+        // Only root can give a file to another user.
+        ignore: !await runsAsRoot(dir),
+        fn: async () => {
+          // Another user, or only another group.
+          for (const uid of [NOBODY, 0]) {
+            for (const bits of [0o4000, 0o2000, 0o6000]) {
+              for (const fsync of [true, false]) {
+                await Deno.writeTextFile(path, "old");
+                await Deno.chown(path, uid, NOBODY);
+                await Deno.chmod(path, bits | 0o755);
+                await writeFileAtomic(path, "new", { fsync });
+                const info = await Deno.stat(path);
+                assertEquals([info.uid, info.gid, modeOf(info)], [0, 0, 0o755]);
+              }
+            }
+          }
+        },
+      });
+      await t.step("a mode given is applied as it is", async () => {
+        await writeFileAtomic(path, "new", { mode: 0o6755 });
+        assertEquals(modeOf(await Deno.stat(path)), 0o6755);
+      });
+      await t.step("also for a user other than root", async () => {
+        // Whose writes clear the bits: they are set after the data.
+        await withDir(async (userDir) => {
+          assertEquals(
+            await runUnprivileged("setid-modes", userDir),
+            [0o4755, 0o4755, 0o6750, 0o4755, 0o4755, 0o6750],
+          );
+        });
+      });
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "writeFileAtomic() leaves the target as it was when its directory cannot be flushed",
+  ignore: Deno.build.os === "windows",
+  // The child runs as another user when this runs as root.
+  permissions: {
+    read: ["/tmp", "../shared/std-offline"],
+    write: ["/tmp"],
+    run: ["deno"],
+  },
   async fn() {
     await withDir(async (dir) => {
-      const url = new URL(`file://${dir}/with space.txt`);
-      await writeFileAtomic(url, "x");
-      assertEquals(await Deno.readTextFile(`${dir}/with space.txt`), "x");
+      // A directory the writer may write but not read (0o333).
+      assertEquals(await runUnprivileged("unreadable-directory", dir), [
+        {
+          fsync: true,
+          error:
+            `PermissionDenied: Cannot write "${dir}/locked/file": permission denied`,
+          content: "old",
+          names: ["file"],
+        },
+        // Without fsync the directory is not opened.
+        { fsync: false, error: null, content: "fsync false", names: ["file"] },
+      ]);
+    });
+  },
+});
+
+Deno.test({
+  name: "writeFileAtomic() accepts a file URL",
+  permissions: TMP,
+  async fn(t) {
+    await withDir(async (dir) => {
+      await t.step("with escapes", async () => {
+        const url = new URL(`file://${dir}/with space.txt`);
+        await writeFileAtomic(url, "x");
+        assertEquals(await Deno.readTextFile(`${dir}/with space.txt`), "x");
+      });
+      await t.step(
+        "with a % that starts no escape, as Deno reads it",
+        async () => {
+          await writeFileAtomic(new URL(`file://${dir}/a%zz`), "x");
+          assertEquals(await names(dir), ["a%zz", "with space.txt"]);
+        },
+      );
+      await t.step("not with a path that is not UTF-8", async () => {
+        const url = new URL(`file://${dir}/%ff`);
+        await assertRejects(
+          () => writeFileAtomic(url, "x"),
+          TypeError,
+          `Cannot write file: "path" must be a file URL whose path is valid UTF-8, received "${url.href}"`,
+        );
+      });
+      await t.step({
+        name: "not with a host",
+        // On Windows a host makes a UNC path.
+        ignore: Deno.build.os === "windows",
+        fn: async () => {
+          const url = new URL(`file://example.com${dir}/x`);
+          await assertRejects(
+            () => writeFileAtomic(url, "x"),
+            TypeError,
+            `Cannot write file: "path" must be a file URL without a host, received "${url.href}"`,
+          );
+          assertEquals(await names(dir), ["a%zz", "with space.txt"]);
+        },
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "writeFileAtomic() lets what the data source throws through unchanged",
+  permissions: TMP,
+  async fn(t) {
+    await withDir(async (dir) => {
+      const path = `${dir}/copy.txt`;
+      await Deno.writeTextFile(path, "old");
+      const sources: [string, (error: Error) => WriteFileAtomicData][] = [
+        ["a generator", (error) =>
+          (async function* () {
+            yield "partial ";
+            throw error;
+          })()],
+        ["a stream", (error) =>
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue("partial ");
+              controller.error(error);
+            },
+          })],
+      ];
+      for (const [label, source] of sources) {
+        await t.step(`a Deno error from ${label}`, async () => {
+          // What a body or a file being copied may fail with.
+          const cause = new Deno.errors.ConnectionReset("peer went away");
+          const error = await assertRejects(() =>
+            writeFileAtomic(path, source(cause))
+          );
+          assertStrictEquals(error, cause);
+          assertEquals(await Deno.readTextFile(path), "old");
+          assertEquals(await names(dir), ["copy.txt"]);
+        });
+      }
+      await t.step("the lines of a missing file", async () => {
+        await assertRejects(
+          () => writeFileAtomic(path, readLines(`${dir}/missing.txt`)),
+          Deno.errors.NotFound,
+          `Cannot read lines from "${dir}/missing.txt": no such file or directory`,
+        );
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "writeFileAtomic() rejects with the signal's reason itself",
+  permissions: TMP,
+  async fn(t) {
+    await withDir(async (dir) => {
+      const path = `${dir}/keep.txt`;
+      await Deno.writeTextFile(path, "old");
+      // A Deno error, which the file-system errors' wrapping must not touch.
+      const reason = new Deno.errors.TimedOut("too slow");
+      const sources: [string, (abort: () => void) => WriteFileAtomicData][] = [
+        ["while the source waits", (abort) =>
+          new ReadableStream({
+            pull: abort,
+          })],
+        ["between chunks", (abort) =>
+          (function* () {
+            yield "a";
+            abort();
+            yield "b";
+          })()],
+        ["after the last chunk", (abort) =>
+          (function* () {
+            yield "a";
+            abort();
+          })()],
+      ];
+      for (const [label, source] of sources) {
+        await t.step(label, async () => {
+          const controller = new AbortController();
+          const data = source(() => controller.abort(reason));
+          const error = await assertRejects(() =>
+            writeFileAtomic(path, data, { signal: controller.signal })
+          );
+          assertStrictEquals(error, reason);
+          assertEquals(await Deno.readTextFile(path), "old");
+          assertEquals(await names(dir), ["keep.txt"]);
+        });
+      }
     });
   },
 });
@@ -434,6 +685,18 @@ Deno.test({
           () => writeFileAtomic(path, "x", { mode: 0o10000 }),
           RangeError,
           `"mode" must be between 0 and 0o7777, received 0o10000`,
+        ],
+        [
+          "negative mode",
+          () => writeFileAtomic(path, "x", { mode: -1 }),
+          RangeError,
+          `"mode" must be between 0 and 0o7777, received -1`,
+        ],
+        [
+          "options",
+          () => writeFileAtomic(path, "x", null as never),
+          TypeError,
+          `Cannot write "${path}": "options" must be an object, received null`,
         ],
         [
           "fsync",

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { describe, toPath } from "./_path.ts";
+import { checkOptions, describe, toPath } from "./_path.ts";
+import { discardData } from "./_write.ts";
 import {
   type LineIterator,
   readLines,
@@ -105,10 +106,13 @@ export type WriteJsonLinesOptions = WriteLinesOptions;
 export type JsonLinesIterator<T> = AsyncIterableIterator<T> & AsyncDisposable;
 
 const EXCERPT = 40;
+// JSON's own white space; JSON.parse rejects any other (e.g. U+00A0).
+const BLANK = /^[ \t\r\n]*$/;
 
 /**
  * Reads a JSON Lines file value by value, streamed: each line is parsed
- * with `JSON.parse`; lines that are empty or only white space are skipped.
+ * with `JSON.parse`; blank lines (empty, or only JSON's white space: spaces,
+ * tabs and `\r`) are skipped.
  * The file is opened on the first `next()` and closed when the iteration
  * ends, throws, or is left early.
  *
@@ -125,7 +129,7 @@ const EXCERPT = 40;
  * `maxLineLength`.
  * @throws {Deno.errors.NotFound} From the iteration, when the file does not
  * exist; like every file-system error, with Deno's error as `cause`.
- * @throws {TypeError} When `path` or an option is invalid.
+ * @throws {TypeError} When `path`, `options` or an option is invalid.
  *
  * @example Reading records
  * ```ts
@@ -162,6 +166,7 @@ export function readJsonLines<T = unknown>(
   options: ReadJsonLinesOptions = {},
 ): JsonLinesIterator<T> {
   const file = toPath(path, "read JSON lines");
+  checkOptions(options, `Cannot read JSON lines from "${file}"`);
   return new JsonLines<T>(file, readLines(file, options));
 }
 
@@ -183,7 +188,7 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
       if (result.done) return DONE;
       this.#lineNumber++;
       const line = result.value;
-      if (line.trim() === "") continue;
+      if (BLANK.test(line)) continue;
       try {
         return { done: false, value: JSON.parse(line) };
       } catch (error) {
@@ -219,7 +224,8 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
 
 /**
  * Writes values to a JSON Lines file, one `JSON.stringify`'d value per line,
- * streamed and by default atomically, like `writeLines`.
+ * streamed and by default atomically, like `writeLines`; values that cannot
+ * be written (a missing directory, a bad option) are released, as there.
  *
  * Needs `--allow-write` and `--allow-read` for the file's directory.
  *
@@ -229,11 +235,12 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
  * @returns A promise that resolves once every value is written.
  * @throws {TypeError} When a value cannot be written as JSON (`undefined`, a
  * function, a BigInt, a cycle; the message names the value's position), or
- * an argument is invalid. An atomic write then leaves the file as it was.
+ * an argument or `options` is invalid. An atomic write then leaves the file
+ * as it was.
  * @throws {Deno.errors.NotFound} When the directory does not exist; like
  * every file-system error, with Deno's error as `cause`.
- * @throws {unknown} `signal.reason` when the signal aborts, or what the
- * iterable throws.
+ * @throws {unknown} `signal.reason` itself when the signal aborts, or what
+ * the iterable throws, unchanged.
  *
  * @example Writing records
  * ```ts
@@ -259,21 +266,30 @@ export async function writeJsonLines(
   values: Iterable<unknown> | AsyncIterable<unknown>,
   options: WriteJsonLinesOptions = {},
 ): Promise<void> {
-  const file = toPath(path, "write JSON lines");
-  const context = `Cannot write JSON lines to "${file}"`;
-  let lines: Iterable<string> | AsyncIterable<string>;
-  if (values !== null && typeof values === "object") {
-    if (Symbol.asyncIterator in values) {
-      lines = stringifyAsync(values, context);
-    } else if (Symbol.iterator in values) {
-      lines = stringify(values, context);
-    }
+  try {
+    const file = toPath(path, "write JSON lines");
+    const context = `Cannot write JSON lines to "${file}"`;
+    checkOptions(options, context);
+    await writeLines(file, toLines(values, context), options);
+  } catch (error) {
+    // Values that were never read are released, as by writeLines.
+    await discardData(values, error);
+    throw error;
   }
-  lines ??= invalid(values, context);
-  await writeLines(file, lines, options);
 }
 
-function invalid(values: unknown, context: string): never {
+function toLines(
+  values: unknown,
+  context: string,
+): Iterable<string> | AsyncIterable<string> {
+  if (values !== null && typeof values === "object") {
+    if (Symbol.asyncIterator in values) {
+      return stringifyAsync(values as AsyncIterable<unknown>, context);
+    }
+    if (Symbol.iterator in values) {
+      return stringify(values as Iterable<unknown>, context);
+    }
+  }
   throw new TypeError(
     `${context}: "values" must be an iterable or an async iterable, received ${
       describe(values)
@@ -286,10 +302,11 @@ function toJson(value: unknown, index: number, context: string): string {
   try {
     json = JSON.stringify(value);
   } catch (error) {
+    const reason = error instanceof Error
+      ? error.message
+      : `JSON.stringify threw ${describe(error)}`;
     throw new TypeError(
-      `${context}: value ${index} cannot be written as JSON: ${
-        (error as Error).message
-      }`,
+      `${context}: value ${index} cannot be written as JSON: ${reason}`,
       { cause: error },
     );
   }

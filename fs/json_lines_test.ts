@@ -2,10 +2,16 @@ import {
   assertEquals,
   assertInstanceOf,
   assertRejects,
+  assertStrictEquals,
   assertStringIncludes,
+  assertThrows,
 } from "@std/assert";
 import { LineTooLongError } from "../errors.ts";
-import { readJsonLines, writeJsonLines } from "./json_lines.ts";
+import {
+  readJsonLines,
+  writeJsonLines,
+  type WriteJsonLinesOptions,
+} from "./json_lines.ts";
 import { makeTempDir } from "./temp.ts";
 
 const TMP: Deno.PermissionOptions = { read: ["/tmp"], write: ["/tmp"] };
@@ -82,6 +88,20 @@ Deno.test({
       );
     });
 
+    await t.step("only JSON's white space makes a line blank", async () => {
+      // JSON.parse accepts space, tab, \r and \n around a value, not U+00A0.
+      await Deno.writeTextFile(path, "1\n \t\r\n\u00A0\n2\n");
+      const seen: unknown[] = [];
+      await assertRejects(
+        async () => {
+          for await (const value of readJsonLines(path)) seen.push(value);
+        },
+        SyntaxError,
+        `Cannot parse line 3 of "${path}" as JSON: `,
+      );
+      assertEquals(seen, [1]);
+    });
+
     await t.step("a missing file", async () => {
       await assertRejects(
         () => Array.fromAsync(readJsonLines(`${dir.path}/missing.jsonl`)),
@@ -144,6 +164,15 @@ Deno.test({
         [undefined, "value 2 cannot be written as JSON, received undefined"],
         [() => {}, "value 2 cannot be written as JSON, received a function"],
         [10n, "value 2 cannot be written as JSON: "],
+        [
+          // A toJSON that throws something other than an Error.
+          {
+            toJSON: () => {
+              throw "not ready";
+            },
+          },
+          `value 2 cannot be written as JSON: JSON.stringify threw the string "not ready"`,
+        ],
       ];
       for (const [bad, message] of cases) {
         await assertRejects(
@@ -172,6 +201,61 @@ Deno.test({
         TypeError,
         `"values" must be an iterable or an async iterable, received number 5`,
       );
+      await assertRejects(
+        () => writeJsonLines(path, [], null as never),
+        TypeError,
+        `Cannot write JSON lines to "${path}": "options" must be an object, received null`,
+      );
+      assertThrows(
+        () => readJsonLines(path, null as never),
+        TypeError,
+        `Cannot read JSON lines from "${path}": "options" must be an object, received null`,
+      );
     });
+  },
+});
+
+Deno.test({
+  name: "writeJsonLines() releases values it cannot write",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const cases: [string, string, WriteJsonLinesOptions, new () => Error][] = [
+      [
+        "a missing directory",
+        `${dir.path}/no/out.jsonl`,
+        {},
+        Deno.errors.NotFound,
+      ],
+      ["a bad option", `${dir.path}/out.jsonl`, { mode: -1 }, RangeError],
+    ];
+    for (const [label, path, options, ErrorClass] of cases) {
+      for (const atomic of [true, false]) {
+        await t.step(`${label}, atomic: ${atomic}`, async () => {
+          const cancelled = Promise.withResolvers<unknown>();
+          const values = new ReadableStream<unknown>({
+            cancel: cancelled.resolve,
+          });
+          const error = await assertRejects(
+            () => writeJsonLines(path, values, { ...options, atomic }),
+            ErrorClass,
+          );
+          assertStrictEquals(await cancelled.promise, error);
+        });
+      }
+      await t.step(`${label}, an iterator is closed`, async () => {
+        let closed = false;
+        const values: AsyncIterableIterator<unknown> = {
+          next: () => Promise.resolve({ done: false, value: 1 }),
+          return: () => {
+            closed = true;
+            return Promise.resolve({ done: true, value: undefined });
+          },
+          [Symbol.asyncIterator]: () => values,
+        };
+        await assertRejects(() => writeJsonLines(path, values, options));
+        assertEquals(closed, true);
+      });
+    }
   },
 });

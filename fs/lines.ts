@@ -6,10 +6,10 @@
  */
 
 import { TextLineStream } from "@std/streams/text-line-stream";
-import { fsError } from "./_errors.ts";
+import { fsCall, fsError, writeFailure } from "./_errors.ts";
 import { type LineCount, lineSource } from "./_line_source.ts";
-import { describe, dirname, toPath } from "./_path.ts";
-import { checkWriteOptions, writeData } from "./_write.ts";
+import { checkOptions, describe, dirname, toPath } from "./_path.ts";
+import { checkWriteOptions, discardData, writeData } from "./_write.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
@@ -110,15 +110,16 @@ export type LineIterator = AsyncIterableIterator<string> & AsyncDisposable;
  *
  * The file is opened on the first `next()` and closed when the iteration
  * ends, throws, or is left early (`break` in a `for await` loop calls
- * `return()`).
+ * `return()`). As with an async generator, an error is thrown once: to the
+ * first of the pending `next()` calls, and the iterator is done after it.
  *
  * Needs `--allow-read` for the file.
  *
  * @param path The file to read, as a path or a `file:` URL.
  * @param options `maxLineLength` and `signal`.
  * @returns An async iterator of the lines.
- * @throws {TypeError} When `path` or an option is invalid (thrown by
- * `readLines` itself, not by the iteration).
+ * @throws {TypeError} When `path`, `options` or an option is invalid (thrown
+ * by `readLines` itself, not by the iteration).
  * @throws {RangeError} When `maxLineLength` is not a positive integer.
  * @throws {LineTooLongError} From the iteration, at a line longer than
  * `maxLineLength`; it names the file and the line number.
@@ -168,8 +169,9 @@ export function readLines(
   options: ReadLinesOptions = {},
 ): LineIterator {
   const file = toPath(path, "read lines");
-  const { maxLineLength = DEFAULT_MAX_LINE_LENGTH, signal } = options;
   const context = `Cannot read lines from "${file}"`;
+  checkOptions(options, context);
+  const { maxLineLength = DEFAULT_MAX_LINE_LENGTH, signal } = options;
   if (
     typeof maxLineLength !== "number" ||
     !(Number.isInteger(maxLineLength) || maxLineLength === Infinity)
@@ -207,8 +209,7 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
   #piping: Promise<void> | undefined;
   #served = 0;
   #closing: Promise<void> | undefined;
-  #abortThrown = false;
-  /** Read to the end, or closed by `return()`. */
+  /** Read to the end, closed by `return()`, or failed. */
   #ended = false;
   #onAbort = () => this.#close(this.#signal?.reason);
 
@@ -224,7 +225,7 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
     // that was recorded after it. Everything else takes #next().
     if (
       this.#reader !== undefined && this.#served < this.#count.lines &&
-      !this.#signal?.aborted
+      !this.#ended && !this.#signal?.aborted
     ) {
       this.#served++;
       return this.#reader.read() as Promise<IteratorResult<string>>;
@@ -236,28 +237,24 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
     try {
       // An iterator that ended stays done, whatever aborts later.
       if (this.#ended) return DONE;
-      this.#throwIfAborted();
+      this.#signal?.throwIfAborted();
       if (this.#closing) return DONE;
       const reader = this.#reader ?? await (this.#opening ??= this.#open());
       this.#served++;
       const result = await reader.read();
-      this.#throwIfAborted();
+      this.#signal?.throwIfAborted();
       if (!result.done) return result;
       if (this.#count.error) throw this.#count.error;
       this.#ended = true;
       await this.#close();
       return DONE;
     } catch (error) {
+      // An error is thrown once, to the first of the pending calls; the
+      // others, and later ones, are done, as with an async generator.
+      if (this.#ended) return DONE;
+      this.#ended = true;
       await this.#close(error);
       throw error;
-    }
-  }
-
-  // The abort reason is thrown once; after it the iterator is done.
-  #throwIfAborted(): void {
-    if (this.#signal?.aborted && !this.#abortThrown) {
-      this.#abortThrown = true;
-      throw this.#signal.reason;
     }
   }
 
@@ -470,7 +467,10 @@ async function* batchesAsync(
  * Writes lines to a file, each followed by `\n`, streamed: the lines are
  * joined into chunks of about 64 KiB, so neither the whole text nor one
  * write per line is needed. By default the write is atomic (see
- * {@linkcode writeFileAtomic}).
+ * {@linkcode writeFileAtomic}). Lines that cannot be written (a missing
+ * directory, a bad option) are released: a stream is cancelled, an iterator
+ * closed, so that e.g. the lines of a response body do not keep its
+ * connection open.
  *
  * Needs `--allow-write` and `--allow-read` for the file's directory.
  *
@@ -480,12 +480,14 @@ async function* batchesAsync(
  * @param options `atomic`, `mode`, `fsync` and `signal`.
  * @returns A promise that resolves once every line is written.
  * @throws {TypeError} When a line is not a string or contains a line break
- * (the file is then left as it was when `atomic`), or an option is invalid.
+ * (the file is then left as it was when `atomic`), or `options` or an
+ * option is invalid.
+ * @throws {RangeError} When `mode` is out of range.
  * @throws {Deno.errors.NotFound} When the directory does not exist; every
- * file-system error keeps Deno's class, names the path, and has Deno's error
- * as its `cause`.
- * @throws {unknown} `signal.reason` when the signal aborts, or what the
- * iterable throws.
+ * error of the file system keeps Deno's class, names the path, and has
+ * Deno's error as its `cause`.
+ * @throws {unknown} `signal.reason` itself when the signal aborts, or what
+ * the iterable throws, unchanged.
  *
  * @example Writing and reading back
  * ```ts
@@ -508,35 +510,47 @@ export async function writeLines(
   lines: Iterable<string> | AsyncIterable<string>,
   options: WriteLinesOptions = {},
 ): Promise<void> {
-  const file = toPath(path, "write lines");
-  const context = `Cannot write lines to "${file}"`;
-  const { atomic = true, mode, fsync = true, signal } = options;
-  if (typeof atomic !== "boolean") {
-    throw new TypeError(
-      `${context}: "atomic" must be a boolean, received ${describe(atomic)}`,
-    );
+  try {
+    const file = toPath(path, "write lines");
+    const context = `Cannot write lines to "${file}"`;
+    checkOptions(options, context);
+    const { atomic = true, mode, fsync = true, signal } = options;
+    if (typeof atomic !== "boolean") {
+      throw new TypeError(
+        `${context}: "atomic" must be a boolean, received ${describe(atomic)}`,
+      );
+    }
+    const chunks = toChunks(lines, context);
+    if (atomic) {
+      return await writeFileAtomic(file, chunks, { mode, fsync, signal });
+    }
+    checkWriteOptions(context, mode, fsync, signal);
+    await writeInPlace(file, chunks, context, { mode, fsync, signal });
+  } catch (error) {
+    // Lines that were never read, e.g. those of a response body, are
+    // released, as writeFileAtomic releases its data.
+    await discardData(lines, error);
+    throw error;
   }
-  let chunks: Iterable<string> | AsyncIterable<string>;
-  if (
-    lines !== null && typeof lines === "object" && Symbol.asyncIterator in lines
-  ) {
-    chunks = batchesAsync(lines, context);
-  } else if (
-    lines !== null && typeof lines === "object" && Symbol.iterator in lines
-  ) {
-    chunks = batches(lines, context);
-  } else {
-    throw new TypeError(
-      `${context}: "lines" must be an iterable or an async iterable, received ${
-        describe(lines)
-      }`,
-    );
+}
+
+function toChunks(
+  lines: unknown,
+  context: string,
+): Iterable<string> | AsyncIterable<string> {
+  if (lines !== null && typeof lines === "object") {
+    if (Symbol.asyncIterator in lines) {
+      return batchesAsync(lines as AsyncIterable<unknown>, context);
+    }
+    if (Symbol.iterator in lines) {
+      return batches(lines as Iterable<unknown>, context);
+    }
   }
-  if (atomic) {
-    return await writeFileAtomic(file, chunks, { mode, fsync, signal });
-  }
-  checkWriteOptions(context, mode, fsync, signal);
-  await writeInPlace(file, chunks, context, { mode, fsync, signal });
+  throw new TypeError(
+    `${context}: "lines" must be an iterable or an async iterable, received ${
+      describe(lines)
+    }`,
+  );
 }
 
 async function writeInPlace(
@@ -549,22 +563,15 @@ async function writeInPlace(
     signal: AbortSignal | undefined;
   },
 ): Promise<void> {
-  try {
-    signal?.throwIfAborted();
-    using file = await Deno.open(path, {
-      write: true,
-      create: true,
-      truncate: true,
-      mode,
-    });
-    if (mode !== undefined && Deno.build.os !== "windows") {
-      await Deno.chmod(path, mode);
-    }
-    await writeData(file, chunks, context, signal);
-    if (fsync) await file.syncData();
-  } catch (error) {
-    throw fsError(error, "write lines to", path, {
-      NotFound: `the directory "${dirname(path)}" does not exist`,
-    });
+  const fail = writeFailure("write lines to", path, dirname(path));
+  signal?.throwIfAborted();
+  using file = await fsCall(
+    Deno.open(path, { write: true, create: true, truncate: true, mode }),
+    fail,
+  );
+  if (mode !== undefined && Deno.build.os !== "windows") {
+    await fsCall(Deno.chmod(path, mode), fail);
   }
+  await writeData(file, chunks, { context, signal, fail });
+  if (fsync) await fsCall(file.syncData(), fail);
 }

@@ -5,12 +5,18 @@ import {
   assertLess,
   assertNotEquals,
   assertRejects,
+  assertStrictEquals,
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
 import { LineTooLongError } from "../errors.ts";
 import { denoCommand } from "../tests/_deno.ts";
-import { readLines, writeLines } from "./lines.ts";
+import {
+  readLines,
+  type ReadLinesOptions,
+  writeLines,
+  type WriteLinesOptions,
+} from "./lines.ts";
 import { makeTempDir } from "./temp.ts";
 
 const TMP: Deno.PermissionOptions = { read: ["/tmp"], write: ["/tmp"] };
@@ -52,6 +58,10 @@ Deno.test({
     await t.step("a file URL", async () => {
       await Deno.writeTextFile(path, "x\n");
       assertEquals(await collect(readLines(new URL(`file://${path}`))), ["x"]);
+      // A % that starts no escape stands for itself, as in Deno.readFile.
+      await Deno.writeTextFile(`${dir.path}/a%zz`, "y\n");
+      const url = new URL(`file://${dir.path}/a%zz`);
+      assertEquals(await collect(readLines(url)), ["y"]);
     });
   },
 });
@@ -142,6 +152,22 @@ Deno.test({
         );
       },
     );
+
+    await t.step("a byte order mark does not count", async () => {
+      // Also while the line is still partial (no line break at the end).
+      for (const text of ["\uFEFFabc", "\uFEFFabc\n", "\uFEFFabc\r\n"]) {
+        await Deno.writeTextFile(path, text);
+        assertEquals(await collect(readLines(path, { maxLineLength: 3 })), [
+          "abc",
+        ]);
+      }
+      await Deno.writeTextFile(path, "\uFEFFabcd");
+      await assertRejects(
+        () => collect(readLines(path, { maxLineLength: 3 })),
+        LineTooLongError,
+        "Cannot read line 1",
+      );
+    });
 
     await t.step(
       "while the bytes arrive, not after reading them all",
@@ -334,6 +360,11 @@ Deno.test({
       `"signal" must be an AbortSignal, received the string "no"`,
     );
     assertThrows(() => readLines(42 as never), TypeError, `"path" must be`);
+    assertThrows(
+      () => readLines("x", null as never),
+      TypeError,
+      `Cannot read lines from "x": "options" must be an object, received null`,
+    );
   },
 });
 
@@ -498,7 +529,12 @@ Deno.test({
       await assertRejects(
         () => writeLines(path, [], { atomic: false, mode: -1 }),
         RangeError,
-        `"mode" must be between 0 and 0o7777`,
+        `"mode" must be between 0 and 0o7777, received -1`,
+      );
+      await assertRejects(
+        () => writeLines(path, [], null as never),
+        TypeError,
+        `Cannot write lines to "${path}": "options" must be an object, received null`,
       );
     });
   },
@@ -522,5 +558,114 @@ Deno.test({
     );
     controller.abort(new Error("too late"));
     assertEquals(await lines.next(), { done: true, value: undefined });
+  },
+});
+
+Deno.test({
+  name: "readLines() throws an error once, to the first pending next()",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const path = `${dir.path}/long.txt`;
+    await Deno.writeTextFile(path, "a\n" + "x".repeat(200) + "\nb\n");
+    const cases: [string, ReadLinesOptions][] = [
+      ["a line too long", { maxLineLength: 100 }],
+      ["an abort", { signal: AbortSignal.abort(new Error("stop")) }],
+    ];
+    for (const [label, options] of cases) {
+      await t.step(label, async () => {
+        const lines = readLines(path, options);
+        // Like an async generator's: after the error the iterator is done.
+        const results = await Promise.allSettled(
+          Array.from({ length: 4 }, () => lines.next()),
+        );
+        const statuses = results.map((result) => result.status);
+        assertEquals(statuses.filter((s) => s === "rejected").length, 1);
+        assertEquals(results.at(-1), {
+          status: "fulfilled",
+          value: { done: true, value: undefined },
+        });
+        assertEquals(await lines.next(), { done: true, value: undefined });
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "writeLines() lets what the lines' source throws through unchanged",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const path = `${dir.path}/copy.txt`;
+    for (const atomic of [true, false]) {
+      await t.step(
+        `the lines of a missing file, atomic: ${atomic}`,
+        async () => {
+          await assertRejects(
+            () =>
+              writeLines(path, readLines(`${dir.path}/missing`), { atomic }),
+            Deno.errors.NotFound,
+            `Cannot read lines from "${dir.path}/missing": no such file or directory`,
+          );
+        },
+      );
+      await t.step(`a Deno error, atomic: ${atomic}`, async () => {
+        const cause = new Deno.errors.ConnectionReset("peer went away");
+        async function* lines() {
+          yield "partial";
+          throw cause;
+        }
+        const error = await assertRejects(() =>
+          writeLines(path, lines(), { atomic })
+        );
+        assertStrictEquals(error, cause);
+      });
+      await t.step(`the signal's reason, atomic: ${atomic}`, async () => {
+        const reason = new Deno.errors.TimedOut("too slow");
+        const controller = new AbortController();
+        function* lines() {
+          yield "first";
+          controller.abort(reason);
+          yield "second";
+        }
+        const error = await assertRejects(() =>
+          writeLines(path, lines(), { atomic, signal: controller.signal })
+        );
+        assertStrictEquals(error, reason);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "writeLines() releases lines it cannot write",
+  permissions: TMP,
+  async fn(t) {
+    await using dir = await tempDir();
+    const cases: [string, string, WriteLinesOptions, new () => Error][] = [
+      [
+        "a missing directory",
+        `${dir.path}/no/out.txt`,
+        {},
+        Deno.errors.NotFound,
+      ],
+      ["a bad option", `${dir.path}/out.txt`, { fsync: 1 as never }, TypeError],
+    ];
+    for (const [label, path, options, ErrorClass] of cases) {
+      for (const atomic of [true, false]) {
+        await t.step(`${label}, atomic: ${atomic}`, async () => {
+          // The lines of a response body, say: cancelling frees the socket.
+          const cancelled = Promise.withResolvers<unknown>();
+          const lines = new ReadableStream<string>({
+            cancel: cancelled.resolve,
+          });
+          const error = await assertRejects(
+            () => writeLines(path, lines, { ...options, atomic }),
+            ErrorClass,
+          );
+          assertStrictEquals(await cancelled.promise, error);
+        });
+      }
+    }
   },
 });

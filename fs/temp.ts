@@ -5,7 +5,9 @@
  */
 
 import { fsError } from "./_errors.ts";
-import { describe } from "./_path.ts";
+import { checkOptions, describe, join } from "./_path.ts";
+
+const WINDOWS = Deno.build.os === "windows";
 
 /**
  * Options of {@linkcode makeTempDir}.
@@ -81,13 +83,18 @@ export interface TempDir extends AsyncDisposable {
  * Creates a new, empty temporary directory, removed with everything in it
  * when the `await using` scope that holds it ends, also when the scope ends
  * with an error. Removing a directory that is already gone is not an error.
+ * As with Python's `TemporaryDirectory`, directories inside that were made
+ * read-only are made writable (`u+rwx`) when the removal is refused, and it
+ * is tried once more; symbolic links are not followed, so nothing outside
+ * the directory is changed.
  *
  * Needs `--allow-write` (and `--allow-read` for the removal) for the parent
  * directory.
  *
  * @param options `prefix`, `suffix` and the parent `dir`.
  * @returns The directory's `path`, disposable with `await using`.
- * @throws {TypeError} When an option is not a string.
+ * @throws {TypeError} When `options` is not an object or an option is not a
+ * string.
  * @throws {Deno.errors.NotFound} When `dir` does not exist; every
  * file-system error keeps Deno's class, names the parent directory, and has
  * Deno's error as its `cause`.
@@ -112,6 +119,7 @@ export interface TempDir extends AsyncDisposable {
 export async function makeTempDir(
   options: MakeTempDirOptions = {},
 ): Promise<TempDir> {
+  checkOptions(options, "Cannot make a temporary directory");
   const { prefix = "", suffix = "", dir } = options;
   for (const [name, value] of [["prefix", prefix], ["suffix", suffix]]) {
     if (typeof value !== "string") {
@@ -146,11 +154,43 @@ export async function makeTempDir(
     path,
     async [Symbol.asyncDispose]() {
       try {
-        await Deno.remove(path, { recursive: true });
+        await removeTree(path);
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) return;
         throw fsError(error, "remove the temporary directory", path);
       }
     },
   };
+}
+
+/**
+ * Removes `path` with all it holds. Like Python's `TemporaryDirectory`, when
+ * that is refused because a directory inside was made read-only, the
+ * directories are made writable and the removal is tried once more.
+ */
+async function removeTree(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.PermissionDenied) || WINDOWS) {
+      throw error;
+    }
+    // What cannot be made writable makes the second removal fail.
+    await makeWritable(path).catch(() => {});
+    await Deno.remove(path, { recursive: true });
+  }
+}
+
+/**
+ * Adds `u+rwx` to `path` and every directory under it, if `path` is a
+ * directory. Symbolic links are not followed (lstat, and readDir's entries,
+ * do not follow them), so nothing outside the tree is touched.
+ */
+async function makeWritable(path: string): Promise<void> {
+  const info = await Deno.lstat(path);
+  if (!info.isDirectory) return;
+  await Deno.chmod(path, (info.mode! & 0o7777) | 0o700);
+  for await (const entry of Deno.readDir(path)) {
+    if (entry.isDirectory) await makeWritable(join(path, entry.name));
+  }
 }

@@ -4,6 +4,7 @@ import {
   assertRejects,
   assertStringIncludes,
 } from "@std/assert";
+import { runUnprivileged } from "./_test_util.ts";
 import { makeTempDir } from "./temp.ts";
 
 const TMP: Deno.PermissionOptions = { read: ["/tmp"], write: ["/tmp"] };
@@ -106,5 +107,33 @@ Deno.test({
       TypeError,
       `"suffix" must not contain a path separator or NUL`,
     );
+    await assertRejects(
+      () => makeTempDir(null as never),
+      TypeError,
+      `Cannot make a temporary directory: "options" must be an object, received null`,
+    );
+  },
+});
+
+Deno.test({
+  name: "makeTempDir() removes directories made read-only inside it",
+  ignore: Deno.build.os === "windows",
+  // The child runs as another user when this runs as root, whom the modes
+  // would not stop.
+  permissions: {
+    read: ["/tmp", "../shared/std-offline"],
+    write: ["/tmp"],
+    run: ["deno"],
+  },
+  async fn() {
+    await using dir = await makeTempDir({ dir: "/tmp" });
+    // Inside: a/ (0o500) holding b/ (0o555) holding a file, closed/
+    // (0o000) holding a file, and a link to outside/ (0o555, not inside).
+    assertEquals(await runUnprivileged("read-only-temp-dir", dir.path), {
+      error: null,
+      removed: true,
+      outsideMode: 0o555,
+      outsideNames: ["inner"],
+    });
   },
 });
