@@ -59,7 +59,8 @@ export async function runUnprivileged(
         scenario,
         dir,
       ], {
-        ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+        // From `dir`: nobody may not be able to enter the working directory.
+        ...(asRoot ? { uid: NOBODY, gid: NOBODY, cwd: dir } : {}),
         stdout: "piped",
         stderr: "piped",
       })),
