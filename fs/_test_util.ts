@@ -31,42 +31,46 @@ export async function runsAsRoot(dir: string): Promise<boolean> {
  * else the user running them. Returns what the scenario prints, parsed as
  * JSON.
  *
- * As root, the script is bundled into one file beside `dir` first: nobody
- * may not be able to read the checkout (under `/root`, say).
+ * The script is bundled into one file beside `dir` first, which needs no
+ * import map and nothing from the checkout, which nobody may not be able to
+ * read (under `/root`, say).
  */
 export async function runUnprivileged(
   scenario: string,
   dir: string,
 ): Promise<unknown> {
   const asRoot = await runsAsRoot(dir);
-  let script = "fs/testdata/unprivileged.ts";
-  if (asRoot) {
-    await Deno.chown(dir, NOBODY, NOBODY);
-    script = `${dir}.unprivileged.js`;
-    await run(denoCommand("bundle", [
-      "--quiet",
-      "fs/testdata/unprivileged.ts",
-      "--output",
-      script,
-    ], { stdout: "piped", stderr: "piped" }));
-  }
+  if (asRoot) await Deno.chown(dir, NOBODY, NOBODY);
+  const script = `${dir}.unprivileged.js`;
+  await run(denoCommand("bundle", [
+    "--quiet",
+    "fs/testdata/unprivileged.ts",
+    "--output",
+    script,
+  ], { stdout: "piped", stderr: "piped" }));
   try {
+    const args = [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      script,
+      scenario,
+      dir,
+    ];
     return JSON.parse(
-      await run(denoCommand("run", [
-        "--allow-read",
-        "--allow-write",
-        script,
-        scenario,
-        dir,
-      ], {
-        // From `dir`: nobody may not be able to enter the working directory.
-        ...(asRoot ? { uid: NOBODY, gid: NOBODY, cwd: dir } : {}),
-        stdout: "piped",
-        stderr: "piped",
-      })),
+      await run(
+        new Deno.Command("deno", {
+          args,
+          // From `dir`: nobody may not be able to enter this process's.
+          cwd: dir,
+          ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+          stdout: "piped",
+          stderr: "piped",
+        }),
+      ),
     );
   } finally {
-    if (asRoot) await Deno.remove(script);
+    await Deno.remove(script);
   }
 }
 
