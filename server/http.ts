@@ -207,8 +207,10 @@ export interface FetchHandlerOptions {
    * request. The client gets the `Response` it returns, or else a plain 500
    * that tells nothing about the error. Errors that are the reason a
    * request was abandoned (an abort after a timeout) are not reported, nor
-   * is a request body that broke off while the handler read it (the client
-   * went away, or sent less than its `Content-Length`), which gets a 400.
+   * are the client's own faults, which get a 400: a request body that broke
+   * off while the handler read it (the client went away, or sent less than
+   * its `Content-Length`), and a `URIError` (invalid percent-encoding that
+   * the handler decoded, e.g. with `decodeURIComponent`).
    * Also called, with no request, for an error streaming a response body.
    *
    * @default {logs the error and the request with console.error}
@@ -835,12 +837,17 @@ class Dispatcher implements FetchHandler {
   }
 
   /**
-   * The response for a handler error: `onError`'s, or a bare 500; a 400,
-   * unreported, when the client's body broke off while the handler read it.
+   * The response for a handler error: `onError`'s, or a bare 500. The
+   * client's own faults get a 400, unreported: a body that broke off while
+   * the handler read it, or invalid percent-encoding that the handler
+   * decoded (a `URIError`, which only the URI functions throw).
    */
   #failure(exchange: Exchange, error: unknown): Response {
     if (bodyBrokeOff(exchange.request, error)) {
       return textResponse(400, "Bad Request: the request body ended early\n");
+    }
+    if (error instanceof URIError) {
+      return textResponse(400, "Bad Request: invalid percent-encoding\n");
     }
     if (!exchange.abortedWith(error)) {
       const response = this.report(error, exchange.request);

@@ -561,6 +561,33 @@ Deno.test({
 
 Deno.test({
   name:
+    "serveHttp() answers 400, unreported, to a path the handler cannot decode",
+  permissions: NET,
+  async fn() {
+    const reported: unknown[] = [];
+    await using server = serveHttp(
+      async (request) => {
+        await delay(0);
+        return new Response(decodeURIComponent(new URL(request.url).pathname));
+      },
+      { onError: (error) => void reported.push(error) },
+    );
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    for (const path of ["/%E0%A4%A", "/%zz"]) {
+      const response = await fetch(base + path);
+      assertEquals(response.status, 400, path);
+      assertEquals(
+        await response.text(),
+        "Bad Request: invalid percent-encoding\n",
+      );
+    }
+    assertEquals(await (await fetch(`${base}/caf%C3%A9`)).text(), "/café");
+    assertEquals(reported, []);
+  },
+});
+
+Deno.test({
+  name:
     "serveHttp() leaves request.signal unread when it limits a chunked body",
   permissions: { run: ["deno"], read: [".", "../shared/std-offline"] },
   async fn() {

@@ -176,7 +176,8 @@ const SIMPLE_PATTERN =
  * - A pattern matches but no route for it has the request's method: 405
  *   with an `Allow` header listing the methods that would be answered.
  * - `HEAD` is answered by a `GET` route (Deno sends no body for `HEAD`).
- * - A parameter with invalid percent-encoding (`/users/%E0%A4%A`): 400.
+ * - A path with invalid percent-encoding (`/%ZZ`, `/users/%E0%A4%A`): 400,
+ *   whether a route matches it or not.
  *
  * Patterns are compiled once: literal paths are found in a map, and
  * `:name` / `*` patterns become regular expressions indexed by their first
@@ -265,6 +266,13 @@ export function router(
         return textResponse(400, "Bad Request\n");
       }
     }
+    // Checked once for the whole path, so the parameters decode safely.
+    if (path.includes("%") && !decodable(path)) {
+      return textResponse(
+        400,
+        "Bad Request: invalid percent-encoding in path\n",
+      );
+    }
     let allowed: Set<string> | undefined;
     const candidates = table.candidates(path);
     for (let i = 0; i < candidates.length; i++) {
@@ -276,12 +284,6 @@ export function router(
         methods === undefined || methods.includes(method) ||
         (method === "HEAD" && methods.includes("GET"))
       ) {
-        if (params === INVALID) {
-          return textResponse(
-            400,
-            "Bad Request: invalid percent-encoding in path\n",
-          );
-        }
         return route.handler(request, context, params);
       }
       allowed ??= new Set();
@@ -361,12 +363,19 @@ function firstSegment(path: string): string {
   return end < 0 ? path.slice(1) : path.slice(1, end);
 }
 
-/** What `match` returns for a parameter with invalid percent-encoding. */
-const INVALID: RouteParams = {};
+/** Whether every `%` escape of `path` is valid percent-encoded UTF-8. */
+function decodable(path: string): boolean {
+  try {
+    decodeURI(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
- * Copies the defined groups to a fresh object, percent-decoded; `INVALID`
- * if one cannot be decoded.
+ * Copies the defined groups to a fresh object, percent-decoded (the path
+ * they come from was checked to be {@linkcode decodable}).
  */
 function decoded(
   names: readonly string[],
@@ -377,13 +386,7 @@ function decoded(
   for (let i = 0; i < names.length; i++) {
     let value = values[i + offset];
     if (value === undefined) continue;
-    if (value.includes("%")) {
-      try {
-        value = decodeURIComponent(value);
-      } catch {
-        return INVALID;
-      }
-    }
+    if (value.includes("%")) value = decodeURIComponent(value);
     params[names[i]!] = value;
   }
   return params;
@@ -485,8 +488,8 @@ class CompiledRoute {
   }
 
   /**
-   * The decoded parameters if the route matches (`INVALID` if one cannot be
-   * decoded), otherwise `undefined`. `path` is the canonical pathname.
+   * The decoded parameters if the route matches, otherwise `undefined`.
+   * `path` is the canonical pathname.
    */
   match(path: string, url: string): RouteParams | undefined {
     if (this.#segments !== undefined) return this.#matchSegments(path);

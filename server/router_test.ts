@@ -136,7 +136,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "router() answers 400 to invalid percent-encoding in a parameter",
+  name: "router() answers 400 to invalid percent-encoding anywhere in the path",
   permissions: NET,
   async fn() {
     let called = 0;
@@ -149,9 +149,15 @@ Deno.test({
       },
     }]));
     const base = `http://127.0.0.1:${server.addr.port}`;
-    for (const id of ["%E0%A4%A", "%zz", "%", "%C3%28"]) {
-      const response = await fetch(`${base}/users/${id}`);
-      assertEquals(response.status, 400, id);
+    const paths = ["%E0%A4%A", "%zz", "%", "%C3%28"].flatMap((bad) => [
+      `/users/${bad}`, // a parameter
+      `/${bad}`, // no route
+      `/users/1/${bad}`, // past a route
+      `/${bad}/users/1`,
+    ]);
+    for (const path of paths) {
+      const response = await fetch(base + path);
+      assertEquals(response.status, 400, path);
       assertEquals(
         await response.text(),
         "Bad Request: invalid percent-encoding in path\n",
