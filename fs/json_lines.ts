@@ -193,13 +193,14 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
         return { done: false, value: JSON.parse(line) };
       } catch (error) {
         await this.#lines.return!();
+        // Quoted as it is in the file (not escaped), to be found there.
         const start = line.length > EXCERPT
           ? `${line.slice(0, EXCERPT)}…`
           : line;
         throw new SyntaxError(
           `Cannot parse line ${this.#lineNumber} of "${this.#path}" as JSON: ${
             (error as Error).message
-          }; the line starts with ${JSON.stringify(start)}`,
+          }; the line starts with: ${start}`,
           { cause: error },
         );
       }

@@ -65,7 +65,7 @@ Deno.test({
       assertEquals(seen, [{ ok: 1 }, { ok: 2 }]);
       assertStringIncludes(
         error.message,
-        `the line starts with "{\\"message\\": \\"mmmmmmmmmmmmmmmmmmmmmmmmmmm…"`,
+        `the line starts with: {"message": "mmmmmmmmmmmmmmmmmmmmmmmmmmm…`,
       );
       assertInstanceOf(error.cause, SyntaxError);
     });
@@ -75,7 +75,7 @@ Deno.test({
       await assertRejects(
         () => Array.fromAsync(readJsonLines(path)),
         SyntaxError,
-        `the line starts with "not json"`,
+        `the line starts with: not json`,
       );
     });
 
