@@ -7,7 +7,7 @@
  * @module
  */
 
-import { delay } from "@std/async/delay";
+import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { Client } from "../client/client.ts";
 import { hello } from "../server/hello.ts";
 import { echo } from "../server/echo.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TextLineStream } from "@std/streams/text-line-stream";
+import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { writeJsonLines } from "../fs/json_lines.ts";
 import type { ProgressSink } from "./progress.ts";
 

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { delay } from "@std/async/delay";
+import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { TimeoutError } from "../errors.ts";
 import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
 import { HttpError, NetworkError } from "./errors.ts";

@@ -3,7 +3,7 @@
 // tiny chunks does not cost one write per chunk, and large byte chunks are
 // written as they are. Nothing is ever held in memory beyond one buffer.
 
-import { abortable } from "@std/async/abortable";
+import { abortable } from "jsr:@std/async@^1.5.0/abortable";
 import { type Fail, fsCall } from "./_errors.ts";
 import { describe } from "./_path.ts";
 import type { WriteFileAtomicData as Data } from "./atomic.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TextLineStream } from "@std/streams/text-line-stream";
+import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { fsCall, fsError, writeFailure } from "./_errors.ts";
 import { type LineCount, lineSource } from "./_line_source.ts";
 import { checkOptions, describe, dirname, toPath } from "./_path.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TextLineStream } from "@std/streams/text-line-stream";
+import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { formatAddr, isPeerReset } from "./_connection.ts";
 import { LineDecoder } from "./_line_decoder.ts";
 import { assertFunction, assertLimit } from "./_validate.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { delay } from "@std/async/delay";
+import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { AioError, TimeoutError } from "../errors.ts";
 import { Connection, formatAddr, isPeerReset } from "./_connection.ts";
 import { IdleSweep } from "./_idle.ts";
