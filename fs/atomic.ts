@@ -147,7 +147,11 @@ export interface WriteFileAtomicOptions {
  * setuid program of another user (as root, say) does not make it run as the
  * writer, setuid and setgid bits kept from the old file are dropped unless
  * the new file has the same owner and group. A process killed with SIGKILL
- * cannot clean up; its temporary file, named as above, stays.
+ * cannot clean up; its temporary file, named as above, stays until a later
+ * process writes into the same directory: a process's first write into a
+ * directory removes the temporary files there that are older than the
+ * process and that no writer holds (each writer locks its file; data up to
+ * 1 MiB in memory without `fsync` is written unlocked, by one call).
  *
  * Needs `--allow-write` and `--allow-read` for the file's directory (reading
  * is needed to keep the old file's permissions and to flush the directory).
@@ -260,21 +264,27 @@ async function replace(
   using dir = plan.fsync && !WINDOWS
     ? await fsCall(Deno.open(directory, { read: true }), fail)
     : undefined;
+  await sweepOnce(directory);
   const temp = join(directory, tempName(basename(destination)));
-  await writeTemp(temp, data, plan, target, fail);
-  await removingOnError(temp, async () => {
+  // Kept open (and locked) until after the rename.
+  using _temp = await writeTemp(temp, data, plan, target, fail);
+  try {
     plan.signal?.throwIfAborted();
     // Not @std/fs `move`: with `overwrite` it removes the target first, which
     // opens a window with no file at all. rename(2) replaces it atomically.
     await fsCall(Deno.rename(temp, destination), fail);
-  });
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
   // The rename is durable only once the directory entry is on the disk.
   if (dir) await fsCall(dir.sync(), fail);
 }
 
 /**
  * Creates `temp` holding `data`, with `mode` (see {@linkcode safeMode});
- * removes it again if anything fails.
+ * removes it again if anything fails. Returns the file still open and
+ * locked, except for small data in memory, written by one call.
  */
 async function writeTemp(
   temp: string,
@@ -282,10 +292,13 @@ async function writeTemp(
   { mode, keptFrom, fsync, signal }: Plan,
   target: string,
   fail: Fail,
-): Promise<void> {
+): Promise<Deno.FsFile | undefined> {
   const setid = mode !== undefined && (mode & SETID) !== 0;
   const bytes = fsync || setid ? undefined : inMemoryBytes(data);
-  if (bytes) return await writeTempBytes(temp, bytes, mode, fail);
+  if (bytes && bytes.length <= ONE_CALL_LIMIT) {
+    await writeTempBytes(temp, bytes, mode, fail);
+    return undefined;
+  }
   // Never more open than `mode` while the data is written: the umask only
   // takes bits away.
   const createMode = mode === undefined ? undefined : mode & 0o777;
@@ -293,8 +306,10 @@ async function writeTemp(
     Deno.open(temp, { write: true, createNew: true, mode: createMode }),
     fail,
   );
-  await removingOnError(temp, async () => {
-    using _file = file;
+  try {
+    // Locked while it is written: a sweep (see sweepOnce) takes only an
+    // unlocked temporary file for a dead writer's.
+    await fsCall(file.lock(true), fail);
     const context = `Cannot write "${target}"`;
     await writeData(file, data, { context, signal, fail });
     // The exact bits, after the data: a write by a user other than root
@@ -306,7 +321,12 @@ async function writeTemp(
       await fsCall(Deno.chmod(temp, exact), fail);
     }
     if (fsync) await fsCall(file.syncData(), fail);
-  });
+    return file;
+  } catch (error) {
+    file.close();
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
 }
 
 /**
@@ -328,19 +348,6 @@ async function writeTempBytes(
       await Deno.remove(temp).catch(() => {});
     }
     throw fail(error);
-  }
-}
-
-/** Runs `step`; if it fails, removes `temp`, which is ours, and rethrows. */
-async function removingOnError(
-  temp: string,
-  step: () => Promise<void>,
-): Promise<void> {
-  try {
-    await step();
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
   }
 }
 
@@ -404,6 +411,57 @@ async function linkTarget(link: string): Promise<string> {
   return target.startsWith("/") || (WINDOWS && /^[a-zA-Z]:/.test(target))
     ? target
     : join(dirname(link), target);
+}
+
+/**
+ * Data up to this size (in memory, without fsync) is written by one
+ * `Deno.writeFile`, unlocked: it exists for about a millisecond.
+ */
+const ONE_CALL_LIMIT = 1024 * 1024;
+
+/** A temporary file's name, as {@linkcode tempName} makes it. */
+const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+/** When this process started, in the clock of file times. */
+const PROCESS_START = Date.now() - performance.now();
+
+/** The directories swept by this process (a bounded set). */
+const swept = new Set<string>();
+
+/**
+ * Removes, once per directory and process, the temporary files that writers
+ * killed in the middle (SIGKILL, a crash, a power loss) left there, so that
+ * they do not pile up: those older than this process and not locked. A
+ * live writer holds a lock on its file, or wrote it by one call moments
+ * ago. Best effort: whatever fails is left as it is.
+ */
+async function sweepOnce(directory: string): Promise<void> {
+  if (WINDOWS || swept.has(directory)) return;
+  if (swept.size >= 10_000) swept.clear();
+  swept.add(directory);
+  try {
+    for await (const entry of Deno.readDir(directory)) {
+      if (entry.isFile && TEMP_NAME.test(entry.name)) {
+        await removeIfStale(join(directory, entry.name));
+      }
+    }
+  } catch {
+    // Not readable, or gone: nothing to sweep.
+  }
+}
+
+async function removeIfStale(path: string): Promise<void> {
+  let file: Deno.FsFile | undefined;
+  try {
+    file = await Deno.open(path, { read: true });
+    const { mtime } = await file.stat();
+    if (mtime === null || mtime.getTime() >= PROCESS_START) return;
+    if (await file.tryLock(true)) await Deno.remove(path);
+  } catch {
+    // Gone already, or not ours to remove.
+  } finally {
+    file?.close();
+  }
 }
 
 function tempName(name: string): string {
