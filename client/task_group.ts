@@ -6,6 +6,7 @@
  */
 
 import { abortError } from "./_abort.ts";
+import { checkOptions, kind } from "./_args.ts";
 
 /**
  * Set by {@linkcode TaskGroup.spawn} for the one `new TaskHandle()` it runs:
@@ -530,26 +531,4 @@ export class TaskGroup implements AsyncDisposable {
       idle();
     }
   }
-}
-
-function checkOptions(
-  options: TaskHandleOptions | TaskGroupOptions,
-  where: string,
-): TaskHandleOptions | TaskGroupOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `${where}: "options" must be an object, received ${kind(options)}`,
-    );
-  }
-  const { signal } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `${where}: "signal" must be an AbortSignal, received ${kind(signal)}`,
-    );
-  }
-  return options;
-}
-
-function kind(value: unknown): string {
-  return value === null ? "null" : typeof value;
 }

@@ -6,6 +6,7 @@
  */
 
 import { abortError } from "./_abort.ts";
+import { checkOptions, kind } from "./_args.ts";
 import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
 
 /** The longest delay setTimeout takes; it fires at once for more. */
@@ -218,17 +219,12 @@ function checkedWait<T>(
   tasks: Iterable<TaskHandle<unknown> | TaskFunction<unknown>>,
   options: WaitOptions,
 ): Promise<WaitResult<T>> {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot wait: "options" must be an object, received ${kind(options)}`,
-    );
-  }
   const {
     returnWhen = "all-completed",
     timeout = Infinity,
     signal,
     cancelPending = false,
-  } = options;
+  } = checkOptions(options, "Cannot wait");
   if (!RETURN_WHEN.includes(returnWhen)) {
     throw new TypeError(
       `Cannot wait: "returnWhen" must be "first-completed", "first-error" or "all-completed", received ${
@@ -241,11 +237,6 @@ function checkedWait<T>(
       `Cannot wait: "timeout" must be a non-negative number, received ${
         String(timeout)
       }`,
-    );
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot wait: "signal" must be an AbortSignal, received ${kind(signal)}`,
     );
   }
   if (typeof tasks?.[Symbol.iterator] !== "function") {
@@ -343,8 +334,4 @@ async function waitFor<T>(
     await Promise.allSettled(result.pending);
   }
   return result;
-}
-
-function kind(value: unknown): string {
-  return value === null ? "null" : typeof value;
 }

@@ -46,7 +46,7 @@ class ChunkWriter {
   async write(chunk: Chunk): Promise<void> {
     if (typeof chunk === "string") return await this.#writeString(chunk);
     // The bytes come after the surrogate: it cannot wait for its other half.
-    await this.#encodeLoneSurrogate();
+    if (this.#highSurrogate) await this.#encodeLoneSurrogate();
     if (chunk.length >= BUFFER_SIZE / 4) {
       await this.#flushBuffer();
       return await writeAll(this.#file, chunk, this.#fail);
@@ -58,14 +58,13 @@ class ChunkWriter {
 
   /** Writes whatever is still buffered. */
   async flush(): Promise<void> {
-    await this.#encodeLoneSurrogate();
+    if (this.#highSurrogate) await this.#encodeLoneSurrogate();
     await this.#flushBuffer();
   }
 
   // A high surrogate whose other half cannot follow any more is encoded as
   // U+FFFD, as TextEncoder encodes a lone surrogate.
   async #encodeLoneSurrogate(): Promise<void> {
-    if (!this.#highSurrogate) return;
     const rest = this.#highSurrogate;
     this.#highSurrogate = "";
     await this.#encode(rest);

@@ -193,10 +193,13 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
         return { done: false, value: JSON.parse(line) };
       } catch (error) {
         await this.#lines.return!();
-        // Quoted as it is in the file (not escaped), to be found there.
-        const start = line.length > EXCERPT
-          ? `${line.slice(0, EXCERPT)}…`
-          : line;
+        // Quoted as it is in the file, to be found there; only control
+        // characters but tab are escaped, so none reaches a terminal or log.
+        const start =
+          (line.length > EXCERPT ? `${line.slice(0, EXCERPT)}…` : line).replace(
+            /[\x00-\x08\x0a-\x1f\x7f]/g,
+            (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+          );
         throw new SyntaxError(
           `Cannot parse line ${this.#lineNumber} of "${this.#path}" as JSON: ${
             (error as Error).message

@@ -79,6 +79,18 @@ Deno.test({
       );
     });
 
+    await t.step("control characters but tab are escaped", async () => {
+      await Deno.writeTextFile(path, "\x1b[31m\tred\r\x7f\n");
+      const error = await assertRejects(
+        () => Array.fromAsync(readJsonLines(path)),
+        SyntaxError,
+      );
+      assertStringIncludes(
+        error.message,
+        "the line starts with: \\x1b[31m\tred\\x0d\\x7f",
+      );
+    });
+
     await t.step("the line limit applies", async () => {
       await Deno.writeTextFile(path, `"${"x".repeat(50)}"\n`);
       await assertRejects(

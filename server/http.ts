@@ -209,8 +209,9 @@ export interface FetchHandlerOptions {
    * request was abandoned (an abort after a timeout) are not reported, nor
    * are the client's own faults, which get a 400: a request body that broke
    * off while the handler read it (the client went away, or sent less than
-   * its `Content-Length`), and a `URIError` (invalid percent-encoding that
-   * the handler decoded, e.g. with `decodeURIComponent`).
+   * its `Content-Length`), and a `URIError` when the request's URL has
+   * invalid percent-encoding (the handler decoded it, e.g. with
+   * `decodeURIComponent`); a `URIError` for any other data is reported.
    * Also called, with no request, for an error streaming a response body.
    *
    * @default {logs the error and the request with console.error}
@@ -778,7 +779,10 @@ class Dispatcher implements FetchHandler {
   #settle(exchange: Exchange, value: unknown, failed: boolean): void {
     if (exchange.state === ABANDONED) {
       // Already answered by the server; the handler's own answer is moot.
-      if (failed && !exchange.abortedWith(value)) {
+      if (
+        failed && !exchange.abortedWith(value) &&
+        clientFault(exchange.request, value) === undefined
+      ) {
         this.report(value, exchange.request);
       } else if (!failed && value instanceof Response) {
         value.body?.cancel().catch(noop);
@@ -837,17 +841,13 @@ class Dispatcher implements FetchHandler {
   }
 
   /**
-   * The response for a handler error: `onError`'s, or a bare 500. The
-   * client's own faults get a 400, unreported: a body that broke off while
-   * the handler read it, or invalid percent-encoding that the handler
-   * decoded (a `URIError`, which only the URI functions throw).
+   * The response for a handler error: `onError`'s, or a bare 500; a 400,
+   * unreported, for the client's own faults (see {@linkcode clientFault}).
    */
   #failure(exchange: Exchange, error: unknown): Response {
-    if (bodyBrokeOff(exchange.request, error)) {
-      return textResponse(400, "Bad Request: the request body ended early\n");
-    }
-    if (error instanceof URIError) {
-      return textResponse(400, "Bad Request: invalid percent-encoding\n");
+    const fault = clientFault(exchange.request, error);
+    if (fault !== undefined) {
+      return textResponse(400, `Bad Request: ${fault}\n`);
     }
     if (!exchange.abortedWith(error)) {
       const response = this.report(error, exchange.request);
@@ -1002,12 +1002,6 @@ class Server implements HttpServer {
 }
 
 /**
- * The body size a `Content-Length` value announces, or `undefined` for none
- * or one that is not a plain size. Deno accepts a repeated header whose
- * values are equal, which `Headers` joins into a list (`"5, 5"`; RFC 9110
- * section 8.6).
- */
-/**
  * `request` with another body. Built from the URL, as `new Request(request)`
  * reads Deno's costly `request.signal` (and prints its legacy-abort warning
  * when the request completes); from the request itself only for a method
@@ -1031,17 +1025,33 @@ function copyRequest(request: Request, init: { body: BodyInit }): Request {
 }
 
 /**
- * Whether a handler failed because the request body it read broke off: the
- * client went away or closed before sending all it announced. That is the
- * client's doing, as a peer's reset is for serveTcp, not a server failure.
+ * What the client did wrong, if a handler failed by the client's doing, as
+ * a peer's reset is for serveTcp, not by a fault of the server: the request
+ * body it read broke off (the client went away or sent less than it
+ * announced; Deno's error names the body), or it decoded the request's own
+ * URL, whose percent-encoding is invalid. Other errors of these classes,
+ * e.g. a `URIError` for the server's own data, are the server's.
  */
-function bodyBrokeOff(request: Request, error: unknown): boolean {
-  return request.bodyUsed && (
-    error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.Http ||
-    error instanceof Deno.errors.UnexpectedEof ||
-    error instanceof Deno.errors.ConnectionReset
-  );
+function clientFault(request: Request, error: unknown): string | undefined {
+  if (error instanceof URIError) {
+    try {
+      decodeURI(request.url);
+    } catch {
+      return "invalid percent-encoding";
+    }
+    return undefined;
+  }
+  if (
+    request.bodyUsed && /\bbody\b/i.test((error as Error)?.message) && (
+      error instanceof Deno.errors.BadResource ||
+      error instanceof Deno.errors.Http ||
+      error instanceof Deno.errors.UnexpectedEof ||
+      error instanceof Deno.errors.ConnectionReset
+    )
+  ) {
+    return "the request body ended early";
+  }
+  return undefined;
 }
 
 /** Whether the client sent `Connection: close`. */
@@ -1050,6 +1060,12 @@ function asksToClose(request: Request): boolean {
   return value !== null && /(?:^|,)\s*close\s*(?:,|$)/i.test(value);
 }
 
+/**
+ * The body size a `Content-Length` value announces, or `undefined` for none
+ * or one that is not a plain size. Deno accepts a repeated header whose
+ * values are equal, which `Headers` joins into a list (`"5, 5"`; RFC 9110
+ * section 8.6).
+ */
 function contentLength(value: string | null): number | undefined {
   if (value === null) return undefined;
   let length: number | undefined;

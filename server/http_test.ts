@@ -588,6 +588,34 @@ Deno.test({
 
 Deno.test({
   name:
+    "serveHttp() reports errors of the same classes that are not the client's",
+  permissions: { ...NET, read: ["."] },
+  async fn() {
+    const reported: unknown[] = [];
+    await using server = serveHttp(async (request) => {
+      await request.text(); // the body was read, and whole
+      if (new URL(request.url).pathname === "/closed-file") {
+        const file = await Deno.open("deno.json");
+        file.close();
+        await file.read(new Uint8Array(1)); // BadResource, not the body's
+      }
+      return new Response(decodeURIComponent("%E0%A4%A")); // the server's data
+    }, { onError: (error) => void reported.push(error) });
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    for (const path of ["/closed-file", "/bad-data"]) {
+      const response = await fetch(base + path, { method: "POST", body: "x" });
+      assertEquals(response.status, 500, path);
+      await response.body?.cancel();
+    }
+    assertEquals(reported.map((error) => (error as Error).name), [
+      "BadResource",
+      "URIError",
+    ]);
+  },
+});
+
+Deno.test({
+  name:
     "serveHttp() leaves request.signal unread when it limits a chunked body",
   permissions: { run: ["deno"], read: [".", "../shared/std-offline"] },
   async fn() {

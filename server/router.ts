@@ -267,12 +267,7 @@ export function router(
       }
     }
     // Checked once for the whole path, so the parameters decode safely.
-    if (path.includes("%") && !decodable(path)) {
-      return textResponse(
-        400,
-        "Bad Request: invalid percent-encoding in path\n",
-      );
-    }
+    if (path.includes("%") && !decodable(path)) return invalidPath();
     let allowed: Set<string> | undefined;
     const candidates = table.candidates(path);
     for (let i = 0; i < candidates.length; i++) {
@@ -284,6 +279,7 @@ export function router(
         methods === undefined || methods.includes(method) ||
         (method === "HEAD" && methods.includes("GET"))
       ) {
+        if (params === INVALID) return invalidPath();
         return route.handler(request, context, params);
       }
       allowed ??= new Set();
@@ -297,6 +293,10 @@ export function router(
       allow: [...allowed].join(", "),
     });
   };
+}
+
+function invalidPath(): Response {
+  return textResponse(400, "Bad Request: invalid percent-encoding in path\n");
 }
 
 function defaultNotFound(): Response {
@@ -373,9 +373,14 @@ function decodable(path: string): boolean {
   }
 }
 
+/** What `match` returns for a parameter with invalid percent-encoding. */
+const INVALID: RouteParams = {};
+
 /**
- * Copies the defined groups to a fresh object, percent-decoded (the path
- * they come from was checked to be {@linkcode decodable}).
+ * Copies the defined groups to a fresh object, percent-decoded; `INVALID`
+ * if one cannot be decoded. The path was checked to be
+ * {@linkcode decodable}, yet a pattern's own regular expression may cut an
+ * escape in two (`:a([^/]{4})` on `/caf%C3%A9`).
  */
 function decoded(
   names: readonly string[],
@@ -386,7 +391,13 @@ function decoded(
   for (let i = 0; i < names.length; i++) {
     let value = values[i + offset];
     if (value === undefined) continue;
-    if (value.includes("%")) value = decodeURIComponent(value);
+    if (value.includes("%")) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        return INVALID;
+      }
+    }
     params[names[i]!] = value;
   }
   return params;
@@ -488,8 +499,8 @@ class CompiledRoute {
   }
 
   /**
-   * The decoded parameters if the route matches, otherwise `undefined`.
-   * `path` is the canonical pathname.
+   * The decoded parameters if the route matches (`INVALID` if one cannot be
+   * decoded), otherwise `undefined`. `path` is the canonical pathname.
    */
   match(path: string, url: string): RouteParams | undefined {
     if (this.#segments !== undefined) return this.#matchSegments(path);

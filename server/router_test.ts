@@ -169,6 +169,29 @@ Deno.test({
 });
 
 Deno.test({
+  name: "router() answers 400 to a parameter whose pattern cuts an escape",
+  permissions: {},
+  async fn() {
+    // A valid path, but the first group takes half of "%C3%A9".
+    using app = createFetchHandler(router([{
+      method: "GET",
+      pattern: "/:a([^/]{4}):b([^/]*)",
+      handler: (_request, _context, params) => Response.json(params),
+    }]));
+    const response = await call(app, "http://h/caf%C3%A9");
+    assertEquals(response.status, 400);
+    assertEquals(
+      response.body,
+      "Bad Request: invalid percent-encoding in path\n",
+    );
+    assertEquals(
+      JSON.parse((await call(app, "http://h/abcd%C3%A9")).body),
+      { a: "abcd", b: "é" },
+    );
+  },
+});
+
+Deno.test({
   name: "router() tries routes in the order given, whatever their kind",
   permissions: {},
   async fn(t) {

@@ -1,0 +1,35 @@
+/**
+ * Argument checks shared by the concurrency tools of `client/`. Private to
+ * `client/`.
+ *
+ * @module
+ */
+
+/** `typeof value`, with `null` named, for the "received ..." of messages. */
+export function kind(value: unknown): string {
+  return value === null ? "null" : typeof value;
+}
+
+/**
+ * Returns `options` if it is an object whose `signal`, if any, is an
+ * `AbortSignal`; `where` starts the message (`Cannot wait`).
+ *
+ * @throws {TypeError} Otherwise.
+ */
+export function checkOptions<T extends { signal?: AbortSignal }>(
+  options: T,
+  where: string,
+): T {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${where}: "options" must be an object, received ${kind(options)}`,
+    );
+  }
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `${where}: "signal" must be an AbortSignal, received ${kind(signal)}`,
+    );
+  }
+  return options;
+}
