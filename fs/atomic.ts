@@ -149,9 +149,10 @@ export interface WriteFileAtomicOptions {
  * the new file has the same owner and group. A process killed with SIGKILL
  * cannot clean up; its temporary file, named as above, stays until a later
  * process writes into the same directory: a process's first write into a
- * directory removes the temporary files there that are older than the
- * process and that no writer holds (each writer locks its file; data up to
- * 1 MiB in memory without `fsync` is written unlocked, by one call).
+ * directory removes the temporary files there if no write is in flight in
+ * it (each writer holds a shared lock on the directory, which the sweep
+ * must get exclusively; data up to 1 MiB in memory without `fsync` is
+ * written by one call without it, and again if a sweep took its file).
  *
  * Needs `--allow-write` and `--allow-read` for the file's directory (reading
  * is needed to keep the old file's permissions and to flush the directory).
@@ -259,17 +260,77 @@ async function replace(
 ): Promise<void> {
   const directory = dirname(destination);
   const fail = writeFailure("write", target, directory);
+  await sweepOnce(directory, plan.signal);
+  const name = basename(destination);
+  const setid = plan.mode !== undefined && (plan.mode & SETID) !== 0;
+  const bytes = plan.fsync || setid ? undefined : inMemoryBytes(data);
+  if (bytes && bytes.length <= ONE_CALL_LIMIT) {
+    return await replaceInOneCall(
+      directory,
+      name,
+      destination,
+      bytes,
+      plan,
+      fail,
+    );
+  }
   // Opened before the rename: a directory that cannot be flushed leaves the
-  // target as it was, instead of replaced and reported as not written.
-  using dir = plan.fsync && !WINDOWS
-    ? await fsCall(Deno.open(directory, { read: true }), fail)
-    : undefined;
-  await sweepOnce(directory);
-  const temp = join(directory, tempName(basename(destination)));
-  // Kept open (and locked) until after the rename.
-  using _temp = await writeTemp(temp, data, plan, target, fail);
+  // target as it was, instead of replaced and reported as not written. Its
+  // shared lock, while the write is in flight, keeps sweeps away.
+  let dir: Deno.FsFile | undefined;
+  if (!WINDOWS) {
+    try {
+      dir = await Deno.open(directory, { read: true });
+    } catch (error) {
+      if (plan.fsync) throw fail(error);
+    }
+  }
+  using _dir = dir;
+  const guarded = await dir?.tryLock(false).catch(() => false) ?? false;
+  const temp = join(directory, tempName(name, guarded));
+  await writeTemp(temp, data, plan, target, fail);
+  await renameOver(temp, destination, plan.signal, fail);
+  // The rename is durable only once the directory entry is on the disk.
+  if (dir && plan.fsync) await fsCall(dir.sync(), fail);
+}
+
+/**
+ * {@linkcode replace} for data in memory without fsync (and no setuid or
+ * setgid bit): one `Deno.writeFile` and a rename, without the directory's
+ * lock. A sweep by another process may remove its file in between; the
+ * write is then done once more.
+ */
+async function replaceInOneCall(
+  directory: string,
+  name: string,
+  destination: string,
+  bytes: Uint8Array,
+  { mode, signal }: Plan,
+  fail: Fail,
+): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    const temp = join(directory, tempName(name, true));
+    await writeTempBytes(temp, bytes, mode, fail);
+    try {
+      return await renameOver(temp, destination, signal, fail);
+    } catch (error) {
+      // The file is gone (the directory too, if it fails again).
+      if (!(error instanceof Deno.errors.NotFound) || attempt === 2) {
+        throw error;
+      }
+    }
+  }
+}
+
+/** Renames `temp` over `destination`, or removes it if that fails. */
+async function renameOver(
+  temp: string,
+  destination: string,
+  signal: AbortSignal | undefined,
+  fail: Fail,
+): Promise<void> {
   try {
-    plan.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     // Not @std/fs `move`: with `overwrite` it removes the target first, which
     // opens a window with no file at all. rename(2) replaces it atomically.
     await fsCall(Deno.rename(temp, destination), fail);
@@ -277,14 +338,11 @@ async function replace(
     await Deno.remove(temp).catch(() => {});
     throw error;
   }
-  // The rename is durable only once the directory entry is on the disk.
-  if (dir) await fsCall(dir.sync(), fail);
 }
 
 /**
  * Creates `temp` holding `data`, with `mode` (see {@linkcode safeMode});
- * removes it again if anything fails. Returns the file still open and
- * locked, except for small data in memory, written by one call.
+ * removes it again if anything fails.
  */
 async function writeTemp(
   temp: string,
@@ -292,13 +350,8 @@ async function writeTemp(
   { mode, keptFrom, fsync, signal }: Plan,
   target: string,
   fail: Fail,
-): Promise<Deno.FsFile | undefined> {
+): Promise<void> {
   const setid = mode !== undefined && (mode & SETID) !== 0;
-  const bytes = fsync || setid ? undefined : inMemoryBytes(data);
-  if (bytes && bytes.length <= ONE_CALL_LIMIT) {
-    await writeTempBytes(temp, bytes, mode, fail);
-    return undefined;
-  }
   // Never more open than `mode` while the data is written: the umask only
   // takes bits away.
   const createMode = mode === undefined ? undefined : mode & 0o777;
@@ -307,9 +360,7 @@ async function writeTemp(
     fail,
   );
   try {
-    // Locked while it is written: a sweep (see sweepOnce) takes only an
-    // unlocked temporary file for a dead writer's.
-    await fsCall(file.lock(true), fail);
+    using _file = file;
     const context = `Cannot write "${target}"`;
     await writeData(file, data, { context, signal, fail });
     // The exact bits, after the data: a write by a user other than root
@@ -321,9 +372,7 @@ async function writeTemp(
       await fsCall(Deno.chmod(temp, exact), fail);
     }
     if (fsync) await fsCall(file.syncData(), fail);
-    return file;
   } catch (error) {
-    file.close();
     await Deno.remove(temp).catch(() => {});
     throw error;
   }
@@ -415,59 +464,58 @@ async function linkTarget(link: string): Promise<string> {
 
 /**
  * Data up to this size (in memory, without fsync) is written by one
- * `Deno.writeFile`, unlocked: it exists for about a millisecond.
+ * `Deno.writeFile`, in about a millisecond.
  */
 const ONE_CALL_LIMIT = 1024 * 1024;
 
-/** A temporary file's name, as {@linkcode tempName} makes it. */
+/** The name of a temporary file that a sweep may remove. */
 const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
-/** When this process started, in the clock of file times. */
-const PROCESS_START = Date.now() - performance.now();
-
-/** The directories swept by this process (a bounded set). */
+/** The directories this process has swept (a bounded set). */
 const swept = new Set<string>();
 
 /**
  * Removes, once per directory and process, the temporary files that writers
  * killed in the middle (SIGKILL, a crash, a power loss) left there, so that
- * they do not pile up: those older than this process and not locked. A
- * live writer holds a lock on its file, or wrote it by one call moments
- * ago. Best effort: whatever fails is left as it is.
+ * they do not pile up. Every writer of this library holds a shared lock on
+ * the directory while its write is in flight (one-call writes aside, which
+ * write again if their file is swept); when the sweep gets the lock
+ * exclusively, no write is in flight, and every temporary file there is a
+ * dead writer's. Files are removed by name, never opened. Best effort:
+ * nothing is swept while writes are in flight, and what fails is left.
  */
-async function sweepOnce(directory: string): Promise<void> {
+async function sweepOnce(
+  directory: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   if (WINDOWS || swept.has(directory)) return;
   if (swept.size >= 10_000) swept.clear();
   swept.add(directory);
+  let dir: Deno.FsFile | undefined;
   try {
+    dir = await Deno.open(directory, { read: true });
+    if (!(await dir.tryLock(true))) return;
     for await (const entry of Deno.readDir(directory)) {
+      if (signal?.aborted) return;
       if (entry.isFile && TEMP_NAME.test(entry.name)) {
-        await removeIfStale(join(directory, entry.name));
+        await Deno.remove(join(directory, entry.name)).catch(() => {});
       }
     }
   } catch {
     // Not readable, or gone: nothing to sweep.
-  }
-}
-
-async function removeIfStale(path: string): Promise<void> {
-  let file: Deno.FsFile | undefined;
-  try {
-    file = await Deno.open(path, { read: true });
-    const { mtime } = await file.stat();
-    if (mtime === null || mtime.getTime() >= PROCESS_START) return;
-    if (await file.tryLock(true)) await Deno.remove(path);
-  } catch {
-    // Gone already, or not ours to remove.
   } finally {
-    file?.close();
+    dir?.close();
   }
 }
 
-function tempName(name: string): string {
+/**
+ * `.<name>.<random>.tmp`, or with `.tmp~` at the end when no sweep may
+ * remove it (its writer could not lock the directory).
+ */
+function tempName(name: string, sweepable: boolean): string {
   const random = crypto.getRandomValues(new Uint8Array(6));
   const hex = Array.from(random, (byte) => byte.toString(16).padStart(2, "0"))
     .join("");
   // Keep the name within the 255-byte limit of most file systems.
-  return `.${name.slice(0, 200)}.${hex}.tmp`;
+  return `.${name.slice(0, 200)}.${hex}.tmp${sweepable ? "" : "~"}`;
 }

@@ -738,42 +738,60 @@ Deno.test({
   name: "writeFileAtomic() sweeps what killed writers left, once per directory",
   ignore: Deno.build.os === "windows",
   permissions: TMP,
-  async fn() {
-    await withDir(async (dir) => {
-      const old = new Date(Date.now() - 60_000);
-      const temp = async (name: string, mtime?: Date) => {
-        await Deno.writeTextFile(`${dir}/${name}`, "part");
-        if (mtime) await Deno.utime(`${dir}/${name}`, mtime, mtime);
-      };
-      // A killed writer's: older than this process, not locked.
-      await temp(".a.txt.0123456789ab.tmp", old);
-      await temp(".b.txt.0123456789ab.tmp", old);
-      // A live writer's: locked, or younger than this process.
-      await temp(".c.txt.0123456789ab.tmp", old);
-      using locked = await Deno.open(`${dir}/.c.txt.0123456789ab.tmp`);
-      await locked.lock(true);
-      await temp(".d.txt.0123456789ab.tmp");
-      // Not ours by their names.
-      await temp(".e.txt.tmp", old);
-      await temp("f.txt.0123456789ab.tmp", old);
-
-      await writeFileAtomic(`${dir}/a.txt`, "new", { fsync: false });
-      const left = [
-        ".c.txt.0123456789ab.tmp",
-        ".d.txt.0123456789ab.tmp",
-        ".e.txt.tmp",
-        "a.txt",
-        "f.txt.0123456789ab.tmp",
-      ];
-      assertEquals(await names(dir), left);
-
-      // Swept once: a later leftover waits for another process.
-      await temp(".g.txt.0123456789ab.tmp", old);
-      await writeFileAtomic(`${dir}/a.txt`, "newer");
-      assertEquals(
-        await names(dir),
-        [...left, ".g.txt.0123456789ab.tmp"].sort(),
-      );
+  async fn(t) {
+    const temp = (dir: string, name: string) =>
+      Deno.writeTextFile(`${dir}/${name}`, "part");
+    await t.step("no write in flight: every temporary file goes", async () => {
+      await withDir(async (dir) => {
+        await temp(dir, ".a.txt.0123456789ab.tmp");
+        await temp(dir, ".b.txt.0123456789ab.tmp");
+        // Not sweepable by their names, or not files.
+        await temp(dir, ".c.txt.0123456789ab.tmp~");
+        await temp(dir, ".e.txt.tmp");
+        await temp(dir, "f.txt.0123456789ab.tmp");
+        await Deno.mkdir(`${dir}/.g.txt.0123456789ab.tmp`);
+        await writeFileAtomic(`${dir}/a.txt`, "new", { fsync: false });
+        const left = [
+          ".c.txt.0123456789ab.tmp~",
+          ".e.txt.tmp",
+          ".g.txt.0123456789ab.tmp",
+          "a.txt",
+          "f.txt.0123456789ab.tmp",
+        ];
+        assertEquals(await names(dir), left);
+        // Swept once: a later leftover waits for another process.
+        await temp(dir, ".h.txt.0123456789ab.tmp");
+        await writeFileAtomic(`${dir}/a.txt`, "newer");
+        assertEquals(
+          await names(dir),
+          [...left, ".h.txt.0123456789ab.tmp"].sort(),
+        );
+      });
+    });
+    await t.step("a write in flight holds the sweep off", async () => {
+      await withDir(async (dir) => {
+        await temp(dir, ".a.txt.0123456789ab.tmp");
+        // What every writer holds while it writes: a shared lock.
+        using writer = await Deno.open(dir);
+        await writer.lock(false);
+        await writeFileAtomic(`${dir}/b.txt`, "new", { fsync: false });
+        assertEquals(await names(dir), [".a.txt.0123456789ab.tmp", "b.txt"]);
+      });
+    });
+    await t.step("writers hold the lock, also for streams", async () => {
+      await withDir(async (dir) => {
+        let sweptDuring = true;
+        async function* data() {
+          yield "a";
+          // A sweep from elsewhere cannot have the directory now.
+          using sweep = await Deno.open(dir);
+          sweptDuring = await sweep.tryLock(true);
+          yield "b";
+        }
+        await writeFileAtomic(`${dir}/s.txt`, data(), { fsync: false });
+        assertEquals(sweptDuring, false);
+        assertEquals(await Deno.readTextFile(`${dir}/s.txt`), "ab");
+      });
     });
   },
 });
