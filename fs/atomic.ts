@@ -5,6 +5,7 @@
  * @module
  */
 
+import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
 import { basename, checkOptions, dirname, join, toPath } from "./_path.ts";
 import {
@@ -286,7 +287,7 @@ async function replace(
     }
   }
   using _dir = dir;
-  const guarded = await dir?.tryLock(false).catch(() => false) ?? false;
+  const guarded = dir !== undefined && await lockShared(dir, plan.signal);
   const temp = join(directory, tempName(name, guarded));
   await writeTemp(temp, data, plan, target, fail);
   await renameOver(temp, destination, plan.signal, fail);
@@ -297,8 +298,8 @@ async function replace(
 /**
  * {@linkcode replace} for data in memory without fsync (and no setuid or
  * setgid bit): one `Deno.writeFile` and a rename, without the directory's
- * lock. A sweep by another process may remove its file in between; the
- * write is then done once more.
+ * lock. A sweep by another process may remove its file in between (each
+ * process sweeps a directory once); the write is then done again.
  */
 async function replaceInOneCall(
   directory: string,
@@ -314,8 +315,8 @@ async function replaceInOneCall(
     try {
       return await renameOver(temp, destination, signal, fail);
     } catch (error) {
-      // The file is gone (the directory too, if it fails again).
-      if (!(error instanceof Deno.errors.NotFound) || attempt === 2) {
+      // The file is gone: swept, or the directory is (then writeFile fails).
+      if (!(error instanceof Deno.errors.NotFound) || attempt === 8) {
         throw error;
       }
     }
@@ -471,8 +472,12 @@ const ONE_CALL_LIMIT = 1024 * 1024;
 /** The name of a temporary file that a sweep may remove. */
 const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
-/** The directories this process has swept (a bounded set). */
-const swept = new Set<string>();
+/**
+ * The directories this process has swept, or tried to sweep as often as
+ * it does (a bounded map to the number of tries).
+ */
+const sweeps = new Map<string, number>();
+const SWEEP_TRIES = 8;
 
 /**
  * Removes, once per directory and process, the temporary files that writers
@@ -482,19 +487,23 @@ const swept = new Set<string>();
  * write again if their file is swept); when the sweep gets the lock
  * exclusively, no write is in flight, and every temporary file there is a
  * dead writer's. Files are removed by name, never opened. Best effort:
- * nothing is swept while writes are in flight, and what fails is left.
+ * nothing is swept while writes are in flight (later writes of the process
+ * try again, up to {@linkcode SWEEP_TRIES} times), and what fails is left.
  */
 async function sweepOnce(
   directory: string,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  if (WINDOWS || swept.has(directory)) return;
-  if (swept.size >= 10_000) swept.clear();
-  swept.add(directory);
+  const tries = sweeps.get(directory) ?? 0;
+  if (WINDOWS || tries >= SWEEP_TRIES) return;
+  if (sweeps.size >= 10_000) sweeps.clear();
+  // Tried again by later writes while writes are in flight.
+  sweeps.set(directory, tries + 1);
   let dir: Deno.FsFile | undefined;
   try {
     dir = await Deno.open(directory, { read: true });
     if (!(await dir.tryLock(true))) return;
+    sweeps.set(directory, SWEEP_TRIES);
     for await (const entry of Deno.readDir(directory)) {
       if (signal?.aborted) return;
       if (entry.isFile && TEMP_NAME.test(entry.name)) {
@@ -506,6 +515,24 @@ async function sweepOnce(
   } finally {
     dir?.close();
   }
+}
+
+/**
+ * Takes a shared lock on the directory `dir`, waiting up to about two
+ * seconds for a sweep that holds it exclusively to end; `false` if it
+ * cannot (someone else holds it exclusively).
+ *
+ * @throws {unknown} `signal.reason` if the signal aborts the wait.
+ */
+async function lockShared(
+  dir: Deno.FsFile,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  for (let wait = 1; wait <= 1024; wait *= 2) {
+    if (await dir.tryLock(false).catch(() => false)) return true;
+    await delay(wait, { signal });
+  }
+  return false;
 }
 
 /**

@@ -768,16 +768,55 @@ Deno.test({
         );
       });
     });
-    await t.step("a write in flight holds the sweep off", async () => {
-      await withDir(async (dir) => {
-        await temp(dir, ".a.txt.0123456789ab.tmp");
-        // What every writer holds while it writes: a shared lock.
-        using writer = await Deno.open(dir);
-        await writer.lock(false);
-        await writeFileAtomic(`${dir}/b.txt`, "new", { fsync: false });
-        assertEquals(await names(dir), [".a.txt.0123456789ab.tmp", "b.txt"]);
-      });
-    });
+    await t.step(
+      "a write in flight holds the sweep off, for a while",
+      async () => {
+        await withDir(async (dir) => {
+          await temp(dir, ".a.txt.0123456789ab.tmp");
+          // What every writer holds while it writes: a shared lock.
+          using writer = await Deno.open(dir);
+          await writer.lock(false);
+          await writeFileAtomic(`${dir}/b.txt`, "new", { fsync: false });
+          assertEquals(await names(dir), [".a.txt.0123456789ab.tmp", "b.txt"]);
+          // Tried again by a later write, once nothing is in flight.
+          await writer.unlock();
+          await writeFileAtomic(`${dir}/b.txt`, "newer", { fsync: false });
+          assertEquals(await names(dir), ["b.txt"]);
+        });
+      },
+    );
+    await t.step(
+      "a writer waits for a sweep, then names its file",
+      async () => {
+        await withDir(async (dir) => {
+          const seen: string[][] = [];
+          async function* data() {
+            seen.push(await names(dir));
+            yield "a";
+          }
+          for (const releaseAfter of [30, undefined]) {
+            // A sweep elsewhere, for 30 ms, or someone holding on for good.
+            const sweep = await Deno.open(dir);
+            await sweep.lock(true);
+            const timer = releaseAfter === undefined
+              ? undefined
+              : setTimeout(() => sweep.close(), releaseAfter);
+            try {
+              await writeFileAtomic(`${dir}/s.txt`, data(), { fsync: false });
+            } finally {
+              if (timer === undefined) sweep.close();
+            }
+          }
+          const temps = seen.map((list) =>
+            list.filter((n) => n.startsWith("."))
+          );
+          assertEquals(temps.map((list) => list.length), [1, 1]);
+          // Sweepable once it has the lock; never swept when it gets none.
+          assert(/^\.s\.txt\.[0-9a-f]{12}\.tmp$/.test(temps[0]![0]!));
+          assert(/^\.s\.txt\.[0-9a-f]{12}\.tmp~$/.test(temps[1]![0]!));
+        });
+      },
+    );
     await t.step("writers hold the lock, also for streams", async () => {
       await withDir(async (dir) => {
         let sweptDuring = true;
