@@ -106,6 +106,10 @@ export type WriteJsonLinesOptions = WriteLinesOptions;
 export type JsonLinesIterator<T> = AsyncIterableIterator<T> & AsyncDisposable;
 
 const EXCERPT = 40;
+/** Control characters but tab, escaped in a quoted line. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/g;
+
 // JSON's own white space; JSON.parse rejects any other (e.g. U+00A0).
 const BLANK = /^[ \t\r\n]*$/;
 
@@ -197,7 +201,7 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
         // characters but tab are escaped, so none reaches a terminal or log.
         const start =
           (line.length > EXCERPT ? `${line.slice(0, EXCERPT)}…` : line).replace(
-            /[\x00-\x08\x0a-\x1f\x7f]/g,
+            CONTROL,
             (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
           );
         throw new SyntaxError(
