@@ -130,7 +130,7 @@ export interface WriteFileAtomicOptions {
 
 /**
  * Writes a file atomically: the data goes to a temporary file in the same
- * directory (named `.<name>.<random>.tmp`), which is flushed to the disk and
+ * directory (named `.<name>.aio-<random>.tmp`), which is flushed to the disk and
  * then renamed over the target, and finally the directory is flushed too.
  * Readers see the old file or the new one, never a mix or a truncated file,
  * even if the process is killed in the middle.
@@ -150,10 +150,12 @@ export interface WriteFileAtomicOptions {
  * the new file has the same owner and group. A process killed with SIGKILL
  * cannot clean up; its temporary file, named as above, stays until a later
  * process writes into the same directory: a process's first write into a
- * directory removes the temporary files there if no write is in flight in
- * it (each writer holds a shared lock on the directory, which the sweep
- * must get exclusively; data up to 1 MiB in memory without `fsync` is
- * written by one call without it, and again if a sweep took its file).
+ * directory removes the temporary files there if no other write is in
+ * flight in it (each writer holds a shared lock on the directory, which the
+ * sweep must get exclusively; data up to 1 MiB in memory without `fsync` is
+ * written by one call without it, and again if a sweep took its file). A
+ * writer that cannot lock the directory names its file `….tmp~`, which no
+ * sweep removes.
  *
  * Needs `--allow-write` and `--allow-read` for the file's directory (reading
  * is needed to keep the old file's permissions and to flush the directory).
@@ -287,12 +289,23 @@ async function replace(
     }
   }
   using _dir = dir;
-  const guarded = dir !== undefined && await lockShared(dir, plan.signal);
-  const temp = join(directory, tempName(name, guarded));
-  await writeTemp(temp, data, plan, target, fail);
-  await renameOver(temp, destination, plan.signal, fail);
-  // The rename is durable only once the directory entry is on the disk.
-  if (dir && plan.fsync) await fsCall(dir.sync(), fail);
+  const guarded = dir !== undefined &&
+    await lockShared(dir, directory, plan.signal);
+  if (guarded) ownWrites.set(directory, (ownWrites.get(directory) ?? 0) + 1);
+  try {
+    // Windows has no sweep: its files need no other name.
+    const temp = join(directory, tempName(name, guarded || WINDOWS));
+    await writeTemp(temp, data, plan, target, fail);
+    await renameOver(temp, destination, plan.signal, fail);
+    // The rename is durable only once the directory entry is on the disk.
+    if (dir && plan.fsync) await fsCall(dir.sync(), fail);
+  } finally {
+    if (guarded) {
+      const count = ownWrites.get(directory)! - 1;
+      if (count === 0) ownWrites.delete(directory);
+      else ownWrites.set(directory, count);
+    }
+  }
 }
 
 /**
@@ -334,10 +347,19 @@ async function renameOver(
     signal?.throwIfAborted();
     // Not @std/fs `move`: with `overwrite` it removes the target first, which
     // opens a window with no file at all. rename(2) replaces it atomically.
-    await fsCall(Deno.rename(temp, destination), fail);
+    await Deno.rename(temp, destination);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
-    throw error;
+    if (
+      error instanceof Deno.errors.NotFound &&
+      await Deno.stat(dirname(temp)).then(() => true, () => false)
+    ) {
+      // The directory is there: something removed the file being written.
+      throw fsError(error, "write", destination, {
+        NotFound: `its temporary file "${temp}" was removed by someone else`,
+      });
+    }
+    throw error === signal?.reason ? error : fail(error);
   }
 }
 
@@ -470,7 +492,7 @@ async function linkTarget(link: string): Promise<string> {
 const ONE_CALL_LIMIT = 1024 * 1024;
 
 /** The name of a temporary file that a sweep may remove. */
-const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
+const TEMP_NAME = /^\..+\.aio-[0-9a-f]{12}\.tmp$/s;
 
 /**
  * The directories this process has swept, or tried to sweep as often as
@@ -478,71 +500,105 @@ const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
  */
 const sweeps = new Map<string, number>();
 const SWEEP_TRIES = 8;
+/** Sweeps in progress in this process. */
+const sweeping = new Set<string>();
+/** This process's locked writes in flight, per directory. */
+const ownWrites = new Map<string, number>();
+/** Until when a directory's lock is not waited for (someone holds it). */
+const heldElsewhere = new Map<string, number>();
 
 /**
  * Removes, once per directory and process, the temporary files that writers
  * killed in the middle (SIGKILL, a crash, a power loss) left there, so that
- * they do not pile up. Every writer of this library holds a shared lock on
+ * they do not pile up. Each writer of this library holds a shared lock on
  * the directory while its write is in flight (one-call writes aside, which
- * write again if their file is swept); when the sweep gets the lock
- * exclusively, no write is in flight, and every temporary file there is a
- * dead writer's. Files are removed by name, never opened. Best effort:
- * nothing is swept while writes are in flight (later writes of the process
- * try again, up to {@linkcode SWEEP_TRIES} times), and what fails is left.
+ * write again if their file is swept): when the sweep gets the lock
+ * exclusively, no other locked write is in flight there, and the
+ * `.<name>.aio-<random>.tmp` files are taken for dead writers'. They are
+ * removed by name, never opened. Best effort: nothing is swept while other
+ * writes are in flight (later writes try again, up to
+ * {@linkcode SWEEP_TRIES} times), and what fails is left. Locks that are
+ * local to a host (NFS without lockd) do not see other hosts' writers.
  */
 async function sweepOnce(
   directory: string,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const tries = sweeps.get(directory) ?? 0;
-  if (WINDOWS || tries >= SWEEP_TRIES) return;
+  if (
+    WINDOWS || tries >= SWEEP_TRIES || sweeping.has(directory) ||
+    ownWrites.has(directory)
+  ) return;
   if (sweeps.size >= 10_000) sweeps.clear();
-  // Tried again by later writes while writes are in flight.
   sweeps.set(directory, tries + 1);
+  sweeping.add(directory);
   let dir: Deno.FsFile | undefined;
   try {
     dir = await Deno.open(directory, { read: true });
     if (!(await dir.tryLock(true))) return;
-    sweeps.set(directory, SWEEP_TRIES);
     for await (const entry of Deno.readDir(directory)) {
       if (signal?.aborted) return;
       if (entry.isFile && TEMP_NAME.test(entry.name)) {
         await Deno.remove(join(directory, entry.name)).catch(() => {});
       }
     }
+    sweeps.set(directory, SWEEP_TRIES);
   } catch {
-    // Not readable, or gone: nothing to sweep.
+    // Not readable, gone, or without locks: nothing to sweep.
   } finally {
+    sweeping.delete(directory);
     dir?.close();
   }
 }
 
 /**
- * Takes a shared lock on the directory `dir`, waiting up to about two
- * seconds for a sweep that holds it exclusively to end; `false` if it
- * cannot (someone else holds it exclusively).
+ * Takes a shared lock on `dir` (the open `directory`), waiting up to half a
+ * second for a sweep that holds it exclusively to end. `false` if it cannot:
+ * someone holds it exclusively (for the next 30 s, the lock is then only
+ * tried, not waited for), or the file system has no locks.
  *
  * @throws {unknown} `signal.reason` if the signal aborts the wait.
  */
 async function lockShared(
   dir: Deno.FsFile,
+  directory: string,
   signal: AbortSignal | undefined,
 ): Promise<boolean> {
-  for (let wait = 1; wait <= 1024; wait *= 2) {
-    if (await dir.tryLock(false).catch(() => false)) return true;
+  const patient = (heldElsewhere.get(directory) ?? 0) < Date.now();
+  for (let wait = 1;; wait *= 2) {
+    try {
+      if (await dir.tryLock(false)) return true;
+    } catch {
+      return false;
+    }
+    if (!patient || wait > 256) break;
     await delay(wait, { signal });
   }
+  if (heldElsewhere.size >= 10_000) heldElsewhere.clear();
+  heldElsewhere.set(directory, Date.now() + 30_000);
   return false;
 }
 
 /**
- * `.<name>.<random>.tmp`, or with `.tmp~` at the end when no sweep may
+ * `.<name>.aio-<random>.tmp`, or with `.tmp~` at the end when no sweep may
  * remove it (its writer could not lock the directory).
  */
 function tempName(name: string, sweepable: boolean): string {
   const random = crypto.getRandomValues(new Uint8Array(6));
   const hex = Array.from(random, (byte) => byte.toString(16).padStart(2, "0"))
     .join("");
-  // Keep the name within the 255-byte limit of most file systems.
-  return `.${name.slice(0, 200)}.${hex}.tmp${sweepable ? "" : "~"}`;
+  return `.${shortened(name)}.aio-${hex}.tmp${sweepable ? "" : "~"}`;
+}
+
+/**
+ * `name` cut to at most 200 bytes of UTF-8, at a character's boundary, so
+ * that the temporary name stays within the 255-byte limit of most file
+ * systems.
+ */
+function shortened(name: string): string {
+  const bytes = new TextEncoder().encode(name);
+  if (bytes.length <= 200) return name;
+  let end = 200;
+  while ((bytes[end]! & 0xc0) === 0x80) end--; // not inside a character
+  return new TextDecoder().decode(bytes.subarray(0, end));
 }

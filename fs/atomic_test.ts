@@ -743,28 +743,30 @@ Deno.test({
       Deno.writeTextFile(`${dir}/${name}`, "part");
     await t.step("no write in flight: every temporary file goes", async () => {
       await withDir(async (dir) => {
-        await temp(dir, ".a.txt.0123456789ab.tmp");
-        await temp(dir, ".b.txt.0123456789ab.tmp");
+        await temp(dir, ".a.txt.aio-0123456789ab.tmp");
+        await temp(dir, ".b.txt.aio-0123456789ab.tmp");
         // Not sweepable by their names, or not files.
-        await temp(dir, ".c.txt.0123456789ab.tmp~");
+        await temp(dir, ".c.txt.aio-0123456789ab.tmp~");
         await temp(dir, ".e.txt.tmp");
-        await temp(dir, "f.txt.0123456789ab.tmp");
-        await Deno.mkdir(`${dir}/.g.txt.0123456789ab.tmp`);
+        await temp(dir, "f.txt.aio-0123456789ab.tmp");
+        await temp(dir, ".session.0123456789ab.tmp"); // another tool's
+        await Deno.mkdir(`${dir}/.g.txt.aio-0123456789ab.tmp`);
         await writeFileAtomic(`${dir}/a.txt`, "new", { fsync: false });
         const left = [
-          ".c.txt.0123456789ab.tmp~",
+          ".c.txt.aio-0123456789ab.tmp~",
           ".e.txt.tmp",
-          ".g.txt.0123456789ab.tmp",
+          ".g.txt.aio-0123456789ab.tmp",
+          ".session.0123456789ab.tmp",
           "a.txt",
-          "f.txt.0123456789ab.tmp",
+          "f.txt.aio-0123456789ab.tmp",
         ];
         assertEquals(await names(dir), left);
         // Swept once: a later leftover waits for another process.
-        await temp(dir, ".h.txt.0123456789ab.tmp");
+        await temp(dir, ".h.txt.aio-0123456789ab.tmp");
         await writeFileAtomic(`${dir}/a.txt`, "newer");
         assertEquals(
           await names(dir),
-          [...left, ".h.txt.0123456789ab.tmp"].sort(),
+          [...left, ".h.txt.aio-0123456789ab.tmp"].sort(),
         );
       });
     });
@@ -772,12 +774,15 @@ Deno.test({
       "a write in flight holds the sweep off, for a while",
       async () => {
         await withDir(async (dir) => {
-          await temp(dir, ".a.txt.0123456789ab.tmp");
+          await temp(dir, ".a.txt.aio-0123456789ab.tmp");
           // What every writer holds while it writes: a shared lock.
           using writer = await Deno.open(dir);
           await writer.lock(false);
           await writeFileAtomic(`${dir}/b.txt`, "new", { fsync: false });
-          assertEquals(await names(dir), [".a.txt.0123456789ab.tmp", "b.txt"]);
+          assertEquals(await names(dir), [
+            ".a.txt.aio-0123456789ab.tmp",
+            "b.txt",
+          ]);
           // Tried again by a later write, once nothing is in flight.
           await writer.unlock();
           await writeFileAtomic(`${dir}/b.txt`, "newer", { fsync: false });
@@ -812,8 +817,8 @@ Deno.test({
           );
           assertEquals(temps.map((list) => list.length), [1, 1]);
           // Sweepable once it has the lock; never swept when it gets none.
-          assert(/^\.s\.txt\.[0-9a-f]{12}\.tmp$/.test(temps[0]![0]!));
-          assert(/^\.s\.txt\.[0-9a-f]{12}\.tmp~$/.test(temps[1]![0]!));
+          assert(/^\.s\.txt\.aio-[0-9a-f]{12}\.tmp$/.test(temps[0]![0]!));
+          assert(/^\.s\.txt\.aio-[0-9a-f]{12}\.tmp~$/.test(temps[1]![0]!));
         });
       },
     );
@@ -831,6 +836,22 @@ Deno.test({
         assertEquals(sweptDuring, false);
         assertEquals(await Deno.readTextFile(`${dir}/s.txt`), "ab");
       });
+    });
+  },
+});
+
+Deno.test({
+  name: "writeFileAtomic() writes a file whose name is long in UTF-8",
+  permissions: TMP,
+  async fn() {
+    await withDir(async (dir) => {
+      // 240 bytes: a legal name, and 258 with the temporary name's parts.
+      const path = `${dir}/${"界".repeat(80)}`;
+      for (const fsync of [false, true]) {
+        await writeFileAtomic(path, `fsync ${fsync}`, { fsync });
+        assertEquals(await Deno.readTextFile(path), `fsync ${fsync}`);
+      }
+      assertEquals(await names(dir), ["界".repeat(80)]);
     });
   },
 });
@@ -881,7 +902,7 @@ Deno.test({
         const temps = (await names(dir)).filter((name) => name !== "state.txt");
         assert(temps.length <= 1, `temp files pile up: ${temps.join(", ")}`);
         for (const name of temps) {
-          assert(/^\.state\.txt\.[0-9a-f]{12}\.tmp$/.test(name), name);
+          assert(/^\.state\.txt\.aio-[0-9a-f]{12}\.tmp$/.test(name), name);
           if (!seen.has(name)) killedInFlight++;
           seen.add(name);
         }
