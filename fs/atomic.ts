@@ -263,8 +263,13 @@ async function replace(
 ): Promise<void> {
   const directory = dirname(destination);
   const fail = writeFailure("write", target, directory);
-  await sweepOnce(directory, plan.signal);
   const name = basename(destination);
+  if (TEMP_NAME.test(name)) {
+    throw new TypeError(
+      `Cannot write "${target}": names like "${name}" are kept for temporary files, which are removed after a crash`,
+    );
+  }
+  await sweepOnce(directory, plan.signal);
   const setid = plan.mode !== undefined && (plan.mode & SETID) !== 0;
   const bytes = plan.fsync || setid ? undefined : inMemoryBytes(data);
   if (bytes && bytes.length <= ONE_CALL_LIMIT) {
@@ -280,10 +285,14 @@ async function replace(
   // Opened before the rename: a directory that cannot be flushed leaves the
   // target as it was, instead of replaced and reported as not written. Its
   // shared lock, while the write is in flight, keeps sweeps away.
+  // The directory's real path: the file is written into the directory that
+  // is locked, even if a link on the way is switched meanwhile.
   let dir: Deno.FsFile | undefined;
+  let real = directory;
   if (!WINDOWS) {
     try {
-      dir = await Deno.open(directory, { read: true });
+      real = await Deno.realPath(directory);
+      dir = await Deno.open(real, { read: true });
     } catch (error) {
       if (plan.fsync) throw fail(error);
     }
@@ -294,9 +303,9 @@ async function replace(
   if (guarded) ownWrites.set(directory, (ownWrites.get(directory) ?? 0) + 1);
   try {
     // Windows has no sweep: its files need no other name.
-    const temp = join(directory, tempName(name, guarded || WINDOWS));
+    const temp = join(real, tempName(name, guarded || WINDOWS));
     await writeTemp(temp, data, plan, target, fail);
-    await renameOver(temp, destination, plan.signal, fail);
+    await renameOver(temp, join(real, name), plan.signal, fail);
     // The rename is durable only once the directory entry is on the disk.
     if (dir && plan.fsync) await fsCall(dir.sync(), fail);
   } finally {
@@ -350,17 +359,27 @@ async function renameOver(
     await Deno.rename(temp, destination);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
-    if (
-      error instanceof Deno.errors.NotFound &&
-      await Deno.stat(dirname(temp)).then(() => true, () => false)
-    ) {
-      // The directory is there: something removed the file being written.
-      throw fsError(error, "write", destination, {
-        NotFound: `its temporary file "${temp}" was removed by someone else`,
-      });
-    }
-    throw error === signal?.reason ? error : fail(error);
+    if (error === signal?.reason) throw error;
+    throw await removedTemp(error, temp, destination) ?? fail(error);
   }
+}
+
+/**
+ * For a `NotFound` while the directory is there: the error that says that
+ * something removed the temporary file being written.
+ */
+async function removedTemp(
+  error: unknown,
+  temp: string,
+  destination: string,
+): Promise<unknown> {
+  if (!(error instanceof Deno.errors.NotFound)) return undefined;
+  const there = await Deno.stat(dirname(temp)).then(() => true, () => false);
+  return there
+    ? fsError(error, "write", destination, {
+      NotFound: `its temporary file "${temp}" was removed by someone else`,
+    })
+    : undefined;
 }
 
 /**
@@ -392,7 +411,9 @@ async function writeTemp(
       ? await fsCall(safeMode(file, mode, keptFrom), fail)
       : mode;
     if (exact !== undefined && !WINDOWS) {
-      await fsCall(Deno.chmod(temp, exact), fail);
+      await Deno.chmod(temp, exact).catch(async (error) => {
+        throw await removedTemp(error, temp, target) ?? fail(error);
+      });
     }
     if (fsync) await fsCall(file.syncData(), fail);
   } catch (error) {
@@ -530,21 +551,26 @@ async function sweepOnce(
     ownWrites.has(directory)
   ) return;
   if (sweeps.size >= 10_000) sweeps.clear();
-  sweeps.set(directory, tries + 1);
   sweeping.add(directory);
   let dir: Deno.FsFile | undefined;
   try {
-    dir = await Deno.open(directory, { read: true });
-    if (!(await dir.tryLock(true))) return;
-    for await (const entry of Deno.readDir(directory)) {
-      if (signal?.aborted) return;
+    // By its real path: a link on the way may be switched meanwhile.
+    const real = await Deno.realPath(directory);
+    dir = await Deno.open(real, { read: true });
+    if (!(await dir.tryLock(true))) {
+      sweeps.set(directory, tries + 1);
+      return;
+    }
+    for await (const entry of Deno.readDir(real)) {
+      if (signal?.aborted) return; // not a try: the next write goes on
       if (entry.isFile && TEMP_NAME.test(entry.name)) {
-        await Deno.remove(join(directory, entry.name)).catch(() => {});
+        await Deno.remove(join(real, entry.name)).catch(() => {});
       }
     }
     sweeps.set(directory, SWEEP_TRIES);
   } catch {
     // Not readable, gone, or without locks: nothing to sweep.
+    sweeps.set(directory, tries + 1);
   } finally {
     sweeping.delete(directory);
     dir?.close();

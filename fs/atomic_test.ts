@@ -841,6 +841,59 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "writeFileAtomic() keeps sweeping after aborts, refuses temporary names, names a removed temporary file",
+  ignore: Deno.build.os === "windows",
+  permissions: TMP,
+  async fn(t) {
+    await t.step("aborted sweeps are not tries", async () => {
+      await withDir(async (dir) => {
+        await Deno.writeTextFile(`${dir}/.dead.aio-0123456789ab.tmp`, "x");
+        for (let i = 0; i < 10; i++) {
+          const controller = new AbortController();
+          const writing = writeFileAtomic(`${dir}/f.txt`, "new", {
+            fsync: false,
+            signal: controller.signal,
+          });
+          controller.abort(new Error("cancelled"));
+          await assertRejects(() => writing, Error, "cancelled");
+        }
+        await writeFileAtomic(`${dir}/f.txt`, "new", { fsync: false });
+        assertEquals(await names(dir), ["f.txt"]);
+      });
+    });
+    await t.step("a target named like a temporary file", async () => {
+      await withDir(async (dir) => {
+        await assertRejects(
+          () => writeFileAtomic(`${dir}/.cache.aio-0123456789ab.tmp`, "x"),
+          TypeError,
+          "are kept for temporary files",
+        );
+        assertEquals(await names(dir), []);
+      });
+    });
+    await t.step("a temporary file removed by someone else", async () => {
+      await withDir(async (dir) => {
+        await Deno.writeTextFile(`${dir}/f.txt`, "old");
+        async function* data() {
+          yield "a";
+          for (const name of await names(dir)) {
+            if (name.includes(".aio-")) await Deno.remove(`${dir}/${name}`);
+          }
+          yield "b";
+        }
+        await assertRejects(
+          () => writeFileAtomic(`${dir}/f.txt`, data(), { fsync: false }),
+          Deno.errors.NotFound,
+          "was removed by someone else",
+        );
+        assertEquals(await Deno.readTextFile(`${dir}/f.txt`), "old");
+      });
+    });
+  },
+});
+
+Deno.test({
   name: "writeFileAtomic() writes a file whose name is long in UTF-8",
   permissions: TMP,
   async fn() {
