@@ -155,7 +155,7 @@ export interface WriteFileAtomicOptions {
  * sweep must get exclusively; data up to 1 MiB in memory without `fsync` is
  * written by one call without it, and again if a sweep took its file). A
  * writer that cannot lock the directory names its file `….tmp~`, which no
- * sweep removes.
+ * sweep removes. A target named like a temporary file is refused.
  *
  * Needs `--allow-write` and `--allow-read` for the file's directory (reading
  * is needed to keep the old file's permissions and to flush the directory).
@@ -164,8 +164,9 @@ export interface WriteFileAtomicOptions {
  * @param data A string, bytes, or a stream or (async) iterable of chunks.
  * @param options `mode`, `fsync` and `signal`.
  * @returns A promise that resolves once the new file is in place.
- * @throws {TypeError} When `path` (e.g. a `file:` URL with a host),
- * `data`, a chunk, `options` or an option is invalid.
+ * @throws {TypeError} When `path` (e.g. a `file:` URL with a host, or a
+ * name like `.x.aio-0123456789ab.tmp`), `data`, a chunk, `options` or an
+ * option is invalid.
  * @throws {RangeError} When `mode` is out of range.
  * @throws {Deno.errors.NotFound} When the directory does not exist.
  * @throws {Deno.errors.IsADirectory} When `path` is a directory.
