@@ -106,9 +106,20 @@ export type WriteJsonLinesOptions = WriteLinesOptions;
 export type JsonLinesIterator<T> = AsyncIterableIterator<T> & AsyncDisposable;
 
 const EXCERPT = 40;
-/** Control characters but tab, escaped in a quoted line. */
+/**
+ * Control characters but tab (C0, DEL, C1) and the bidirectional controls,
+ * escaped in a quoted line so that none acts on a terminal or a log.
+ */
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/g;
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/** The first {@linkcode EXCERPT} characters of `line`, not cutting a pair. */
+function excerpt(line: string): string {
+  if (line.length <= EXCERPT) return line;
+  const high = line.charCodeAt(EXCERPT - 1);
+  const end = high >= 0xd800 && high <= 0xdbff ? EXCERPT - 1 : EXCERPT;
+  return `${line.slice(0, end)}…`;
+}
 
 // JSON's own white space; JSON.parse rejects any other (e.g. U+00A0).
 const BLANK = /^[ \t\r\n]*$/;
@@ -197,13 +208,13 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
         return { done: false, value: JSON.parse(line) };
       } catch (error) {
         await this.#lines.return!();
-        // Quoted as it is in the file, to be found there; only control
-        // characters but tab are escaped, so none reaches a terminal or log.
-        const start =
-          (line.length > EXCERPT ? `${line.slice(0, EXCERPT)}…` : line).replace(
-            CONTROL,
-            (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-          );
+        // Quoted as it is in the file, to be found there, but for CONTROL.
+        const start = excerpt(line).replace(CONTROL, (c) => {
+          const code = c.charCodeAt(0);
+          return code < 0x100
+            ? `\\x${code.toString(16).padStart(2, "0")}`
+            : `\\u${code.toString(16)}`;
+        });
         throw new SyntaxError(
           `Cannot parse line ${this.#lineNumber} of "${this.#path}" as JSON: ${
             (error as Error).message

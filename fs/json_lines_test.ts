@@ -80,6 +80,19 @@ Deno.test({
     });
 
     await t.step("control characters but tab are escaped", async () => {
+      await Deno.writeTextFile(path, "\u009b1m\u202e\n");
+      await assertRejects(
+        () => Array.fromAsync(readJsonLines(path)),
+        SyntaxError,
+        "the line starts with: \\x9b1m\\u202e",
+      );
+      // Cut before a pair, not in it.
+      await Deno.writeTextFile(path, `${"x".repeat(39)}😀\n`);
+      await assertRejects(
+        () => Array.fromAsync(readJsonLines(path)),
+        SyntaxError,
+        `the line starts with: ${"x".repeat(39)}…`,
+      );
       await Deno.writeTextFile(path, "\x1b[31m\tred\r\x7f\n");
       const error = await assertRejects(
         () => Array.fromAsync(readJsonLines(path)),

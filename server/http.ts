@@ -209,7 +209,7 @@ export interface FetchHandlerOptions {
    * request was abandoned (an abort after a timeout) are not reported, nor
    * are the client's own faults, which get a 400: a request body that broke
    * off while the handler read it (the client went away, or sent less than
-   * its `Content-Length`), and a `URIError` when the request's URL has
+   * its `Content-Length`), and a `URIError` when the request's path has
    * invalid percent-encoding (the handler decoded it, e.g. with
    * `decodeURIComponent`); a `URIError` for any other data is reported.
    * Also called, with no request, for an error streaming a response body.
@@ -1029,13 +1029,14 @@ function copyRequest(request: Request, init: { body: BodyInit }): Request {
  * a peer's reset is for serveTcp, not by a fault of the server: the request
  * body it read broke off (the client went away or sent less than it
  * announced; Deno's error names the body), or it decoded the request's own
- * URL, whose percent-encoding is invalid. Other errors of these classes,
+ * path, whose percent-encoding is invalid. Other errors of these classes,
  * e.g. a `URIError` for the server's own data, are the server's.
  */
 function clientFault(request: Request, error: unknown): string | undefined {
   if (error instanceof URIError) {
     try {
-      decodeURI(request.url);
+      // The path only: a query is often sent with a bare "%" (?q=100%).
+      decodeURI(new URL(request.url).pathname);
     } catch {
       return "invalid percent-encoding";
     }
