@@ -135,14 +135,6 @@ export async function cpuTimeMs(pid: number): Promise<number> {
   return (utime + stime) * 1000 / CLOCK_TICKS_PER_SECOND;
 }
 
-/** Peak resident memory of a running process (VmHWM), in MiB. */
-export async function peakRssMiB(pid: number): Promise<number> {
-  const status = await readProc(pid, "status");
-  const match = status.match(/^VmHWM:\s+(\d+) kB/m);
-  if (!match) throw new Error(`Cannot read VmHWM of process ${pid}`);
-  return Number(match[1]) / 1024;
-}
-
 /** The median of some numbers (the mean of the middle two for even counts). */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
