@@ -385,6 +385,11 @@ export function prepareTarget(
       } is not a valid HTTP method`,
     );
   }
+  if (FORBIDDEN_METHODS.has(method)) {
+    throw new TypeError(
+      `Cannot ${method} "${url.href}": fetch does not send ${method} requests`,
+    );
+  }
   if (init?.headers !== undefined && !(init.headers instanceof Headers)) {
     try {
       init.headers = new Headers(init.headers);
@@ -405,7 +410,8 @@ export function prepareTarget(
         | Headers
         | undefined;
     if (own === undefined) {
-      init.headers = headers;
+      // A copy: a `fetch` wrapper may change what it is given.
+      init.headers = new Headers(headers);
     } else {
       const merged = new Headers(headers);
       for (const [name, value] of own) merged.set(name, value);
@@ -416,7 +422,7 @@ export function prepareTarget(
     input: fetchInput,
     url: url.href,
     method,
-    host: url.host,
+    host: hostKey(url),
     init,
     replayable,
   };
@@ -432,6 +438,35 @@ export function prepareTarget(
 const FETCH_SCHEMES = new Set(["http:", "https:", "data:", "blob:", "file:"]);
 /** An HTTP method: an RFC 9110 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Methods that fetch refuses to send, as a failed connection would fail. */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/** `host:port`, with the scheme's default port written out. */
+function hostKey(url: URL): string {
+  if (url.port !== "") return url.host;
+  return `${url.host}:${url.protocol === "https:" ? 443 : 80}`;
+}
+
+/**
+ * Calls a retry hook, which is for logging and metrics: what it throws, or
+ * an async one rejects with, is logged and does not change the call.
+ */
+function notifyRetry(
+  onRetry: ((info: RetryInfo) => void) | undefined,
+  info: RetryInfo,
+): void {
+  if (onRetry === undefined) return;
+  try {
+    const result: unknown = onRetry(info);
+    if (result instanceof Promise) result.catch(logHookError);
+  } catch (error) {
+    logHookError(error);
+  }
+}
+
+function logHookError(error: unknown): void {
+  console.error("retry.onRetry threw:", error);
+}
 
 function parseUrl(input: string | URL, base: URL | undefined): URL {
   try {
@@ -650,7 +685,7 @@ class Call<T> {
           if (this.#total && performance.now() + wait >= this.#total.at) {
             throw this.#totalTimeoutError(number, error);
           }
-          retry.onRetry?.({ attempt: number, error, delay: wait });
+          notifyRetry(retry.onRetry, { attempt: number, error, delay: wait });
           try {
             await delay(wait, signal ? { signal } : {});
           } catch {

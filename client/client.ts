@@ -139,7 +139,9 @@ export interface ClientOptions {
    */
   concurrency?: number;
   /**
-   * The most requests in flight at once to one host (`host:port`).
+   * The most requests in flight at once to one host (`host:port`, with the
+   * scheme's default port: `http://h/` is `h:80`). The host is the requested
+   * URL's: a redirect to another host is not counted against that one.
    *
    * @default {Infinity}
    */

@@ -488,6 +488,106 @@ Deno.test("Client sends through an injected fetch", {
   assertEquals(seen, [{ url: "https://api.example/v2/things", signal: true }]);
 });
 
+Deno.test(
+  "Client: onRetry errors, forbidden methods, default headers, host keys",
+  {
+    permissions: {},
+  },
+  async (t) => {
+    await t.step(
+      "an onRetry that throws or rejects changes nothing",
+      async () => {
+        const logged: unknown[] = [];
+        const original = console.error;
+        console.error = (...args: unknown[]) => void logged.push(args[1]);
+        try {
+          let calls = 0;
+          await using client = new Client({
+            fetch: () =>
+              Promise.resolve(
+                new Response("x", { status: ++calls < 3 ? 503 : 200 }),
+              ),
+          });
+          const broken = new Error("logger broke");
+          for (
+            const onRetry of [
+              () => {
+                throw broken;
+              },
+              () => Promise.reject(broken),
+            ]
+          ) {
+            calls = 0;
+            const text = await client.text("http://h/", {
+              retry: { attempts: 3, backoff: () => 1, onRetry },
+            });
+            assertEquals(text, "x");
+            assertEquals(calls, 3);
+          }
+          await sleep(0);
+          assertEquals(logged, [broken, broken, broken, broken]);
+        } finally {
+          console.error = original;
+        }
+      },
+    );
+    await t.step("TRACE, TRACK and CONNECT are TypeErrors", async () => {
+      let calls = 0;
+      await using client = new Client({
+        fetch: () => Promise.resolve(new Response(String(++calls))),
+      });
+      for (const method of ["TRACE", "track", "CONNECT"]) {
+        await assertRejects(
+          () => client.text("http://h/", { method, retry: 3 }),
+          TypeError,
+          "fetch does not send",
+        );
+      }
+      assertEquals(calls, 0);
+    });
+    await t.step(
+      "a fetch wrapper cannot change the default headers",
+      async () => {
+        const seen: (string | null)[] = [];
+        await using client = new Client({
+          headers: { authorization: "t" },
+          fetch: (_input, init) => {
+            const headers = init!.headers as Headers;
+            seen.push(headers.get("x-id"));
+            headers.set("x-id", String(seen.length));
+            return Promise.resolve(new Response("ok"));
+          },
+        });
+        await client.text("http://h/a");
+        await client.text("http://h/b");
+        assertEquals(seen, [null, null]);
+      },
+    );
+    await t.step("per-host keys write out default ports", async () => {
+      let active = 0;
+      let peak = 0;
+      await using client = new Client({
+        perHostConcurrency: 1,
+        fetch: async () => {
+          peak = Math.max(peak, ++active);
+          await sleep(5);
+          active--;
+          return new Response("ok");
+        },
+      });
+      // One host:port: h:443 twice, spelled two ways.
+      await Promise.all([
+        client.text("https://h/"),
+        client.text("http://h:443/"),
+      ]);
+      assertEquals(peak, 1);
+      // Two: h:80 and h:443.
+      await Promise.all([client.text("http://h/"), client.text("https://h/")]);
+      assertEquals(peak, 2);
+    });
+  },
+);
+
 Deno.test("Client rejects bad options", { permissions: {} }, () => {
   assertThrows(
     () => new Client({ concurrency: 0 }),

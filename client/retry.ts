@@ -201,7 +201,9 @@ export interface RetryOptions {
    */
   maxRetryAfter?: number;
   /**
-   * Called before each wait, for logging or metrics.
+   * Called before each wait, for logging or metrics. What it throws (or an
+   * async one rejects with) is logged with `console.error` and changes
+   * nothing about the call.
    *
    * @default {undefined}
    */
@@ -295,7 +297,10 @@ export function exponentialBackoff(
     );
   }
   return (retry) => {
-    const wait = Math.min(delay * multiplier ** (retry - 1), maxDelay);
+    // 0 × Infinity (a large retry number) would be NaN.
+    const wait = delay === 0
+      ? 0
+      : Math.min(delay * multiplier ** (retry - 1), maxDelay);
     return wait * (1 - jitter * Math.random());
   };
 }

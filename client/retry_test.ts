@@ -430,6 +430,10 @@ Deno.test("exponentialBackoff() grows, caps and jitters the wait", {
     });
     assertEquals([1, 2, 3, 4].map(backoff), [100, 300, 900, 1_000]);
   });
+  await t.step("no delay stays 0, however many retries", () => {
+    const backoff = exponentialBackoff({ delay: 0 });
+    assertEquals([1, 1025, 5000].map(backoff), [0, 0, 0]);
+  });
   await t.step("defaults: 300 ms doubling, full jitter", () => {
     const backoff = exponentialBackoff();
     for (let i = 0; i < 200; i++) {
