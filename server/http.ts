@@ -204,7 +204,8 @@ export interface FetchHandlerOptions {
   maxBodySize?: number;
   /**
    * Called with the error of a handler that threw or rejected, and the
-   * request. The client gets the `Response` it returns, or else a plain 500
+   * request. The client gets the `Response` it returns (a new one each time:
+   * a body is sent once; a spent one gives a plain 500), or else a plain 500
    * that tells nothing about the error. Errors that are the reason a
    * request was abandoned (an abort after a timeout) are not reported, nor
    * are the client's own faults, which get a 400: a request body that broke
@@ -604,11 +605,15 @@ class Exchange implements HttpContext {
       this.state = ANSWERED;
       return response;
     }
+    // A body already read would pipe as an empty one: refused like a
+    // locked one, which pipeThrough throws for, before anything changes.
+    if (response.bodyUsed) {
+      throw new TypeError("Cannot answer: the Response body was already read");
+    }
     const done = () => {
       streaming.delete(this);
       if (this.state === STREAMING) this.state = ANSWERED;
     };
-    // Throws for a body already read or locked, before anything changes.
     const body = response.body.pipeThrough(
       new TransformStream({ flush: done }),
     );
@@ -815,16 +820,22 @@ class Dispatcher implements FetchHandler {
       answered = exchange.answer(response as Response, this.#streaming);
     } catch (error) {
       const { method, url } = exchange.request;
-      answered = exchange.answer(
-        this.#failure(
-          exchange,
-          new TypeError(
-            `Cannot answer ${method} ${url}: the handler's Response body is already read or locked`,
-            { cause: error },
-          ),
+      const failure = this.#failure(
+        exchange,
+        new TypeError(
+          `Cannot answer ${method} ${url}: the handler's Response body is already read or locked`,
+          { cause: error },
         ),
-        this.#streaming,
       );
+      try {
+        answered = exchange.answer(failure, this.#streaming);
+      } catch {
+        // onError's Response is spent too (one object returned every time).
+        answered = exchange.answer(
+          textResponse(500, "Internal Server Error\n"),
+          this.#streaming,
+        );
+      }
     }
     return this.#logged(exchange, answered);
   }

@@ -587,6 +587,51 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveHttp() answers 500 for a spent Response, also onError's own",
+  permissions: NET,
+  async fn(t) {
+    await t.step("a Response the handler returns twice", async () => {
+      const shared = new Response("shared");
+      const reported: unknown[] = [];
+      await using server = serveHttp((_request, context) => {
+        void context.signal; // the path that watches the body
+        return shared;
+      }, { onError: (error) => void reported.push(error) });
+      const url = `http://127.0.0.1:${server.addr.port}/`;
+      assertEquals(await (await fetch(url)).text(), "shared");
+      const again = await fetch(url);
+      assertEquals(again.status, 500); // was an empty 200
+      await again.body?.cancel();
+      assertEquals(reported.length, 1);
+    });
+    await t.step(
+      "onError's one Response for two failures at once",
+      async () => {
+        const answer = new Response("custom error", { status: 502 });
+        let failures = 0;
+        const both = Promise.withResolvers<void>();
+        await using server = serveHttp(async (_request, context) => {
+          void context.signal;
+          if (++failures === 2) both.resolve();
+          await both.promise;
+          throw new Error("fail");
+        }, { onError: () => answer });
+        const url = `http://127.0.0.1:${server.addr.port}/`;
+        // The process crashed here (an unhandled "ReadableStream is locked").
+        const responses = await Promise.all([fetch(url), fetch(url)]);
+        const answers = await Promise.all(
+          responses.map(async (r) => `${r.status} ${await r.text()}`),
+        );
+        assertEquals(answers.sort(), [
+          "500 Internal Server Error\n",
+          "502 custom error",
+        ]);
+      },
+    );
+  },
+});
+
+Deno.test({
   name:
     "serveHttp() reports errors of the same classes that are not the client's",
   permissions: { ...NET, read: ["."] },

@@ -242,6 +242,13 @@ export function router(
   routes: Route[],
   options: RouterOptions = {},
 ): HttpHandler {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot route: "options" must be an object, received ${
+        options === null ? "null" : typeof options
+      }`,
+    );
+  }
   const { notFound = defaultNotFound } = options;
   if (!Array.isArray(routes)) {
     throw new TypeError(

@@ -410,6 +410,12 @@ Deno.test({
       TypeError,
       '"notFound" must be a function, received number',
     );
+    assertThrows(
+      // @ts-expect-error: not an object
+      () => router([], null),
+      TypeError,
+      'Cannot route: "options" must be an object, received null',
+    );
   },
 });
 
