@@ -72,6 +72,7 @@ export class Connection implements TcpContext {
       return n;
     };
     const onFailure = (error: unknown): never => {
+      if (typeof error === "object" && error !== null) failures.add(error);
       this.abort(error);
       throw error;
     };
@@ -184,4 +185,16 @@ export function isPeerReset(error: unknown): boolean {
   return error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.ConnectionAborted;
+}
+
+/** What the read or write of a served connection failed with. */
+const failures = new WeakSet<object>();
+
+/**
+ * {@linkcode isPeerReset}, for an error that a served connection's own read
+ * or write failed with: a handler's other sockets (an upstream it proxies
+ * to) resetting is the handler's failure, not the peer's doing.
+ */
+export function isServedPeerReset(error: unknown): boolean {
+  return isPeerReset(error) && failures.has(error as object);
 }

@@ -146,6 +146,11 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
           invalid(controller);
           return;
         }
+        // A "\r" at the very end is no line break: it counts after all.
+        if (partial.length > maxLineLength) {
+          tooLong(controller);
+          return;
+        }
         if (partial.length > 0) controller.enqueue(partial);
       },
     });

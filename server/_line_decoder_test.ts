@@ -77,6 +77,14 @@ Deno.test(
       );
     });
 
+    await t.step("a last line whose final \\r makes it too long", async () => {
+      // At the end of input the "\r" is no line break: it counts.
+      const { lines, error } = await decode(["ok\n0123456789\r"]);
+      assertEquals(lines, ["ok"]);
+      assertInstanceOf(error, LineTooLongError);
+      assertEquals(error.lineNumber, 2);
+    });
+
     await t.step("a long line before its newline arrives", async () => {
       // Each chunk is short; the partial line is what grows.
       const { lines, error } = await decode([

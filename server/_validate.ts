@@ -19,6 +19,15 @@ function show(value: unknown): string {
   return String(value);
 }
 
+/** Throws a `TypeError` unless `options` is an object. */
+export function assertOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot serve: "options" must be an object, received ${show(options)}`,
+    );
+  }
+}
+
 /** Throws a `TypeError` unless `value` is a function. */
 export function assertFunction(name: string, value: unknown): void {
   if (typeof value !== "function") {

@@ -106,6 +106,13 @@ export async function echo(
   conn: Deno.Conn,
   options: EchoOptions = {},
 ): Promise<void> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot echo: "options" must be an object, received ${
+        options === null ? "null" : typeof options
+      }`,
+    );
+  }
   const { signal, bufferSize = 64 * 1024 } = options;
   if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) {
     throw new RangeError(

@@ -14,6 +14,7 @@ import { TimeoutSweep } from "./_timeout_sweep.ts";
 import {
   assertFunction,
   assertLimit,
+  assertOptions,
   assertPort,
   assertString,
   MAX_TIMER_DELAY,
@@ -433,6 +434,7 @@ export function createFetchHandler(
   handler: HttpHandler,
   options: FetchHandlerOptions = {},
 ): FetchHandler {
+  assertOptions(options);
   return new Dispatcher(handler, options);
 }
 
@@ -484,6 +486,7 @@ export function serveHttp(
   handler: HttpHandler,
   options: ServeHttpOptions = {},
 ): HttpServer {
+  assertOptions(options);
   const {
     hostname = "127.0.0.1",
     port = 0,

@@ -6,9 +6,9 @@
  */
 
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
-import { formatAddr, isPeerReset } from "./_connection.ts";
+import { formatAddr, isServedPeerReset } from "./_connection.ts";
 import { LineDecoder } from "./_line_decoder.ts";
-import { assertFunction, assertLimit } from "./_validate.ts";
+import { assertFunction, assertLimit, assertOptions } from "./_validate.ts";
 import { writeAll } from "./_write_all.ts";
 import {
   serveTcp,
@@ -222,6 +222,7 @@ export function serveLines(
   handler: LineHandler,
   options: ServeLinesOptions = {},
 ): TcpServer {
+  assertOptions(options);
   const { maxLineLength = 65536, ...tcpOptions } = options;
   assertFunction("handler", handler);
   assertLimit("maxLineLength", maxLineLength, { integer: true });
@@ -296,7 +297,7 @@ async function serveConnection(
       if (context.closing || draining.aborted) return;
     }
   } catch (error) {
-    if (isPeerReset(error)) return;
+    if (isServedPeerReset(error)) return;
     throw error;
   } finally {
     draining.removeEventListener("abort", onDraining);
@@ -330,17 +331,21 @@ async function writeReply(
         await writeAll(conn, encoder.encode(line + "\n"));
       }
     } else if (Symbol.iterator in reply) {
-      // Batched, so that an array of short lines is not one write each.
+      // Batched, so that an array of short lines is not one write each;
+      // the lines before an item that fails are sent, as they come.
       let batch = "";
-      for (const line of reply) {
-        if (typeof line !== "string") throw badItem(line, context);
-        batch += line + "\n";
-        if (batch.length >= BATCH_BYTES) {
-          await writeAll(conn, encoder.encode(batch));
-          batch = "";
+      try {
+        for (const line of reply) {
+          if (typeof line !== "string") throw badItem(line, context);
+          batch += line + "\n";
+          if (batch.length >= BATCH_BYTES) {
+            await writeAll(conn, encoder.encode(batch));
+            batch = "";
+          }
         }
+      } finally {
+        if (batch) await writeAll(conn, encoder.encode(batch));
       }
-      if (batch) await writeAll(conn, encoder.encode(batch));
     } else {
       throw badReply(reply, context);
     }

@@ -86,14 +86,15 @@ Deno.test({
 
     await t.step("a line that is no string closes the connection", async () => {
       const items: [string, () => LineReply, string, string][] = [
-        ["an array", () => ["a", 7 as unknown as string], "", "number"],
+        // The lines before the bad one are sent, whatever the iterable.
+        ["an array", () => ["a", 7 as unknown as string], "a\n", "number"],
         [
           "a generator",
           function* () {
             yield "a";
             yield {} as string;
           },
-          "",
+          "a\n",
           "object",
         ],
         [
@@ -326,6 +327,36 @@ Deno.test({
       () => serveLines(null as never),
       TypeError,
       'Cannot serve: "handler" must be a function, received null',
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "serveLines() sends what a sync generator yielded before it threw, and reports a reset that is not its peer's",
+  permissions: { net: ["127.0.0.1"] },
+  async fn() {
+    const reported: unknown[] = [];
+    await using server = serveLines(function* (line) {
+      if (line === "upstream") {
+        // The handler's own upstream, not the client, reset.
+        throw new Deno.errors.ConnectionReset("upstream reset");
+      }
+      yield "a";
+      yield "b";
+      throw new Error("midway");
+    }, { onError: (error) => void reported.push(error) });
+    for (const [line, expected] of [["x", "a\nb\n"], ["upstream", ""]]) {
+      const conn = await Deno.connect({ port: server.addr.port });
+      await conn.write(new TextEncoder().encode(`${line}\n`));
+      await conn.closeWrite();
+      const text = await new Response(conn.readable).text();
+      assertEquals(text, expected, line);
+    }
+    await server.shutdown();
+    assertEquals(
+      reported.map((error) => (error as Error).message),
+      ["midway", "upstream reset"],
     );
   },
 });

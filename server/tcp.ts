@@ -6,12 +6,13 @@
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { AioError, TimeoutError } from "../errors.ts";
-import { Connection, formatAddr, isPeerReset } from "./_connection.ts";
+import { Connection, formatAddr, isServedPeerReset } from "./_connection.ts";
 import { IdleSweep } from "./_idle.ts";
 import {
   assertBoolean,
   assertFunction,
   assertLimit,
+  assertOptions,
   assertPort,
   assertString,
   MAX_TIMER_DELAY,
@@ -295,6 +296,7 @@ export function serveTcp(
   handler: TcpHandler,
   options: ServeTcpOptions = {},
 ): TcpServer {
+  assertOptions(options);
   const {
     hostname = "127.0.0.1",
     port = 0,
@@ -460,7 +462,7 @@ class Server implements TcpServer {
       await this.#handler(connection.conn, connection);
     } catch (error) {
       // A peer that resets or stops reading is not the handler's failure.
-      if (!connection.stopped && !isPeerReset(error)) {
+      if (!connection.stopped && !isServedPeerReset(error)) {
         this.#report(error, connection.conn);
       }
     } finally {

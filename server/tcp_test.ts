@@ -14,6 +14,8 @@ import { AioError, TimeoutError } from "../errors.ts";
 import { denoCommand } from "../tests/_deno.ts";
 import { echo } from "./echo.ts";
 import { serveTcp, type TcpContext } from "./tcp.ts";
+import { serveLines } from "./lines.ts";
+import { serveHttp } from "./http.ts";
 import {
   aborted,
   assertNotServed,
@@ -528,4 +530,22 @@ Deno.test({
     await server.shutdown();
     assertEquals(errors, []);
   },
+});
+
+Deno.test("the servers and echo refuse null options with a clear TypeError", {
+  permissions: {},
+}, async () => {
+  const message = '"options" must be an object, received ';
+  // @ts-expect-error: not an object
+  assertThrows(() => serveTcp(echo, null), TypeError, message);
+  // @ts-expect-error: not an object
+  assertThrows(() => serveLines((line) => line, null), TypeError, message);
+  // @ts-expect-error: not an object
+  assertThrows(() => serveHttp(() => new Response(), null), TypeError, message);
+  await assertRejects(
+    // @ts-expect-error: not an object
+    () => echo({} as Deno.Conn, null),
+    TypeError,
+    'Cannot echo: "options" must be an object, received null',
+  );
 });
