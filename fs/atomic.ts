@@ -283,11 +283,10 @@ async function replace(
       fail,
     );
   }
-  // Opened before the rename: a directory that cannot be flushed leaves the
-  // target as it was, instead of replaced and reported as not written. Its
-  // shared lock, while the write is in flight, keeps sweeps away.
-  // The directory's real path: the file is written into the directory that
-  // is locked, even if a link on the way is switched meanwhile.
+  // The directory, by its real path (a link on the way may be switched
+  // meanwhile), opened before the rename: one that cannot be flushed leaves
+  // the target as it was, instead of replaced and reported as not written.
+  // Its shared lock, while the write is in flight, keeps sweeps away.
   let dir: Deno.FsFile | undefined;
   let real = directory;
   if (!WINDOWS) {
