@@ -629,6 +629,9 @@ class Exchange implements HttpContext {
 
 function noop(): void {}
 
+/** The errors of request bodies cut at `maxBodySize`. */
+const bodyLimitErrors = new WeakSet<object>();
+
 function accessLogThrew(error: unknown): void {
   console.error("serveHttp: accessLog threw:", error);
 }
@@ -760,6 +763,7 @@ class Dispatcher implements FetchHandler {
         const error = new AioError(
           `Cannot read the body of ${request.method} ${request.url}: larger than the ${maxBodySize} bytes maxBodySize`,
         );
+        bodyLimitErrors.add(error);
         if (exchange.state === HANDLING) {
           // The body is cancelled, yet Deno reads the rest of it off the
           // connection and keeps the connection open for more requests;
@@ -872,6 +876,9 @@ class Dispatcher implements FetchHandler {
 
   /** Hands `error` to `onError`; `request` is undefined for stream errors. */
   report(error: unknown, request?: Request): Response | void {
+    // The client's oversized body, met after the answer began (a handler
+    // streaming it back): not the server's failure.
+    if (bodyLimitErrors.has(error as object)) return;
     try {
       return this.#onError(error, request);
     } catch (onErrorError) {

@@ -632,6 +632,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveHttp() does not report an oversized body a handler streams back",
+  permissions: NET,
+  async fn() {
+    const reported: unknown[] = [];
+    // The 413 cannot be sent once the echo's headers are.
+    await using server = serveHttp((request) => new Response(request.body), {
+      maxBodySize: 10,
+      onError: (error) => void reported.push(error),
+    });
+    using conn = await Deno.connect({ port: server.addr.port });
+    await conn.write(encoder.encode(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        "10\r\n0123456789abcdef\r\n0\r\n\r\n",
+    ));
+    // The answer starts, then breaks off where the body went past the limit.
+    const buffer = new Uint8Array(4096);
+    let text = "";
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      text += decoder.decode(buffer.subarray(0, n));
+    }
+    assertStringIncludes(text, "HTTP/1.1 200");
+    await server.shutdown();
+    assertEquals(reported, []);
+  },
+});
+
+Deno.test({
   name:
     "serveHttp() reports errors of the same classes that are not the client's",
   permissions: { ...NET, read: ["."] },
