@@ -48,7 +48,6 @@ export function downloadWith(
   } catch (error) {
     return Promise.reject(error);
   }
-  const where = typeof path === "string" ? path : path.pathname;
   return sender.call(
     url,
     requestOptions,
@@ -68,12 +67,27 @@ export function downloadWith(
       }
       return {
         url: response.url || attempt.target.url,
-        path: where,
+        path: typeof path === "string" ? path : filePath(path),
         size: chunks.loaded(),
         headers: response.headers,
       };
     },
   );
+}
+
+/**
+ * The path of a `file:` URL that `writeFileAtomic` has just written to, so
+ * valid: decoded as Deno (and fs/) read it, a `%` without two hex digits
+ * standing for itself.
+ */
+function filePath(url: URL): string {
+  const path = decodeURIComponent(
+    url.pathname.replace(/%(?![0-9A-Fa-f]{2})/g, "%25"),
+  );
+  // "file:///C:/x" has the pathname "/C:/x".
+  return Deno.build.os === "windows"
+    ? path.slice(1).replaceAll("/", "\\")
+    : path;
 }
 
 /**

@@ -296,6 +296,19 @@ Deno.test("download() takes no byte count from a HEAD, 204 or 304 answer", {
   assertEquals(server.connections(), 3, "nothing was retried");
 });
 
+Deno.test("download() reports the decoded path of a file: URL", {
+  permissions: PERMISSIONS,
+}, async () => {
+  await using server = serve(() => new Response("x"));
+  await using dir = await tempDir();
+  const result = await download(
+    server.url(),
+    new URL(`file://${dir.path}/a b é.txt`),
+  );
+  assertEquals(result.path, `${dir.path}/a b é.txt`);
+  assertEquals(await Deno.readTextFile(result.path), "x");
+});
+
 Deno.test("download() rejects bad arguments before sending anything", {
   permissions: PERMISSIONS,
 }, async () => {
