@@ -167,6 +167,32 @@ export function checkWriteOptions(
   }
 }
 
+/**
+ * `source` passed through `sync` or `async` by its kind; `name` and `context`
+ * make the message when it is neither an iterable nor an async iterable.
+ *
+ * @throws {TypeError} For anything else.
+ */
+export function byKind<T>(
+  source: unknown,
+  name: string,
+  context: string,
+  sync: (items: Iterable<unknown>) => Iterable<T>,
+  async: (items: AsyncIterable<unknown>) => AsyncIterable<T>,
+): Iterable<T> | AsyncIterable<T> {
+  if (source !== null && typeof source === "object") {
+    if (Symbol.asyncIterator in source) {
+      return async(source as AsyncIterable<unknown>);
+    }
+    if (Symbol.iterator in source) return sync(source as Iterable<unknown>);
+  }
+  throw new TypeError(
+    `${context}: "${name}" must be an iterable or an async iterable, received ${
+      describe(source)
+    }`,
+  );
+}
+
 /** How {@linkcode writeData} writes and what it throws. */
 export interface WriteDataOptions {
   /** Starts the message of a bad chunk, e.g. `Cannot write "a.txt"`. */

@@ -6,7 +6,7 @@
  */
 
 import { checkOptions, describe, toPath } from "./_path.ts";
-import { discardData } from "./_write.ts";
+import { byKind, discardData } from "./_write.ts";
 import {
   type LineIterator,
   readLines,
@@ -289,31 +289,19 @@ export async function writeJsonLines(
     const file = toPath(path, "write JSON lines");
     const context = `Cannot write JSON lines to "${file}"`;
     checkOptions(options, context);
-    await writeLines(file, toLines(values, context), options);
+    const lines = byKind(
+      values,
+      "values",
+      context,
+      (items) => stringify(items, context),
+      (items) => stringifyAsync(items, context),
+    );
+    await writeLines(file, lines, options);
   } catch (error) {
     // Values that were never read are released, as by writeLines.
     await discardData(values, error);
     throw error;
   }
-}
-
-function toLines(
-  values: unknown,
-  context: string,
-): Iterable<string> | AsyncIterable<string> {
-  if (values !== null && typeof values === "object") {
-    if (Symbol.asyncIterator in values) {
-      return stringifyAsync(values as AsyncIterable<unknown>, context);
-    }
-    if (Symbol.iterator in values) {
-      return stringify(values as Iterable<unknown>, context);
-    }
-  }
-  throw new TypeError(
-    `${context}: "values" must be an iterable or an async iterable, received ${
-      describe(values)
-    }`,
-  );
 }
 
 function toJson(value: unknown, index: number, context: string): string {

@@ -9,7 +9,7 @@ import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { fsCall, fsError, writeFailure } from "./_errors.ts";
 import { type LineCount, lineSource } from "./_line_source.ts";
 import { checkOptions, describe, dirname, toPath } from "./_path.ts";
-import { checkWriteOptions, discardData, writeData } from "./_write.ts";
+import { byKind, checkWriteOptions, discardData, writeData } from "./_write.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
@@ -520,7 +520,13 @@ export async function writeLines(
         `${context}: "atomic" must be a boolean, received ${describe(atomic)}`,
       );
     }
-    const chunks = toChunks(lines, context);
+    const chunks = byKind(
+      lines,
+      "lines",
+      context,
+      (items) => batches(items, context),
+      (items) => batchesAsync(items, context),
+    );
     if (atomic) {
       return await writeFileAtomic(file, chunks, { mode, fsync, signal });
     }
@@ -532,25 +538,6 @@ export async function writeLines(
     await discardData(lines, error);
     throw error;
   }
-}
-
-function toChunks(
-  lines: unknown,
-  context: string,
-): Iterable<string> | AsyncIterable<string> {
-  if (lines !== null && typeof lines === "object") {
-    if (Symbol.asyncIterator in lines) {
-      return batchesAsync(lines as AsyncIterable<unknown>, context);
-    }
-    if (Symbol.iterator in lines) {
-      return batches(lines as Iterable<unknown>, context);
-    }
-  }
-  throw new TypeError(
-    `${context}: "lines" must be an iterable or an async iterable, received ${
-      describe(lines)
-    }`,
-  );
 }
 
 async function writeInPlace(
