@@ -6,6 +6,7 @@
  */
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
+import { exists } from "jsr:@std/fs@^1.0.24/exists";
 import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
 import { basename, checkOptions, dirname, join, toPath } from "./_path.ts";
 import {
@@ -374,7 +375,8 @@ async function removedTemp(
   destination: string,
 ): Promise<unknown> {
   if (!(error instanceof Deno.errors.NotFound)) return undefined;
-  const there = await Deno.stat(dirname(temp)).then(() => true, () => false);
+  const there = await exists(dirname(temp), { isDirectory: true })
+    .catch(() => false);
   return there
     ? fsError(error, "write", destination, {
       NotFound: `its temporary file "${temp}" was removed by someone else`,
