@@ -7,6 +7,16 @@
 import { assert } from "@std/assert";
 import { denoCommand } from "../tests/_deno.ts";
 
+/**
+ * The permissions of a test that starts a `deno` child working in `/tmp`
+ * (the child reads the offline @std stand-ins when they exist).
+ */
+export const CHILD_IN_TMP: Deno.PermissionOptionsObject = {
+  read: ["/tmp", "../shared/std-offline"],
+  write: ["/tmp"],
+  run: ["deno"],
+};
+
 /** The uid and gid of `nobody`, whom the tests act as when run as root. */
 export const NOBODY = 65534;
 

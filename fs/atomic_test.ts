@@ -10,7 +10,12 @@ import {
 import { delay } from "@std/async/delay";
 import { TextLineStream } from "@std/streams/text-line-stream";
 import { denoCommand } from "../tests/_deno.ts";
-import { NOBODY, runsAsRoot, runUnprivileged } from "./_test_util.ts";
+import {
+  CHILD_IN_TMP,
+  NOBODY,
+  runsAsRoot,
+  runUnprivileged,
+} from "./_test_util.ts";
 import { writeFileAtomic, type WriteFileAtomicData } from "./atomic.ts";
 import { readLines } from "./lines.ts";
 import { checkContent, content } from "./testdata/atomic_writer.ts";
@@ -235,11 +240,7 @@ Deno.test({
   name: "writeFileAtomic() drops setuid and setgid bits kept for a new owner",
   ignore: Deno.build.os === "windows",
   // A child runs as another user when this runs as root.
-  permissions: {
-    read: ["/tmp", "../shared/std-offline"],
-    write: ["/tmp"],
-    run: ["deno"],
-  },
+  permissions: CHILD_IN_TMP,
   async fn(t) {
     await withDir(async (dir) => {
       const path = `${dir}/tool`;
@@ -291,11 +292,7 @@ Deno.test({
     "writeFileAtomic() leaves the target as it was when its directory cannot be flushed",
   ignore: Deno.build.os === "windows",
   // The child runs as another user when this runs as root.
-  permissions: {
-    read: ["/tmp", "../shared/std-offline"],
-    write: ["/tmp"],
-    run: ["deno"],
-  },
+  permissions: CHILD_IN_TMP,
   async fn() {
     await withDir(async (dir) => {
       // A directory the writer may write but not read (0o333).
@@ -912,11 +909,7 @@ Deno.test({
 Deno.test({
   name: "writeFileAtomic() leaves one complete version when killed at random",
   // The offline @std stand-ins are found by reading their directory.
-  permissions: {
-    read: ["/tmp", "../shared/std-offline"],
-    write: ["/tmp"],
-    run: ["deno"],
-  },
+  permissions: CHILD_IN_TMP,
   async fn() {
     await withDir(async (dir) => {
       const path = `${dir}/state.txt`;
@@ -973,11 +966,7 @@ Deno.test({
 Deno.test({
   name: "writeFileAtomic() streams chunks under a signal in flat memory",
   // The offline @std stand-ins are found by reading their directory.
-  permissions: {
-    read: ["/tmp", "../shared/std-offline"],
-    write: ["/tmp"],
-    run: ["deno"],
-  },
+  permissions: CHILD_IN_TMP,
   async fn() {
     await withDir(async (dir) => {
       const { success, stdout, stderr } = await denoCommand("run", [

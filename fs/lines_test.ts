@@ -18,6 +18,7 @@ import {
   type WriteLinesOptions,
 } from "./lines.ts";
 import { makeTempDir } from "./temp.ts";
+import { CHILD_IN_TMP } from "./_test_util.ts";
 
 const TMP: Deno.PermissionOptions = { read: ["/tmp"], write: ["/tmp"] };
 
@@ -371,11 +372,7 @@ Deno.test({
 Deno.test({
   name: "readLines() streams a file over 100 MB in flat memory",
   // The offline @std stand-ins are found by reading their directory.
-  permissions: {
-    read: ["/tmp", "../shared/std-offline"],
-    write: ["/tmp"],
-    run: ["deno"],
-  },
+  permissions: CHILD_IN_TMP,
   async fn() {
     await using dir = await tempDir();
     const path = `${dir.path}/big.txt`;

@@ -4,7 +4,7 @@ import {
   assertRejects,
   assertStringIncludes,
 } from "@std/assert";
-import { runUnprivileged } from "./_test_util.ts";
+import { CHILD_IN_TMP, runUnprivileged } from "./_test_util.ts";
 import { makeTempDir } from "./temp.ts";
 
 const TMP: Deno.PermissionOptions = { read: ["/tmp"], write: ["/tmp"] };
@@ -120,11 +120,7 @@ Deno.test({
   ignore: Deno.build.os === "windows",
   // The child runs as another user when this runs as root, whom the modes
   // would not stop.
-  permissions: {
-    read: ["/tmp", "../shared/std-offline"],
-    write: ["/tmp"],
-    run: ["deno"],
-  },
+  permissions: CHILD_IN_TMP,
   async fn() {
     await using dir = await makeTempDir({ dir: "/tmp" });
     // Inside: a/ (0o500) holding b/ (0o555) holding a file, closed/
