@@ -52,7 +52,10 @@ export interface HttpContext {
    * response was complete, `requestTimeout` passed, the body grew past
    * `maxBodySize`, or the server shut down and its `shutdownTimeout` passed.
    * It does not abort after a response is delivered (unlike Deno's
-   * `request.signal`, denoland/deno#27005).
+   * `request.signal`, denoland/deno#27005). A client that leaves while its
+   * body is being read aborts it once the read fails (a chunked body) or the
+   * handler fails with that error (a `Content-Length` body): Deno itself
+   * signals nothing then (denoland/deno#21653).
    *
    * Read it before returning the response for it to cover a streaming
    * response body too; read after a response was returned, it never aborts.
@@ -776,6 +779,11 @@ class Dispatcher implements FetchHandler {
           this.#abandon(exchange, response, error);
         }
         return error;
+      }, (error) => {
+        // The client left mid-body: its handler's work is abandoned.
+        if (exchange.state === HANDLING || exchange.state === STREAMING) {
+          exchange.abort(error);
+        }
       }),
     });
   }
@@ -865,6 +873,9 @@ class Dispatcher implements FetchHandler {
   #failure(exchange: Exchange, error: unknown): Response {
     const fault = clientFault(exchange.request, error);
     if (fault !== undefined) {
+      // A body that broke off: the client is gone or sent less than it
+      // announced. Deno aborts no signal for it (denoland/deno#21653).
+      if (fault === BODY_ENDED) exchange.abort(error);
       return textResponse(400, `Bad Request: ${fault}\n`);
     }
     if (!exchange.abortedWith(error)) {
@@ -1071,10 +1082,12 @@ function clientFault(request: Request, error: unknown): string | undefined {
       error instanceof Deno.errors.ConnectionReset
     )
   ) {
-    return "the request body ended early";
+    return BODY_ENDED;
   }
   return undefined;
 }
+
+const BODY_ENDED = "the request body ended early";
 
 /** Whether the client sent `Connection: close`. */
 function asksToClose(request: Request): boolean {

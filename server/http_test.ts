@@ -516,6 +516,51 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveHttp() aborts context.signal when the client leaves mid-body",
+  permissions: NET,
+  async fn(t) {
+    const bodies = {
+      // Read by the handler straight from Deno: the read error is all the
+      // runtime reports, so the signal aborts once the handler fails with it.
+      "Content-Length": "Content-Length: 500\r\n\r\nabc",
+      // Watched by the server, which wraps it for maxBodySize: the signal
+      // aborts as the read fails, even if the handler goes on.
+      "chunked": "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+    };
+    for (const [kind, head] of Object.entries(bodies)) {
+      await t.step(`a ${kind} body`, async () => {
+        const reported: unknown[] = [];
+        const readError = Promise.withResolvers<unknown>();
+        const abortReason = Promise.withResolvers<unknown>();
+        await using server = serveHttp(async (request, { signal }) => {
+          signal.addEventListener(
+            "abort",
+            () => abortReason.resolve(signal.reason),
+          );
+          try {
+            await request.text();
+          } catch (error) {
+            readError.resolve(error);
+            if (kind === "Content-Length") throw error;
+          }
+          if (!signal.aborted) await aborted(signal);
+          return new Response("unreachable");
+        }, { onError: (error) => void reported.push(error) });
+        const conn = await Deno.connect({ port: server.addr.port });
+        await conn.write(
+          encoder.encode(`POST / HTTP/1.1\r\nHost: x\r\n${head}`),
+        );
+        conn.close();
+        assertInstanceOf(await readError.promise, Deno.errors.BadResource);
+        assertInstanceOf(await abortReason.promise, Deno.errors.BadResource);
+        await server.shutdown();
+        assertEquals(reported, []);
+      });
+    }
+  },
+});
+
+Deno.test({
   name:
     "serveHttp() answers 400, unreported, when the client's body breaks off",
   permissions: NET,
