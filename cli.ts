@@ -69,11 +69,11 @@ function standardIo(signal: AbortSignal): Io {
   };
 }
 
-function oneLine(error: unknown): string {
+function oneLine(error: unknown, name: string): string {
   if (error instanceof Deno.errors.NotCapable) {
     return `${
       error.message.split("\n")[0]
-    } (see "aio <command> --help" for the permissions)`;
+    } (see "aio ${name} --help" for the permissions)`;
   }
   return error instanceof Error ? error.message : String(error);
 }
@@ -125,7 +125,7 @@ export async function main(args: string[]): Promise<number> {
       await writeLine(std.stderr, "aio: interrupted");
       return 130;
     }
-    await writeLine(std.stderr, `aio: ${oneLine(error)}`);
+    await writeLine(std.stderr, `aio: ${oneLine(error, name ?? "<command>")}`);
     return 1;
   } finally {
     if (command) {

@@ -174,6 +174,25 @@ Deno.test({
 });
 
 Deno.test({
+  name: "aio names the command whose help lists a missing permission",
+  permissions: PERMISSIONS,
+  async fn() {
+    const { code, stdout, stderr } = await aio(["--no-prompt"], [
+      "serve",
+      "tcp",
+      "--port",
+      "0",
+    ]);
+    assertEquals(code, 1);
+    assertEquals(stdout, "");
+    assertMatch(
+      stderr,
+      /^aio: Requires net access to "127\.0\.0\.1:0".* \(see "aio serve --help" for the permissions\)\n$/,
+    );
+  },
+});
+
+Deno.test({
   name: "aio serve tcp echoes until SIGINT, then shuts down gracefully",
   permissions: PERMISSIONS,
   async fn(t) {

@@ -205,7 +205,7 @@ export async function fetchCommand(
   }, { concurrency, signal: io.signal });
 
   try {
-    await writeRecords(io, flags.out, records);
+    await writeRecords(io, flags.out, records, progress);
   } catch (error) {
     progress.endLine();
     throw error;

@@ -65,6 +65,51 @@ Deno.test({
 });
 
 Deno.test({
+  name: "fetchCommand() keeps the bar off the records on a shared terminal",
+  permissions: { net: ["127.0.0.1"] },
+  async fn() {
+    await using server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => new Response("ok"),
+    );
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    // Standard output and error on one terminal: one screen, in order.
+    const screen: string[] = [];
+    const terminal = output(true);
+    const shared: Output = {
+      write(bytes) {
+        screen.push(new TextDecoder().decode(bytes));
+        return Promise.resolve(bytes.length);
+      },
+      writeSync(bytes) {
+        screen.push(new TextDecoder().decode(bytes));
+        return bytes.length;
+      },
+      isTerminal: terminal.isTerminal,
+    };
+    const urls = ["a", "b", "c", "d"].map((name) => `${base}/${name}`);
+    const io: Io = {
+      stdin: ReadableStream.from([]),
+      stdinIsTerminal: true,
+      stdout: shared,
+      stderr: shared,
+      signal: new AbortController().signal,
+    };
+    assertEquals(await fetchCommand(["-c", "1", ...urls], io), 0);
+    // What each line shows once carriage returns and erasures are applied.
+    const shown = screen.join("").split("\n").map((line) =>
+      line.split("\r").at(-1)!.replace("\x1b[2K", "")
+    );
+    const records = shown.filter((line) => line.includes('"url"'));
+    assertEquals(records.length, 4, JSON.stringify(screen));
+    for (const line of records) {
+      assertEquals(line.startsWith('{"url":'), true, JSON.stringify(line));
+    }
+    assertEquals(shown.at(-2)?.startsWith("fetch ["), true);
+  },
+});
+
+Deno.test({
   name:
     "fetchRecord() retries a body cut off or stalled, not only a failed head",
   permissions: { net: ["127.0.0.1"] },

@@ -7,7 +7,7 @@
 
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { writeJsonLines } from "../fs/json_lines.ts";
-import type { ProgressSink } from "./progress.ts";
+import type { ProgressReporter, ProgressSink } from "./progress.ts";
 
 /** A byte sink written with backpressure (`Deno.stdout` fits). */
 export interface Output extends ProgressSink {
@@ -53,18 +53,22 @@ export async function readStdinLines(
 /**
  * Writes records as JSON lines, as they come: atomically to `out` when
  * given (readers see the old file until the last line is written), else to
- * standard output.
+ * standard output, erasing `progress`'s bar first when both are on a terminal.
  */
 export async function writeRecords(
   io: Io,
   out: string | undefined,
   records: AsyncIterable<unknown>,
+  progress?: ProgressReporter,
 ): Promise<void> {
   if (out !== undefined) {
     await writeJsonLines(out, records, { signal: io.signal });
     return;
   }
+  // A bar on the terminal the records go to would run into them.
+  const shared = progress !== undefined && io.stdout.isTerminal();
   for await (const record of records) {
+    if (shared) progress.clear();
     await writeLine(io.stdout, JSON.stringify(record));
   }
 }

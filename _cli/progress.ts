@@ -128,6 +128,17 @@ export class ProgressReporter {
    * such as "interrupted", starts on a line of its own. Does nothing when no
    * bar is open.
    */
+  /**
+   * Erases a bar drawn on a terminal, so that other output sharing the
+   * terminal starts on a clean line; the next update draws it again.
+   */
+  clear(): void {
+    if (!this.#open) return;
+    this.#write("\r\x1b[2K");
+    this.#open = false;
+    this.#lastDraw = -Infinity;
+  }
+
   endLine(): void {
     if (!this.#open) return;
     this.#write("\n");
