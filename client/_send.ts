@@ -438,6 +438,8 @@ export function prepareTarget(
 const FETCH_SCHEMES = new Set(["http:", "https:", "data:", "blob:", "file:"]);
 /** An HTTP method: an RFC 9110 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Deno's fetch error for a port the Fetch standard blocks. */
+const BLOCKED_PORT = /\bRequests to port \d+ are blocked\b/;
 /** Methods that fetch refuses to send, as a failed connection would fail. */
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
@@ -548,6 +550,13 @@ export class Attempt {
     }
     if (error instanceof TypeError) {
       const { url, method } = this.#call.target;
+      // The Fetch standard's "bad ports" (6000, 25, ...): never sent, so
+      // the caller's mistake, not the network's; not retried.
+      if (BLOCKED_PORT.test(error.message)) {
+        return new TypeError(`Cannot ${method} "${url}": ${reason(error)}`, {
+          cause: error,
+        });
+      }
       return new NetworkError(`Cannot ${method} "${url}": ${reason(error)}`, {
         url,
         method,

@@ -118,8 +118,8 @@ export interface RequestOptions extends Omit<RequestInit, "signal"> {
  * @param options Fetch options (`method`, `headers`, `body`, ...) and
  * {@linkcode RequestOptions}.
  * @returns The response; its body is guarded by the same deadline.
- * @throws {TypeError} If the URL is not valid, or an option has the wrong
- * type.
+ * @throws {TypeError} If the URL is not valid or its port is one `fetch`
+ * blocks, or an option has the wrong type.
  * @throws {RangeError} If a timeout or retry option is out of range.
  * @throws {HttpError} If the status is rejected by `throwHttpErrors`.
  * @throws {NetworkError} If the connection fails.
@@ -157,8 +157,8 @@ export function request(
  * @param input An absolute URL, or a `Request`.
  * @param options Fetch options and {@linkcode RequestOptions}.
  * @returns The body decoded as UTF-8.
- * @throws {TypeError} If the URL is not valid, or an option has the wrong
- * type.
+ * @throws {TypeError} If the URL is not valid or its port is one `fetch`
+ * blocks, or an option has the wrong type.
  * @throws {RangeError} If a timeout or retry option is out of range.
  * @throws {HttpError} If the status is rejected by `throwHttpErrors`.
  * @throws {NetworkError} If the connection fails or the body is cut off.
@@ -193,8 +193,8 @@ export function fetchText(
  * @param options Fetch options and {@linkcode RequestOptions}.
  * @returns The parsed body.
  * @throws {ParseError} If the body is not JSON; the message quotes its start.
- * @throws {TypeError} If the URL is not valid, or an option has the wrong
- * type.
+ * @throws {TypeError} If the URL is not valid or its port is one `fetch`
+ * blocks, or an option has the wrong type.
  * @throws {RangeError} If a timeout or retry option is out of range.
  * @throws {HttpError} If the status is rejected by `throwHttpErrors`.
  * @throws {NetworkError} If the connection fails or the body is cut off.
@@ -230,8 +230,8 @@ export function fetchJson<T = unknown>(
  * @param input An absolute URL, or a `Request`.
  * @param options Fetch options and {@linkcode RequestOptions}.
  * @returns The body.
- * @throws {TypeError} If the URL is not valid, or an option has the wrong
- * type.
+ * @throws {TypeError} If the URL is not valid or its port is one `fetch`
+ * blocks, or an option has the wrong type.
  * @throws {RangeError} If a timeout or retry option is out of range.
  * @throws {HttpError} If the status is rejected by `throwHttpErrors`.
  * @throws {NetworkError} If the connection fails or the body is cut off.

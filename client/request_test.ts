@@ -70,6 +70,23 @@ Deno.test(
   },
 );
 
+Deno.test("request() does not retry a port that fetch blocks", {
+  permissions: NET,
+}, async () => {
+  const retries: number[] = [];
+  // 6000 is among the Fetch standard's bad ports: fetch never sends it.
+  const error = await assertRejects(
+    () =>
+      fetchText("http://127.0.0.1:6000/", {
+        retry: { attempts: 3, onRetry: ({ attempt }) => retries.push(attempt) },
+      }),
+    TypeError,
+    'Cannot GET "http://127.0.0.1:6000/": Fetch failed: Requests to port 6000 are blocked',
+  );
+  assertInstanceOf(error.cause, TypeError);
+  assertEquals(retries, []);
+});
+
 Deno.test("request() accepts a URL object and a Request", {
   permissions: NET,
 }, async (t) => {
