@@ -169,6 +169,9 @@ Deno.test({
       assertEquals(code, 0, args.join(" "));
       assertMatch(stdout, /^usage: aio/);
       if (args[0] !== "--help") assertStringIncludes(stdout, "permissions:");
+      // Each server's help is its own.
+      if (args[1] === "tcp") assertEquals(stdout.includes("--dir"), false);
+      if (args[1] === "http") assertEquals(stdout.includes("--lines"), false);
     }
   },
 });

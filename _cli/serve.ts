@@ -73,17 +73,38 @@ const HTTP_FLAGS = {
   quiet: { type: "boolean", short: "q", description: "no access log" },
 } as const;
 
+const TCP_TEXT = `tcp: the echo server: whatever a client sends comes back.
+${describeFlags(TCP_FLAGS)}`;
+
+const HTTP_TEXT =
+  `http: "Hello, world!" for every request, or a static file server with --dir
+(nothing outside PATH is reachable: "..", encoded dots and slashes, and
+symlinks pointing out are refused).
+${describeFlags(HTTP_FLAGS)}`;
+
+const TCP_USAGE = `usage: aio serve tcp [options]
+
+${TCP_TEXT}
+
+Runs until Ctrl-C (or SIGTERM), then shuts down gracefully.
+
+permissions: -N=HOST:PORT (e.g. -N=127.0.0.1:8080).`;
+
+const HTTP_USAGE = `usage: aio serve http [options]
+
+${HTTP_TEXT}
+
+Runs until Ctrl-C (or SIGTERM), then shuts down gracefully.
+
+permissions: -N=HOST:PORT (e.g. -N=127.0.0.1:8888); --dir also -R=PATH.`;
+
 /** The usage text of `aio serve`. */
 export const SERVE_USAGE = `usage: aio serve tcp [options]
        aio serve http [options]
 
-tcp: the echo server: whatever a client sends comes back.
-${describeFlags(TCP_FLAGS)}
+${TCP_TEXT}
 
-http: "Hello, world!" for every request, or a static file server with --dir
-(nothing outside PATH is reachable: "..", encoded dots and slashes, and
-symlinks pointing out are refused).
-${describeFlags(HTTP_FLAGS)}
+${HTTP_TEXT}
 
 Both run until Ctrl-C (or SIGTERM), then shut down gracefully.
 
@@ -116,7 +137,7 @@ async function untilClosed(
 async function serveTcpCommand(args: string[], io: Io): Promise<number> {
   const { flags, positionals, help } = parseFlags(args, TCP_FLAGS);
   if (help) {
-    await writeLine(io.stdout, SERVE_USAGE);
+    await writeLine(io.stdout, TCP_USAGE);
     return 0;
   }
   if (positionals.length > 0) {
@@ -154,7 +175,7 @@ async function serveTcpCommand(args: string[], io: Io): Promise<number> {
 async function serveHttpCommand(args: string[], io: Io): Promise<number> {
   const { flags, positionals, help } = parseFlags(args, HTTP_FLAGS);
   if (help) {
-    await writeLine(io.stdout, SERVE_USAGE);
+    await writeLine(io.stdout, HTTP_USAGE);
     return 0;
   }
   if (positionals.length > 0) {
