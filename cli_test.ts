@@ -403,11 +403,15 @@ Deno.test({
     const base = `http://127.0.0.1:${server.addr.port}`;
 
     await t.step("Link header", async () => {
-      const { code, stdout } = await aio(["-N=127.0.0.1"], [
+      const { code, stdout, stderr } = await aio(["-N=127.0.0.1"], [
         "crawl",
         `${base}/links`,
       ]);
       assertEquals(code, 0);
+      assertEquals(
+        stderr,
+        'aio crawl: 3 pages; page 3 has no Link rel="next"\n',
+      );
       const pages = stdout.trim().split("\n").map((line) => JSON.parse(line));
       assertEquals(pages.map((p) => [p.page, p.url, p.bytes]), [
         [1, `${base}/links`, 6],
@@ -435,6 +439,19 @@ Deno.test({
       ]));
       assertEquals(code, 0);
       assertEquals(stdout.trim().split("\n").length, 2);
+      let stderr;
+      ({ code, stdout, stderr } = await aio(["-N=127.0.0.1"], [
+        "crawl",
+        "-n",
+        "json:meta.nxt",
+        `${base}/json`,
+      ]));
+      assertEquals(code, 0);
+      assertEquals(stdout.trim().split("\n").length, 1);
+      assertEquals(
+        stderr,
+        'aio crawl: 1 page; page 1 has no next URL at "meta.nxt"\n',
+      );
     });
 
     await t.step("a page that is not JSON, with --next json:", async () => {

@@ -40,7 +40,8 @@ export const CRAWL_USAGE = `usage: aio crawl [options] <url>
 
 Fetches <url>, then the page it names as next, and so on: one JSON line per
 page, {"page","url","status","bytes","ms"}. Stops when a page names no
-next page, after --max-pages, or with an error at a URL already visited.
+next page, after --max-pages, or with an error at a URL already visited;
+the last line on standard error says which.
 
 options:
 ${describeFlags(FLAGS)}
@@ -87,6 +88,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
   const timeout = positiveDuration("timeout", flags.timeout!);
 
   let bytes = 0;
+  let count = 0;
   let failure: unknown;
   async function* pages(): AsyncGenerator<PageRecord> {
     let before = performance.now();
@@ -106,6 +108,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
         })
       ) {
         const now = performance.now();
+        count = page.number;
         yield {
           page: page.number,
           url: page.url,
@@ -129,6 +132,16 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
     await writeLine(io.stderr, `aio crawl: ${message}`);
     return 1;
   }
+  // Why it stopped, so that a mistyped --next path shows at once.
+  const why = count === maxPages
+    ? `--max-pages ${maxPages} reached`
+    : `page ${count} has ${
+      next === undefined ? 'no Link rel="next"' : `no next URL at "${next}"`
+    }`;
+  await writeLine(
+    io.stderr,
+    `aio crawl: ${count} page${count === 1 ? "" : "s"}; ${why}`,
+  );
   return 0;
 }
 
