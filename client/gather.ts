@@ -812,8 +812,11 @@ async function* mapLoop<T, R>(
     }
   } finally {
     closed = true;
+    // Calls that reject as they are aborted below fail the run too: only
+    // a failure from before counts.
+    const failed = failure !== undefined;
     outer?.removeEventListener("abort", onOuterAbort);
-    if (running > 0 && failure === undefined) {
+    if (running > 0 && !failed) {
       controller.abort(
         abortError("Cannot finish call: the consumer stopped iterating"),
       );
@@ -825,7 +828,7 @@ async function* mapLoop<T, R>(
       // The first error wins over return()'s, as in for-of. A pending read
       // may never end, and an async generator runs return() only after it:
       // neither is waited for.
-      if (failure === undefined && !pulling) await closing;
+      if (!failed && !pulling) await closing;
       else closing.catch(() => {});
     }
   }

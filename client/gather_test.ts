@@ -873,16 +873,78 @@ Deno.test(
       });
     }
 
-    // With no read pending (a sync input), as in for-of.
-    await t.step("break: the error of return()", async () => {
-      const error = new Error("return() failed");
-      const thrown = await (async () => {
-        for await (
-          const _ of mapConcurrent(throwingReturn(error, "sync"), (i) => i)
-        ) break;
-      })().catch((e) => e);
-      assertStrictEquals(thrown, error);
-    });
+    // With no read pending (a sync input), as in for-of; the calls still
+    // running when the loop is left may reject as they are aborted.
+    for (const calls of ["resolve", "reject on abort"] as const) {
+      await t.step(`break, calls that ${calls}: return()'s error`, async () => {
+        const error = new Error("return() failed");
+        const thrown = await (async () => {
+          for await (
+            const _ of mapConcurrent(
+              throwingReturn(error, "sync"),
+              (i, signal) =>
+                i === 0
+                  ? i
+                  : calls === "resolve"
+                  ? resolveOnAbort(signal, i)
+                  : rejectOnAbort(signal),
+              { concurrency: 2 },
+            )
+          ) break;
+        })().catch((e) => e);
+        assertStrictEquals(thrown, error);
+      });
+    }
+  },
+);
+
+/** Never settles unless `signal` aborts; then resolves to `value`. */
+function resolveOnAbort<T>(signal: AbortSignal, value: T): Promise<T> {
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(value), { once: true })
+  );
+}
+
+/** Never settles unless `signal` aborts; then rejects with its reason. */
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) =>
+    signal.addEventListener("abort", () => reject(signal.reason), {
+      once: true,
+    })
+  );
+}
+
+Deno.test(
+  "mapConcurrent() waits for the input to close when the loop is left",
+  { permissions: {} },
+  async (t) => {
+    for (const calls of ["resolve", "reject on abort"] as const) {
+      await t.step(`calls that ${calls}`, async () => {
+        const log: string[] = [];
+        async function* input() {
+          try {
+            for (let i = 0;; i++) yield i;
+          } finally {
+            log.push("closing");
+            await delay(5);
+            log.push("closed");
+          }
+        }
+        const results = mapConcurrent(
+          input(),
+          (i, signal) =>
+            i === 0
+              ? i
+              : calls === "resolve"
+              ? resolveOnAbort(signal, i)
+              : rejectOnAbort(signal),
+          { concurrency: 2 },
+        );
+        for await (const _ of results) break;
+        log.push("loop left");
+        assertEquals(log, ["closing", "closed", "loop left"]);
+      });
+    }
   },
 );
 
