@@ -535,7 +535,7 @@ class Exchange implements HttpContext {
   /** `performance.now()` at arrival, read only for the access log. */
   started = 0;
   /** Stamp and links in the list of pending exchanges (`TimeoutSweep`). */
-  tick = 0;
+  since = 0;
   prev: Exchange | undefined = undefined;
   next: Exchange | undefined = undefined;
   #info: Deno.ServeHandlerInfo | undefined;
@@ -724,7 +724,7 @@ class Dispatcher implements FetchHandler {
     if (
       method !== "GET" && method !== "HEAD" && this.#maxBodySize !== Infinity
     ) {
-      const limited = this.#limit(exchange, request);
+      const limited = this.#limit(exchange, request, info);
       if (limited instanceof Response) return limited;
       request = limited;
     }
@@ -749,20 +749,29 @@ class Dispatcher implements FetchHandler {
    * A 413 for a `Content-Length` over the limit, `request` itself for one
    * within it, or else a copy of `request` whose body stops at the limit.
    */
-  #limit(exchange: Exchange, request: Request): Request | Response {
+  #limit(
+    exchange: Exchange,
+    request: Request,
+    info: Deno.ServeHandlerInfo | undefined,
+  ): Request | Response {
     const maxBodySize = this.#maxBodySize;
     const length = contentLength(request.headers.get("content-length"));
     if (length !== undefined) {
       if (length <= maxBodySize) return request;
-      // Deno adds `Connection: close` and discards the announced body.
+      // Deno reads the announced body off the connection and drops it.
       return this.#logged(exchange, this.#tooLarge());
     }
     const body = request.body;
     if (body === null) return request;
+    // Once the response is delivered, a body left unread is let go.
+    const delivered = new AbortController();
+    const release = () =>
+      delivered.abort(new AioError("The request was already answered"));
+    info?.completed.then(release, release);
     // A body without Content-Length or Transfer-Encoding is wrapped too:
     // HTTP/2 sends one so.
     return copyRequest(request, {
-      body: limitBody(body, maxBodySize, () => {
+      body: limitBody(body, maxBodySize, delivered.signal, () => {
         const error = new AioError(
           `Cannot read the body of ${request.method} ${request.url}: larger than the ${maxBodySize} bytes maxBodySize`,
         );
@@ -800,7 +809,7 @@ class Dispatcher implements FetchHandler {
     if (exchange.state === ABANDONED) {
       // Already answered by the server; the handler's own answer is moot.
       if (
-        failed && !exchange.abortedWith(value) &&
+        failed && !exchange.abortedWith(value) && !isRequestClosed(value) &&
         clientFault(exchange.request, value) === undefined
       ) {
         this.report(value, exchange.request);
@@ -857,9 +866,10 @@ class Dispatcher implements FetchHandler {
 
   /** Ends the exchange with the server's `response`, aborting its signal. */
   #abandon(exchange: Exchange, response: Response, reason: unknown): void {
-    // Deno's request caches its URL once read; read now, it stays readable
-    // for `onError` if the handler fails after this answer.
+    // Deno's request caches its URL and headers once read; read now, they
+    // stay readable for the handler and `onError` after this answer.
     void exchange.request.url;
+    void exchange.request.headers;
     this.#pending.delete(exchange);
     exchange.state = ABANDONED;
     exchange.abort(reason);
@@ -1028,7 +1038,19 @@ class Server implements HttpServer {
         this.#force.abort();
       }
     }
-    if (!this.#force.signal.aborted) await this.#server.shutdown();
+    // Deno's shutdown() delivers what is answered and closes the rest, but
+    // waits without limit for a request body that never ends (a client that
+    // stalled mid-upload after its answer), and once started it can no
+    // longer be forced (nor does closing earlier work: answered responses
+    // may still be on their way). After a grace, the process may exit
+    // without such connections; `finished` waits for their clients.
+    if (
+      !this.#force.signal.aborted &&
+      !await settlesWithin(this.#server.shutdown(), FORCE_GRACE)
+    ) {
+      this.#server.unref();
+      return;
+    }
     await this.finished;
   }
 }
@@ -1074,20 +1096,30 @@ function clientFault(request: Request, error: unknown): string | undefined {
     }
     return undefined;
   }
-  if (
-    request.bodyUsed && /\bbody\b/i.test((error as Error)?.message) && (
-      error instanceof Deno.errors.BadResource ||
-      error instanceof Deno.errors.Http ||
-      error instanceof Deno.errors.UnexpectedEof ||
-      error instanceof Deno.errors.ConnectionReset
-    )
-  ) {
-    return BODY_ENDED;
-  }
+  if (request.bodyUsed && isBodyReadError(error)) return BODY_ENDED;
   return undefined;
 }
 
+/** Whether `error` is Deno's for a request body that broke off. */
+function isBodyReadError(error: unknown): boolean {
+  return /\bbody\b/i.test((error as Error)?.message) && (
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Http ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.ConnectionReset
+  );
+}
+
 const BODY_ENDED = "the request body ended early";
+
+/**
+ * Whether `error` is Deno's for a request already answered, which a handler
+ * meets when it reads the body after the server answered for it (timeout,
+ * body limit, shutdown): a consequence of that answer, not a failure.
+ */
+function isRequestClosed(error: unknown): boolean {
+  return error instanceof TypeError && error.message === "Request closed";
+}
 
 /** Whether the client sent `Connection: close`. */
 function asksToClose(request: Request): boolean {

@@ -25,7 +25,7 @@ Deno.test("timeout sweep", () => {
   }
   const item = (name: string): Item => ({
     name,
-    tick: 0,
+    since: 0,
     prev: undefined,
     next: undefined,
   });

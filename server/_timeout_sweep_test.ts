@@ -1,0 +1,56 @@
+import { assertEquals, assertGreaterOrEqual, assertLess } from "@std/assert";
+import { delay } from "@std/async/delay";
+import { type Timed, TimeoutSweep } from "./_timeout_sweep.ts";
+
+interface Item extends Timed<Item> {
+  name: string;
+}
+
+function item(name: string): Item {
+  return { name, since: 0, prev: undefined, next: undefined };
+}
+
+/** Keeps the event loop busy for `ms`, as a CPU-bound handler would. */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Spin.
+  }
+}
+
+Deno.test("TimeoutSweep times items out after their timeout, never before", async () => {
+  const fired = Promise.withResolvers<number>();
+  const timedOut: string[] = [];
+  using sweep = new TimeoutSweep<Item>(100, (it) => {
+    timedOut.push(it.name);
+    fired.resolve(performance.now());
+  });
+  const start = performance.now();
+  const [a, b] = [item("a"), item("b")];
+  sweep.add(a);
+  sweep.add(b);
+  sweep.delete(b);
+  const at = await fired.promise;
+  assertGreaterOrEqual(at - start, 100);
+  assertEquals(timedOut, ["a"]);
+  // The sweep that found the list empty stopped the timer: the op sanitizer
+  // would report a leaked interval otherwise.
+  await delay(50);
+});
+
+Deno.test("TimeoutSweep does not add up a busy event loop's lag", async () => {
+  const fired = Promise.withResolvers<number>();
+  using sweep = new TimeoutSweep<Item>(100, () => fired.resolve(0));
+  const start = performance.now();
+  sweep.add(item("a"));
+  // The loop is busy 30 ms at a time, so each 10 ms sweep runs ~30 ms late:
+  // counting sweeps, 11 of them would take ~330 ms.
+  let at: number | undefined;
+  void fired.promise.then(() => at = performance.now());
+  while (at === undefined && performance.now() - start < 2_000) {
+    busy(30);
+    await delay(0);
+  }
+  assertGreaterOrEqual(at! - start, 100);
+  assertLess(at! - start, 250);
+});
