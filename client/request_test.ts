@@ -143,16 +143,17 @@ Deno.test(
         new Response(stalledBody("first", cancelled.resolve))
       );
       const start = performance.now();
-      const response = await request(server.url(), { timeout: 200 });
-      assertLess(performance.now() - start, 200);
+      // Generous, so that a loaded machine still gets the headers in time.
+      const response = await request(server.url(), { timeout: 500 });
+      assertLess(performance.now() - start, 500);
       const reader = response.body!.getReader();
       assertEquals(
         new TextDecoder().decode((await reader.read()).value),
         "first",
       );
       const error = await assertRejects(() => reader.read(), TimeoutError);
-      assertGreaterOrEqual(performance.now() - start, 195);
-      assertEquals(error.timeout, 200);
+      assertGreaterOrEqual(performance.now() - start, 495);
+      assertEquals(error.timeout, 500);
       await cancelled.promise;
     });
     await t.step("fetchText()", async () => {
