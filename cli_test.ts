@@ -243,6 +243,14 @@ Deno.test({
         const [, url] = await server.waitFor(/Hello server on (http:\S+)/);
         const response = await fetch(url!);
         assertEquals(await response.text(), "Hello, world!");
+        // A client stalled mid-upload does not hold the exit up.
+        using stalled = await Deno.connect({
+          port: Number(new URL(url!).port),
+        });
+        await stalled.write(new TextEncoder().encode(
+          "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello",
+        ));
+        await stalled.read(new Uint8Array(1024)); // the answer
         assertEquals((await server.stop("SIGTERM")).code, 0);
       }
       await using server = new Running(

@@ -116,7 +116,7 @@ function address({ hostname, port }: Deno.NetAddr): string {
 
 /** Waits for the server to close (on Ctrl-C), saying what happens. */
 async function untilClosed(
-  server: { finished: Promise<void> },
+  server: { finished: Promise<void>; shutdown(): Promise<void> },
   listening: Promise<void>,
   io: Io,
 ): Promise<number> {
@@ -128,7 +128,12 @@ async function untilClosed(
       { once: true },
     )
   );
-  await server.finished;
+  // shutdown() is bounded; an HTTP server's `finished` also waits for a
+  // client stalled mid-upload to go.
+  await Promise.race([
+    server.finished,
+    shuttingDown.then(() => server.shutdown()),
+  ]);
   if (io.signal.aborted) await shuttingDown;
   await writeLine(io.stdout, "Closed");
   return 0;
