@@ -387,7 +387,10 @@ export interface HttpServer extends AsyncDisposable {
    * `shutdownTimeout` (then they are aborted), and the connections are
    * closed. Calling it again returns the same promise.
    *
-   * @returns A promise that resolves like `finished`.
+   * @returns A promise that resolves like `finished`, except that it does
+   * not wait more than a second for clients stalled mid-upload after their
+   * answer, whose connections Deno cannot be made to close: the server is
+   * unref'd instead, so the process may exit, and `finished` waits for them.
    */
   shutdown(): Promise<void>;
   /** Same as `shutdown()`, for `await using`. */
