@@ -125,7 +125,11 @@ export async function main(args: string[]): Promise<number> {
       await writeLine(std.stderr, "aio: interrupted");
       return 130;
     }
-    await writeLine(std.stderr, `aio: ${oneLine(error, name ?? "<command>")}`);
+    // `serve tcp` and `serve http` each have their own help.
+    const which = name === "serve" && ["tcp", "http"].includes(rest[0]!)
+      ? `serve ${rest[0]}`
+      : name ?? "<command>";
+    await writeLine(std.stderr, `aio: ${oneLine(error, which)}`);
     return 1;
   } finally {
     if (command) {

@@ -190,7 +190,7 @@ Deno.test({
     assertEquals(stdout, "");
     assertMatch(
       stderr,
-      /^aio: Requires net access to "127\.0\.0\.1:0".* \(see "aio serve --help" for the permissions\)\n$/,
+      /^aio: Requires net access to "127\.0\.0\.1:0".* \(see "aio serve tcp --help" for the permissions\)\n$/,
     );
   },
 });

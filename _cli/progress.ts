@@ -128,20 +128,21 @@ export class ProgressReporter {
    * such as "interrupted", starts on a line of its own. Does nothing when no
    * bar is open.
    */
+  endLine(): void {
+    if (!this.#open) return;
+    this.#write("\n");
+    this.#open = false;
+  }
+
   /**
    * Erases a bar drawn on a terminal, so that other output sharing the
-   * terminal starts on a clean line; the next update draws it again.
+   * terminal starts on a clean line. The next update draws it again at once,
+   * whatever the interval: output that erased it comes with an update.
    */
   clear(): void {
     if (!this.#open) return;
     this.#write("\r\x1b[2K");
     this.#open = false;
     this.#lastDraw = -Infinity;
-  }
-
-  endLine(): void {
-    if (!this.#open) return;
-    this.#write("\n");
-    this.#open = false;
   }
 }

@@ -550,8 +550,8 @@ export class Attempt {
     }
     if (error instanceof TypeError) {
       const { url, method } = this.#call.target;
-      // The Fetch standard's "bad ports" (6000, 25, ...): never sent, so
-      // the caller's mistake, not the network's; not retried.
+      // A port the Fetch standard blocks (6000, 25, ...; in the URL or in
+      // a redirect): never sent, so retrying cannot help.
       if (BLOCKED_PORT.test(error.message)) {
         return new TypeError(`Cannot ${method} "${url}": ${reason(error)}`, {
           cause: error,

@@ -11,9 +11,10 @@
  * limit is buffered. A read of the source that fails (the client went away
  * mid-body) is handed to `onBroken` before the stream errors with it: Deno
  * aborts no signal for a client that leaves while its body is being read
- * (denoland/deno#21653). Aborting `signal` cancels the source and errors the
- * stream with its reason: Deno leaves the resource of a body it no longer
- * owns open until then.
+ * (denoland/deno#21653).
+ *
+ * Nothing is read ahead, and the source is locked only by the first read:
+ * Deno lets go of a body that nobody locked once the request is answered.
  *
  * `LimitedBytesTransformStream` from `@std/streams` errors the same way, but
  * the server must learn that the limit was hit even when a handler swallows
@@ -22,19 +23,14 @@
 export function limitBody(
   body: ReadableStream<Uint8Array>,
   limit: number,
-  signal: AbortSignal,
   onExceeded: () => Error,
   onBroken: (error: unknown) => void,
 ): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let size = 0;
-  signal.addEventListener(
-    "abort",
-    () => reader.cancel(signal.reason).catch(() => {}),
-    { once: true },
-  );
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      reader ??= body.getReader();
       let step: ReadableStreamReadResult<Uint8Array>;
       try {
         step = await reader.read();
@@ -42,8 +38,6 @@ export function limitBody(
         onBroken(error);
         throw error;
       }
-      // Cut off, not ended: what was read must not pass for the whole body.
-      signal.throwIfAborted();
       if (step.done) {
         controller.close();
         return;
@@ -58,7 +52,7 @@ export function limitBody(
       controller.enqueue(step.value);
     },
     cancel(reason) {
-      return reader.cancel(reason);
+      return (reader ?? body).cancel(reason);
     },
   }, { highWaterMark: 0 });
 }

@@ -5,7 +5,9 @@
  * Measured on Deno 2.9.6: `setTimeout` + `clearTimeout` cost about 2 µs per
  * request, a quarter of what serving a hello-world request costs in total;
  * linking into and out of this list costs about 15 ns (a `Set` about 90 ns),
- * and stamping it with `performance.now()` about 0.1 µs. A stamp of the
+ * and stamping it with `performance.now()` about 0.1 µs in isolation (an
+ * earlier hello-world run put it at 0.4 µs of server CPU, near that
+ * benchmark's noise), paid by async handlers only. A stamp of the
  * monotonic clock, rather than a count of the sweep's ticks, keeps a busy
  * event loop's lag from adding up tick after tick (a 100 ms timeout fired
  * after ~600 ms under load when ticks were counted), and is immune to

@@ -18,10 +18,14 @@ function busy(ms: number): void {
   }
 }
 
-Deno.test("TimeoutSweep times items out after their timeout, never before", async () => {
+Deno.test("TimeoutSweep times items out after their timeout, never before", {
+  permissions: {},
+}, async () => {
   const fired = Promise.withResolvers<number>();
   const timedOut: string[] = [];
-  using sweep = new TimeoutSweep<Item>(100, (it) => {
+  // Not disposed: the op sanitizer fails the test if the sweep that finds
+  // the list empty does not stop the timer.
+  const sweep = new TimeoutSweep<Item>(100, (it) => {
     timedOut.push(it.name);
     fired.resolve(performance.now());
   });
@@ -33,18 +37,18 @@ Deno.test("TimeoutSweep times items out after their timeout, never before", asyn
   const at = await fired.promise;
   assertGreaterOrEqual(at - start, 100);
   assertEquals(timedOut, ["a"]);
-  // The sweep that found the list empty stopped the timer: the op sanitizer
-  // would report a leaked interval otherwise.
-  await delay(50);
+  await delay(50); // the next sweep finds the list empty
 });
 
-Deno.test("TimeoutSweep does not add up a busy event loop's lag", async () => {
+Deno.test("TimeoutSweep does not add up a busy event loop's lag", {
+  permissions: {},
+}, async () => {
   const fired = Promise.withResolvers<number>();
   using sweep = new TimeoutSweep<Item>(100, () => fired.resolve(0));
   const start = performance.now();
   sweep.add(item("a"));
   // The loop is busy 30 ms at a time, so each 10 ms sweep runs ~30 ms late:
-  // counting sweeps, 11 of them would take ~330 ms.
+  // counting sweeps, 11 of them took ~330 ms or more.
   let at: number | undefined;
   void fired.promise.then(() => at = performance.now());
   while (at === undefined && performance.now() - start < 2_000) {
@@ -52,5 +56,5 @@ Deno.test("TimeoutSweep does not add up a busy event loop's lag", async () => {
     await delay(0);
   }
   assertGreaterOrEqual(at! - start, 100);
-  assertLess(at! - start, 250);
+  assertLess(at! - start, 300);
 });

@@ -53,9 +53,10 @@ export interface HttpContext {
    * `maxBodySize`, or the server shut down and its `shutdownTimeout` passed.
    * It does not abort after a response is delivered (unlike Deno's
    * `request.signal`, denoland/deno#27005). A client that leaves while its
-   * body is being read aborts it once the read fails (a chunked body) or the
-   * handler fails with that error (a `Content-Length` body): Deno itself
-   * signals nothing then (denoland/deno#21653).
+   * body is being read aborts it once the read fails (a chunked body, with
+   * a finite `maxBodySize`) or the handler fails with that error (a
+   * `Content-Length` body): Deno itself signals nothing then
+   * (denoland/deno#21653).
    *
    * Read it before returning the response for it to cover a streaming
    * response body too; read after a response was returned, it never aborts.
@@ -397,8 +398,14 @@ export interface HttpServer extends AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Responses still streaming this long after the forced abort are cut off. */
+/**
+ * Responses still streaming this long after the forced abort are cut off;
+ * Deno's own close is waited for this long too (see `Server.#close`).
+ */
 const FORCE_GRACE = 1000;
+
+/** The 400's reason for a handler that failed as its request body broke off. */
+const BODY_ENDED = "the request body ended early";
 
 /**
  * Builds a `deno serve` handler (`export default { fetch }`) from an
@@ -727,7 +734,7 @@ class Dispatcher implements FetchHandler {
     if (
       method !== "GET" && method !== "HEAD" && this.#maxBodySize !== Infinity
     ) {
-      const limited = this.#limit(exchange, request, info);
+      const limited = this.#limit(exchange, request);
       if (limited instanceof Response) return limited;
       request = limited;
     }
@@ -752,11 +759,7 @@ class Dispatcher implements FetchHandler {
    * A 413 for a `Content-Length` over the limit, `request` itself for one
    * within it, or else a copy of `request` whose body stops at the limit.
    */
-  #limit(
-    exchange: Exchange,
-    request: Request,
-    info: Deno.ServeHandlerInfo | undefined,
-  ): Request | Response {
+  #limit(exchange: Exchange, request: Request): Request | Response {
     const maxBodySize = this.#maxBodySize;
     const length = contentLength(request.headers.get("content-length"));
     if (length !== undefined) {
@@ -766,15 +769,10 @@ class Dispatcher implements FetchHandler {
     }
     const body = request.body;
     if (body === null) return request;
-    // Once the response is delivered, a body left unread is let go.
-    const delivered = new AbortController();
-    const release = () =>
-      delivered.abort(new AioError("The request was already answered"));
-    info?.completed.then(release, release);
     // A body without Content-Length or Transfer-Encoding is wrapped too:
     // HTTP/2 sends one so.
     return copyRequest(request, {
-      body: limitBody(body, maxBodySize, delivered.signal, () => {
+      body: limitBody(body, maxBodySize, () => {
         const error = new AioError(
           `Cannot read the body of ${request.method} ${request.url}: larger than the ${maxBodySize} bytes maxBodySize`,
         );
@@ -1099,21 +1097,18 @@ function clientFault(request: Request, error: unknown): string | undefined {
     }
     return undefined;
   }
-  if (request.bodyUsed && isBodyReadError(error)) return BODY_ENDED;
+  if (
+    request.bodyUsed && /\bbody\b/i.test((error as Error)?.message) && (
+      error instanceof Deno.errors.BadResource ||
+      error instanceof Deno.errors.Http ||
+      error instanceof Deno.errors.UnexpectedEof ||
+      error instanceof Deno.errors.ConnectionReset
+    )
+  ) {
+    return BODY_ENDED;
+  }
   return undefined;
 }
-
-/** Whether `error` is Deno's for a request body that broke off. */
-function isBodyReadError(error: unknown): boolean {
-  return /\bbody\b/i.test((error as Error)?.message) && (
-    error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.Http ||
-    error instanceof Deno.errors.UnexpectedEof ||
-    error instanceof Deno.errors.ConnectionReset
-  );
-}
-
-const BODY_ENDED = "the request body ended early";
 
 /**
  * Whether `error` is Deno's for a request already answered, which a handler

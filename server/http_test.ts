@@ -256,26 +256,37 @@ Deno.test({
   name:
     "serveHttp() keeps an abandoned request's headers and does not report its closed body",
   permissions: NET,
-  async fn() {
-    const errors: unknown[] = [];
-    const seen = Promise.withResolvers<string | null>();
-    const answered = Promise.withResolvers<void>();
-    await using server = serveHttp(async (request) => {
-      await answered.promise; // the handler is late: 503 meanwhile
-      seen.resolve(request.headers.get("x-id"));
-      return new Response(await request.text()); // Deno: "Request closed"
-    }, { requestTimeout: 50, onError: (error) => void errors.push(error) });
-    const response = await fetch(`http://127.0.0.1:${server.addr.port}/`, {
-      method: "POST",
-      headers: { "x-id": "7" },
-      body: "late",
-    });
-    assertEquals(response.status, 503);
-    await response.body?.cancel();
-    answered.resolve();
-    assertEquals(await seen.promise, "7");
-    await server.shutdown();
-    assertEquals(errors, []);
+  async fn(t) {
+    // A string body has a Content-Length; a stream is sent chunked.
+    const bodies = {
+      "Content-Length": () => "late",
+      "chunked": () => ReadableStream.from([encoder.encode("late")]),
+    };
+    for (const [kind, body] of Object.entries(bodies)) {
+      await t.step(`a ${kind} body`, async () => {
+        const errors: unknown[] = [];
+        const seen = Promise.withResolvers<string | null>();
+        const answered = Promise.withResolvers<void>();
+        await using server = serveHttp(async (request) => {
+          await answered.promise; // the handler is late: 503 meanwhile
+          seen.resolve(request.headers.get("x-id"));
+          return new Response(await request.text()); // Deno: "Request closed"
+        }, {
+          requestTimeout: 50,
+          onError: (error) => void errors.push(error),
+        });
+        const response = await fetch(
+          `http://127.0.0.1:${server.addr.port}/`,
+          { method: "POST", headers: { "x-id": "7" }, body: body() },
+        );
+        assertEquals(response.status, 503);
+        await response.body?.cancel();
+        answered.resolve();
+        assertEquals(await seen.promise, "7");
+        await server.shutdown();
+        assertEquals(errors, []);
+      });
+    }
   },
 });
 
@@ -1043,6 +1054,37 @@ Deno.test({
     assertLess(performance.now() - start, 5000);
     await reader.read().catch(() => {});
     await reader.cancel().catch(() => {});
+  },
+});
+
+Deno.test({
+  name: "serveHttp() lets a handler read the body after answering",
+  permissions: NET,
+  async fn(t) {
+    const bodies = {
+      "Content-Length": ["Content-Length: 10\r\n\r\nhello", "world"],
+      "chunked": [
+        "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        "5\r\nworld\r\n0\r\n\r\n",
+      ],
+    };
+    for (const [kind, [head, rest]] of Object.entries(bodies)) {
+      await t.step(`a ${kind} body`, async () => {
+        const read = Promise.withResolvers<string>();
+        await using server = serveHttp((request) => {
+          // Accepted at once, the upload read on in the background.
+          request.text().then(read.resolve, read.reject);
+          return new Response("accepted", { status: 202 });
+        });
+        using conn = await Deno.connect({ port: server.addr.port });
+        await conn.write(
+          encoder.encode(`POST / HTTP/1.1\r\nHost: x\r\n${head}`),
+        );
+        assertEquals((await readResponse(conn))?.status, 202);
+        await conn.write(encoder.encode(rest!));
+        assertEquals(await read.promise, "helloworld");
+      });
+    }
   },
 });
 
