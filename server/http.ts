@@ -898,9 +898,12 @@ class Dispatcher implements FetchHandler {
 
   /** Hands `error` to `onError`; `request` is undefined for stream errors. */
   report(error: unknown, request?: Request): Response | void {
-    // The client's oversized body, met after the answer began (a handler
-    // streaming it back): not the server's failure.
-    if (bodyLimitErrors.has(error as object)) return;
+    // The client's oversized body, or its body broken off by the client
+    // leaving, met after the answer began (a handler streaming it back):
+    // not the server's failure.
+    if (bodyLimitErrors.has(error as object) || isRequestBodyLost(error)) {
+      return;
+    }
     try {
       return this.#onError(error, request);
     } catch (onErrorError) {
@@ -1117,6 +1120,16 @@ function clientFault(request: Request, error: unknown): string | undefined {
  */
 function isRequestClosed(error: unknown): boolean {
   return error instanceof TypeError && error.message === "Request closed";
+}
+
+/**
+ * Whether `error` is Deno's for reading a request body whose connection is
+ * gone ("Cannot read request body as underlying resource unavailable"); a
+ * response body that breaks elsewhere (an upstream's) gives other errors.
+ */
+function isRequestBodyLost(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource &&
+    /\brequest body\b/i.test(error.message);
 }
 
 /** Whether the client sent `Connection: close`. */

@@ -1058,6 +1058,38 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "serveHttp() does not report a body streamed back whose client left mid-upload",
+  permissions: NET,
+  async fn(t) {
+    const bodies = {
+      "chunked": "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+      "Content-Length, signal read": "Content-Length: 10\r\n\r\nhello",
+    };
+    for (const [kind, head] of Object.entries(bodies)) {
+      await t.step(kind, async () => {
+        const reported: unknown[] = [];
+        const signals: AbortSignal[] = [];
+        await using server = serveHttp((request, context) => {
+          signals.push(context.signal); // watched: piped through the server
+          return new Response(request.body);
+        }, { onError: (error) => void reported.push(error) });
+        const conn = await Deno.connect({ port: server.addr.port });
+        await conn.write(
+          encoder.encode(`POST / HTTP/1.1\r\nHost: x\r\n${head}`),
+        );
+        await conn.read(new Uint8Array(1024)); // the echo has begun
+        conn.close();
+        const signal = signals[0]!;
+        if (!signal.aborted) await aborted(signal);
+        await server.shutdown();
+        assertEquals(reported, []);
+      });
+    }
+  },
+});
+
+Deno.test({
   name: "serveHttp() lets a handler read the body after answering",
   permissions: NET,
   async fn(t) {
