@@ -80,7 +80,8 @@ export interface HttpContext {
  * its error goes to `onError`.
  *
  * @param request The request. When `maxBodySize` applies to a body without
- * `Content-Length`, this is a copy whose body stops at the limit.
+ * `Content-Length`, this is a copy whose body stops at the limit (and whose
+ * own `signal` does not follow Deno's: use `context.signal`).
  * @param context The request's signal, client address and start time.
  * @returns The response.
  *
@@ -734,7 +735,7 @@ class Dispatcher implements FetchHandler {
     if (
       method !== "GET" && method !== "HEAD" && this.#maxBodySize !== Infinity
     ) {
-      const limited = this.#limit(exchange, request);
+      const limited = this.#limit(exchange, request, info !== undefined);
       if (limited instanceof Response) return limited;
       request = limited;
     }
@@ -759,13 +760,19 @@ class Dispatcher implements FetchHandler {
    * A 413 for a `Content-Length` over the limit, `request` itself for one
    * within it, or else a copy of `request` whose body stops at the limit.
    */
-  #limit(exchange: Exchange, request: Request): Request | Response {
+  #limit(
+    exchange: Exchange,
+    request: Request,
+    fromDeno: boolean,
+  ): Request | Response {
     const maxBodySize = this.#maxBodySize;
     const length = contentLength(request.headers.get("content-length"));
     if (length !== undefined) {
-      if (length <= maxBodySize) return request;
       // Deno reads the announced body off the connection and drops it.
-      return this.#logged(exchange, this.#tooLarge());
+      if (length > maxBodySize) return this.#logged(exchange, this.#tooLarge());
+      // Deno holds a body to its Content-Length; a Request built in code,
+      // handed to the handler directly, need not.
+      if (fromDeno) return request;
     }
     const body = request.body;
     if (body === null) return request;
@@ -790,8 +797,12 @@ class Dispatcher implements FetchHandler {
         }
         return error;
       }, (error) => {
-        // The client left mid-body: its handler's work is abandoned.
-        if (exchange.state === HANDLING || exchange.state === STREAMING) {
+        // The client left mid-body: its handler's work is abandoned. (Any
+        // other source error is the handler's failure, reported as such.)
+        if (
+          isBodyLost(error) &&
+          (exchange.state === HANDLING || exchange.state === STREAMING)
+        ) {
           exchange.abort(error);
         }
       }),
@@ -1100,17 +1111,18 @@ function clientFault(request: Request, error: unknown): string | undefined {
     }
     return undefined;
   }
-  if (
-    request.bodyUsed && /\bbody\b/i.test((error as Error)?.message) && (
-      error instanceof Deno.errors.BadResource ||
-      error instanceof Deno.errors.Http ||
-      error instanceof Deno.errors.UnexpectedEof ||
-      error instanceof Deno.errors.ConnectionReset
-    )
-  ) {
-    return BODY_ENDED;
-  }
+  if (request.bodyUsed && isBodyLost(error)) return BODY_ENDED;
   return undefined;
+}
+
+/** Whether `error` is Deno's for a request body that broke off. */
+function isBodyLost(error: unknown): boolean {
+  return /\bbody\b/i.test((error as Error)?.message) && (
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Http ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.ConnectionReset
+  );
 }
 
 /**

@@ -1286,6 +1286,43 @@ Deno.test({
     const slow = await post("/slow", "1");
     assertEquals(slow.status, 503);
     await slow.body?.cancel();
+    // A Request built in code may carry more than its Content-Length says.
+    const lying = await fetch(
+      new Request("http://localhost/", {
+        method: "POST",
+        headers: { "content-length": "3" },
+        body: ReadableStream.from([encoder.encode("123456")]),
+      }),
+    );
+    assertEquals(lying.status, 413);
+    await lying.body?.cancel();
+  },
+});
+
+Deno.test({
+  name:
+    "createFetchHandler() reports a handler failing on its body's own error",
+  permissions: {},
+  async fn() {
+    const broken = new Error("the source broke");
+    for (const maxBodySize of [1024, Infinity]) {
+      const reported: unknown[] = [];
+      using app = createFetchHandler(
+        async (request) => new Response(await request.text()),
+        { maxBodySize, onError: (error) => void reported.push(error) },
+      );
+      const body = new ReadableStream({
+        pull(controller) {
+          controller.error(broken);
+        },
+      });
+      const response = await app.fetch(
+        new Request("http://localhost/", { method: "POST", body }),
+      );
+      assertEquals(response.status, 500);
+      await response.body?.cancel();
+      assertEquals(reported, [broken], `maxBodySize ${maxBodySize}`);
+    }
   },
 });
 
