@@ -882,12 +882,7 @@ Deno.test(
           for await (
             const _ of mapConcurrent(
               throwingReturn(error, "sync"),
-              (i, signal) =>
-                i === 0
-                  ? i
-                  : calls === "resolve"
-                  ? resolveOnAbort(signal, i)
-                  : rejectOnAbort(signal),
+              firstThenWaiting(calls),
               { concurrency: 2 },
             )
           ) break;
@@ -897,6 +892,19 @@ Deno.test(
     }
   },
 );
+
+/**
+ * A mapConcurrent `fn`: input 0 at once, every other one only when its signal
+ * aborts, resolving then or rejecting with the reason.
+ */
+function firstThenWaiting(calls: "resolve" | "reject on abort") {
+  return (i: number, signal: AbortSignal): number | Promise<number> =>
+    i === 0
+      ? i
+      : calls === "resolve"
+      ? resolveOnAbort(signal, i)
+      : rejectOnAbort(signal);
+}
 
 /** Never settles unless `signal` aborts; then resolves to `value`. */
 function resolveOnAbort<T>(signal: AbortSignal, value: T): Promise<T> {
@@ -932,12 +940,7 @@ Deno.test(
         }
         const results = mapConcurrent(
           input(),
-          (i, signal) =>
-            i === 0
-              ? i
-              : calls === "resolve"
-              ? resolveOnAbort(signal, i)
-              : rejectOnAbort(signal),
+          firstThenWaiting(calls),
           { concurrency: 2 },
         );
         for await (const _ of results) break;
