@@ -912,7 +912,7 @@ class Dispatcher implements FetchHandler {
     // The client's oversized body, or its body broken off by the client
     // leaving, met after the answer began (a handler streaming it back):
     // not the server's failure.
-    if (bodyLimitErrors.has(error as object) || isRequestBodyLost(error)) {
+    if (bodyLimitErrors.has(error as object) || isBodyLost(error)) {
       return;
     }
     try {
@@ -1115,7 +1115,11 @@ function clientFault(request: Request, error: unknown): string | undefined {
   return undefined;
 }
 
-/** Whether `error` is Deno's for a request body that broke off. */
+/**
+ * Whether `error` is Deno's for a request body that broke off ("Cannot read
+ * request body as underlying resource unavailable"). `fetch` gives a
+ * `TypeError` for a response body that breaks (an upstream's).
+ */
 function isBodyLost(error: unknown): boolean {
   return /\bbody\b/i.test((error as Error)?.message) && (
     error instanceof Deno.errors.BadResource ||
@@ -1132,16 +1136,6 @@ function isBodyLost(error: unknown): boolean {
  */
 function isRequestClosed(error: unknown): boolean {
   return error instanceof TypeError && error.message === "Request closed";
-}
-
-/**
- * Whether `error` is Deno's for reading a request body whose connection is
- * gone ("Cannot read request body as underlying resource unavailable"); a
- * response body that breaks elsewhere (an upstream's) gives other errors.
- */
-function isRequestBodyLost(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource &&
-    /\brequest body\b/i.test(error.message);
 }
 
 /** Whether the client sent `Connection: close`. */
