@@ -41,7 +41,7 @@ export const CRAWL_USAGE = `usage: aio crawl [options] <url>
 Fetches <url>, then the page it names as next, and so on: one JSON line per
 page, {"page","url","status","bytes","ms"}. Stops when a page names no
 next page, after --max-pages, or with an error at a URL already visited;
-the last line on standard error says which.
+the last line on standard error says why it stopped.
 
 options:
 ${describeFlags(FLAGS)}

@@ -812,8 +812,8 @@ async function* mapLoop<T, R>(
     }
   } finally {
     closed = true;
-    // Calls that reject as they are aborted below fail the run too: only
-    // a failure from before counts.
+    // Calls that reject as they are aborted below set `failure` too: what
+    // counts is whether the run had failed before.
     const failed = failure !== undefined;
     outer?.removeEventListener("abort", onOuterAbort);
     if (running > 0 && !failed) {

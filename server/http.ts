@@ -80,8 +80,10 @@ export interface HttpContext {
  * its error goes to `onError`.
  *
  * @param request The request. When `maxBodySize` applies to a body without
- * `Content-Length`, this is a copy whose body stops at the limit (and whose
- * own `signal` does not follow Deno's: use `context.signal`).
+ * `Content-Length` (or to any body of a `Request` handed to
+ * `createFetchHandler`'s `fetch` directly), this is a copy whose body stops
+ * at the limit (and whose own `signal` does not follow Deno's: use
+ * `context.signal`).
  * @param context The request's signal, client address and start time.
  * @returns The response.
  *
@@ -391,8 +393,8 @@ export interface HttpServer extends AsyncDisposable {
    *
    * @returns A promise that resolves like `finished`, except that it does
    * not wait more than a second for clients stalled mid-upload after their
-   * answer, whose connections Deno cannot be made to close: the server is
-   * unref'd instead, so the process may exit, and `finished` waits for them.
+   * answer, whose connections Deno cannot be made to close: `finished`, and
+   * the process, wait for them to go (`Deno.exit()` ends a program anyway).
    */
   shutdown(): Promise<void>;
   /** Same as `shutdown()`, for `await using`. */
@@ -912,7 +914,10 @@ class Dispatcher implements FetchHandler {
     // The client's oversized body, or its body broken off by the client
     // leaving, met after the answer began (a handler streaming it back):
     // not the server's failure.
-    if (bodyLimitErrors.has(error as object) || isBodyLost(error)) {
+    if (
+      bodyLimitErrors.has(error as object) ||
+      (request === undefined && isBodyLost(error))
+    ) {
       return;
     }
     try {
@@ -1057,13 +1062,12 @@ class Server implements HttpServer {
     // waits without limit for a request body that never ends (a client that
     // stalled mid-upload after its answer), and once started it can no
     // longer be forced (nor does closing earlier work: answered responses
-    // may still be on their way). After a grace, the process may exit
-    // without such connections; `finished` waits for their clients.
+    // may still be on their way). After a grace, shutdown() is done;
+    // `finished` waits for such clients.
     if (
       !this.#force.signal.aborted &&
       !await settlesWithin(this.#server.shutdown(), FORCE_GRACE)
     ) {
-      this.#server.unref();
       return;
     }
     await this.finished;

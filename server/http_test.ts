@@ -599,6 +599,25 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveHttp() reports a body-named Deno error that is not the client's",
+  permissions: NET,
+  async fn() {
+    const reported: unknown[] = [];
+    // The handler's own failure (no request body was read): the server's.
+    const error = new Deno.errors.BadResource(
+      "Cannot read body as underlying resource unavailable",
+    );
+    await using server = serveHttp(() => {
+      throw error;
+    }, { onError: (e) => void reported.push(e) });
+    const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    assertEquals(response.status, 500);
+    await response.body?.cancel();
+    assertEquals(reported, [error]);
+  },
+});
+
+Deno.test({
   name:
     "serveHttp() answers 400, unreported, when the client's body breaks off",
   permissions: NET,
