@@ -60,9 +60,14 @@ export class TimeoutSweep<T extends Timed<T>> implements Disposable {
     this.#onTimeout = onTimeout;
   }
 
-  /** Registers an item, which starts its wait. */
-  add(item: T): void {
-    item.since = performance.now();
+  /**
+   * Registers an item whose wait started at `since` (on the
+   * `performance.now()` clock; now by default). Items are swept in the order
+   * they were added: one that started earlier than those before it times
+   * out no earlier than they do.
+   */
+  add(item: T, since: number = performance.now()): void {
+    item.since = since;
     const tail = this.#tail;
     item.prev = tail;
     item.next = undefined;

@@ -58,3 +58,18 @@ Deno.test("TimeoutSweep does not add up a busy event loop's lag", {
   assertGreaterOrEqual(at! - start, 100);
   assertLess(at! - start, 300);
 });
+
+Deno.test("TimeoutSweep counts an item's wait from the start it is given", {
+  permissions: {},
+}, async () => {
+  const fired = Promise.withResolvers<number>();
+  using sweep = new TimeoutSweep<Item>(1_000, () => {
+    fired.resolve(performance.now());
+  });
+  const start = performance.now();
+  // Its wait began 900 ms ago (a handler's synchronous start, say).
+  sweep.add(item("a"), start - 900);
+  const after = await fired.promise - start;
+  assertGreaterOrEqual(after, 95);
+  assertLess(after, 700);
+});

@@ -748,9 +748,16 @@ class Dispatcher implements FetchHandler {
       return this.#answer(exchange, this.#failure(exchange, error));
     }
     if (result instanceof Response) return this.#answer(exchange, result);
-    this.#pending.add(exchange);
     const { promise, resolve } = Promise.withResolvers<Response>();
     exchange.resolve = resolve;
+    // Last: the process's first timer call (the sweep's) runs pending jobs
+    // before it returns, and one of them may already answer (a body past
+    // the limit). The timeout counts from arrival, the handler's synchronous
+    // start included.
+    this.#pending.add(
+      exchange,
+      performance.now() - (Date.now() - exchange.startTime),
+    );
     Promise.resolve(result).then(
       (response) => this.#settle(exchange, response, false),
       (error) => this.#settle(exchange, error, true),

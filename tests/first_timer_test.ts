@@ -25,3 +25,28 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "serveHttp() answers a first request whose body passes the limit during the first timer call",
+  {
+    permissions: { run: ["deno"], read: ["../shared/std-offline"] },
+  },
+  async () => {
+    const child = denoCommand("run", [
+      "--no-config",
+      "-N=127.0.0.1",
+      "tests/testdata/first_request.ts",
+    ], { stdout: "piped", stderr: "piped" }).spawn();
+    // The bug this guards against left the request, and the child, hanging.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    try {
+      const { success, stdout, stderr } = await child.output();
+      const output = new TextDecoder().decode(stdout) +
+        new TextDecoder().decode(stderr);
+      assert(success, output);
+      assert(output.trim() === "413", output);
+    } finally {
+      clearTimeout(timer);
+    }
+  },
+);
