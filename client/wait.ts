@@ -304,12 +304,14 @@ async function waitFor<T>(
   }
   if (handles.length === 0) ready.resolve();
 
+  // Listening first: the process's first timer call runs pending jobs
+  // before it returns, and one of them may abort the signal.
+  const onAbort = () => ready.resolve();
+  signal?.addEventListener("abort", onAbort, { once: true });
   // A longer timeout (over 24.8 days) would fire at once: none is set.
   const timer = timeout > MAX_TIMER_DELAY
     ? undefined
     : setTimeout(ready.resolve, timeout);
-  const onAbort = () => ready.resolve();
-  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     await ready.promise;
   } finally {

@@ -27,26 +27,36 @@ Deno.test(
 );
 
 Deno.test(
-  "serveHttp() answers a first request whose body passes the limit during the first timer call",
+  "the first timer call of a fresh process answers and aborts what it must",
   {
     permissions: { run: ["deno"], read: ["../shared/std-offline"] },
   },
-  async () => {
-    const child = denoCommand("run", [
-      "--no-config",
-      "-N=127.0.0.1",
-      "tests/testdata/first_request.ts",
-    ], { stdout: "piped", stderr: "piped" }).spawn();
-    // The bug this guards against left the request, and the child, hanging.
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    try {
-      const { success, stdout, stderr } = await child.output();
-      const output = new TextDecoder().decode(stdout) +
-        new TextDecoder().decode(stderr);
-      assert(success, output);
-      assert(output.trim() === "413", output);
-    } finally {
-      clearTimeout(timer);
+  async (t) => {
+    const cases = {
+      // A chunked body past the limit, met by the server's first request.
+      "serveHttp() 413": ["first_request.ts", "413"],
+      // An abort queued as wait() starts its timeout, in a Deno.serve handler.
+      "wait() abort": ["first_wait.ts", "aborted: stop"],
+    };
+    for (const [name, [script, expected]] of Object.entries(cases)) {
+      await t.step(name, async () => {
+        const child = denoCommand("run", [
+          "--no-config",
+          "-N=127.0.0.1",
+          `tests/testdata/${script}`,
+        ], { stdout: "piped", stderr: "piped" }).spawn();
+        // The bugs this guards against left the child hanging.
+        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+        try {
+          const { success, stdout, stderr } = await child.output();
+          const output = new TextDecoder().decode(stdout) +
+            new TextDecoder().decode(stderr);
+          assert(success, output);
+          assert(output.trim() === expected, output);
+        } finally {
+          clearTimeout(timer);
+        }
+      });
     }
   },
 );
