@@ -26,6 +26,13 @@ const NET: Deno.PermissionOptionsObject = { net: ["127.0.0.1", "[::1]"] };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Connects to `port` and sends a POST's request line, then `head` as is. */
+async function postRaw(port: number, head: string): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ port });
+  await conn.write(encoder.encode(`POST / HTTP/1.1\r\nHost: x\r\n${head}`));
+  return conn;
+}
+
 /** Resolves once `condition()` holds, checking every few milliseconds. */
 async function until(condition: () => boolean, what: string): Promise<void> {
   const start = Date.now();
@@ -584,10 +591,7 @@ Deno.test({
           if (!signal.aborted) await aborted(signal);
           return new Response("unreachable");
         }, { onError: (error) => void reported.push(error) });
-        const conn = await Deno.connect({ port: server.addr.port });
-        await conn.write(
-          encoder.encode(`POST / HTTP/1.1\r\nHost: x\r\n${head}`),
-        );
+        const conn = await postRaw(server.addr.port, head);
         conn.close();
         assertInstanceOf(await readError.promise, Deno.errors.BadResource);
         assertInstanceOf(await abortReason.promise, Deno.errors.BadResource);
@@ -1093,10 +1097,7 @@ Deno.test({
           signals.push(context.signal); // watched: piped through the server
           return new Response(request.body);
         }, { onError: (error) => void reported.push(error) });
-        const conn = await Deno.connect({ port: server.addr.port });
-        await conn.write(
-          encoder.encode(`POST / HTTP/1.1\r\nHost: x\r\n${head}`),
-        );
+        const conn = await postRaw(server.addr.port, head);
         await conn.read(new Uint8Array(1024)); // the echo has begun
         conn.close();
         const signal = signals[0]!;
@@ -1127,10 +1128,7 @@ Deno.test({
           request.text().then(read.resolve, read.reject);
           return new Response("accepted", { status: 202 });
         });
-        using conn = await Deno.connect({ port: server.addr.port });
-        await conn.write(
-          encoder.encode(`POST / HTTP/1.1\r\nHost: x\r\n${head}`),
-        );
+        using conn = await postRaw(server.addr.port, head!);
         assertEquals((await readResponse(conn))?.status, 202);
         await conn.write(encoder.encode(rest!));
         assertEquals(await read.promise, "helloworld");
@@ -1173,10 +1171,7 @@ Deno.test({
           shutdownTimeout: 100,
           maxBodySize: 1000,
         });
-        const conn = await Deno.connect({ port: server.addr.port });
-        await conn.write(
-          encoder.encode(`POST / HTTP/1.1\r\nHost: x\r\n${head}`),
-        );
+        const conn = await postRaw(server.addr.port, head);
         const response = await readResponse(conn);
         assertEquals(response?.status, name.includes("413") ? 413 : 200);
         const start = performance.now();
