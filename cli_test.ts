@@ -409,12 +409,13 @@ Deno.test({
   async fn(t) {
     await using server = testServer();
     const base = `http://127.0.0.1:${server.addr.port}`;
+    const crawl = (...args: string[]) =>
+      aio(["-N=127.0.0.1"], ["crawl", ...args]);
 
     await t.step("Link header", async () => {
-      const { code, stdout, stderr } = await aio(["-N=127.0.0.1"], [
-        "crawl",
+      const { code, stdout, stderr } = await crawl(
         `${base}/links`,
-      ]);
+      );
       assertEquals(code, 0);
       assertEquals(
         stderr,
@@ -429,31 +430,28 @@ Deno.test({
     });
 
     await t.step("JSON field, --max-pages", async () => {
-      let { code, stdout } = await aio(["-N=127.0.0.1"], [
-        "crawl",
+      let { code, stdout } = await crawl(
         "--next",
         "json:meta.next",
         `${base}/json`,
-      ]);
+      );
       assertEquals(code, 0);
       assertEquals(stdout.trim().split("\n").length, 4);
-      ({ code, stdout } = await aio(["-N=127.0.0.1"], [
-        "crawl",
+      ({ code, stdout } = await crawl(
         "-n",
         "json:meta.next",
         "-m",
         "2",
         `${base}/json`,
-      ]));
+      ));
       assertEquals(code, 0);
       assertEquals(stdout.trim().split("\n").length, 2);
       let stderr;
-      ({ code, stdout, stderr } = await aio(["-N=127.0.0.1"], [
-        "crawl",
+      ({ code, stdout, stderr } = await crawl(
         "-n",
         "json:meta.nxt",
         `${base}/json`,
-      ]));
+      ));
       assertEquals(code, 0);
       assertEquals(stdout.trim().split("\n").length, 1);
       assertEquals(
@@ -463,12 +461,11 @@ Deno.test({
     });
 
     await t.step("a page that is not JSON, with --next json:", async () => {
-      const { code, stdout, stderr } = await aio(["-N=127.0.0.1"], [
-        "crawl",
+      const { code, stdout, stderr } = await crawl(
         "--next",
         "json:next",
         `${base}/links`,
-      ]);
+      );
       assertEquals(code, 1);
       assertEquals(stdout, "");
       assertStringIncludes(
@@ -478,10 +475,9 @@ Deno.test({
     });
 
     await t.step("cycle", async () => {
-      const { code, stdout, stderr } = await aio(["-N=127.0.0.1"], [
-        "crawl",
+      const { code, stdout, stderr } = await crawl(
         `${base}/cycle`,
-      ]);
+      );
       assertEquals(code, 1);
       assertEquals(stdout.trim().split("\n").length, 1);
       assertMatch(
