@@ -1,5 +1,5 @@
 /**
- * Option checks shared by the TCP servers, and the longest timeout a timer
+ * Option checks shared by the servers, and the longest timeout a timer
  * can wait. Messages read
  * `Cannot serve: "<name>" must be ..., received <value>`.
  *
@@ -19,11 +19,16 @@ function show(value: unknown): string {
   return String(value);
 }
 
-/** Throws a `TypeError` unless `options` is an object. */
-export function assertOptions(options: unknown): void {
+/**
+ * Throws a `TypeError` unless `options` is an object; `action` names what
+ * cannot be done (`serve`, `echo`, `route`).
+ */
+export function assertOptions(options: unknown, action = "serve"): void {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
-      `Cannot serve: "options" must be an object, received ${show(options)}`,
+      `Cannot ${action}: "options" must be an object, received ${
+        show(options)
+      }`,
     );
   }
 }

@@ -16,6 +16,7 @@
 // deno-lint-ignore no-unused-vars
 import type { serveTcp } from "./tcp.ts";
 import { isPeerReset } from "./_connection.ts";
+import { assertOptions } from "./_validate.ts";
 
 const INITIAL_BUFFER_SIZE = 4 * 1024;
 
@@ -106,13 +107,7 @@ export async function echo(
   conn: Deno.Conn,
   options: EchoOptions = {},
 ): Promise<void> {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot echo: "options" must be an object, received ${
-        options === null ? "null" : typeof options
-      }`,
-    );
-  }
+  assertOptions(options, "echo");
   const { signal, bufferSize = 64 * 1024 } = options;
   if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) {
     throw new RangeError(

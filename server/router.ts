@@ -7,6 +7,7 @@
 
 import type { HttpContext, HttpHandler } from "./http.ts";
 import { textResponse } from "./_text_response.ts";
+import { assertOptions } from "./_validate.ts";
 
 /**
  * The path parameters of a matched route: the pattern's named groups (`:id`)
@@ -242,13 +243,7 @@ export function router(
   routes: Route[],
   options: RouterOptions = {},
 ): HttpHandler {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot route: "options" must be an object, received ${
-        options === null ? "null" : typeof options
-      }`,
-    );
-  }
+  assertOptions(options, "route");
   const { notFound = defaultNotFound } = options;
   if (!Array.isArray(routes)) {
     throw new TypeError(
