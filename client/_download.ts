@@ -6,6 +6,7 @@
  */
 
 import { writeFileAtomic } from "../fs/atomic.ts";
+import { toPath } from "../fs/_path.ts";
 import type { Attempt, Sender } from "./_send.ts";
 import type { DownloadOptions, DownloadResult } from "./download.ts";
 import { NetworkError } from "./errors.ts";
@@ -67,27 +68,13 @@ export function downloadWith(
       }
       return {
         url: response.url || attempt.target.url,
-        path: typeof path === "string" ? path : filePath(path),
+        // Valid: `writeFileAtomic` has just written to it.
+        path: toPath(path, "download"),
         size: chunks.loaded(),
         headers: response.headers,
       };
     },
   );
-}
-
-/**
- * The path of a `file:` URL that `writeFileAtomic` has just written to, so
- * valid: decoded as Deno (and fs/) read it, a `%` without two hex digits
- * standing for itself.
- */
-function filePath(url: URL): string {
-  const path = decodeURIComponent(
-    url.pathname.replace(/%(?![0-9A-Fa-f]{2})/g, "%25"),
-  );
-  // "file:///C:/x" has the pathname "/C:/x".
-  return Deno.build.os === "windows"
-    ? path.slice(1).replaceAll("/", "\\")
-    : path;
 }
 
 /**
