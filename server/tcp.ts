@@ -6,7 +6,12 @@
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { AioError, TimeoutError } from "../errors.ts";
-import { Connection, formatAddr, isServedPeerReset } from "./_connection.ts";
+import {
+  Connection,
+  formatAddr,
+  isPeerReset,
+  isServedPeerReset,
+} from "./_connection.ts";
 import { IdleSweep } from "./_idle.ts";
 import {
   assertBoolean,
@@ -166,7 +171,8 @@ export interface ServeTcpOptions {
    * Called with an error a handler threw (the connection is then closed) or
    * an error accepting a connection (`conn` is `undefined`; accepting resumes
    * after 100 ms). Errors that follow the server stopping a connection
-   * (idle, shutdown deadline) or the peer resetting it are not reported.
+   * (idle, shutdown deadline) or the peer resetting it, even before it was
+   * accepted, are not reported.
    *
    * @default {logs the error and the peer's address with console.error}
    */
@@ -438,6 +444,9 @@ class Server implements TcpServer {
         conn = await this.#listener.accept();
       } catch (error) {
         if (draining.aborted) return;
+        // A peer that reset while it waited in the backlog (Deno then fails
+        // with NotConnected): a health check or a port scan, not a failure.
+        if (isPeerGone(error)) continue;
         // E.g. EMFILE: report, then retry without spinning.
         this.#report(error, undefined);
         try {
@@ -522,4 +531,9 @@ function logError(error: unknown, conn: Deno.TcpConn | undefined): void {
     ? `serving ${formatAddr(conn.remoteAddr)}`
     : "accepting a connection";
   console.error(`serveTcp: error ${where}:`, error);
+}
+
+/** Whether accepting failed because the peer already reset the connection. */
+function isPeerGone(error: unknown): boolean {
+  return error instanceof Deno.errors.NotConnected || isPeerReset(error);
 }

@@ -10,6 +10,7 @@ import {
   assertThrows,
 } from "@std/assert";
 import { delay } from "@std/async/delay";
+import net from "node:net";
 import { AioError, TimeoutError } from "../errors.ts";
 import { denoCommand } from "../tests/_deno.ts";
 import { echo } from "./echo.ts";
@@ -192,6 +193,44 @@ Deno.test({
     assertEquals(server.connections, 2);
   },
 });
+
+Deno.test({
+  name:
+    "serveTcp() skips peers that reset before they are accepted, unreported and without pausing",
+  permissions: NET,
+  async fn() {
+    const errors: unknown[] = [];
+    await using server = serveTcp(echo, {
+      maxConnections: 1,
+      onError: (error) => errors.push(error),
+    });
+    // The only slot is taken, so the resetting peers wait in the backlog:
+    // accepting them fails (Deno: "Transport endpoint is not connected").
+    const held = await Deno.connect({ port: server.addr.port });
+    assertEquals(await roundTrip(held, "held"), "held");
+    for (let i = 0; i < 3; i++) await connectAndReset(server.addr.port);
+    using next = await Deno.connect({ port: server.addr.port });
+    await next.write(encoder.encode("next"));
+    const echoed = readExactly(next, 4);
+    held.close();
+    const start = performance.now();
+    assertEquals(decoder.decode(await echoed), "next");
+    assertEquals(errors, []);
+    // Accepting went on at once, not after a 100 ms pause per failure.
+    assertLess(performance.now() - start, 250);
+  },
+});
+
+/** Connects and resets the connection (RST, not FIN) as soon as it is up. */
+function connectAndReset(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => {
+      socket.resetAndDestroy();
+      socket.once("close", () => resolve());
+    });
+    socket.once("error", reject);
+  });
+}
 
 Deno.test({
   name: "serveTcp() lets in-flight connections finish on shutdown",
