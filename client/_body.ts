@@ -11,15 +11,37 @@ import { ParseError } from "./errors.ts";
 
 const PARSE_EXCERPT_CHARS = 100;
 
-/** Reads the body as text. */
+/**
+ * Reads the body as text, decoded by the charset its `Content-Type` names,
+ * as aiohttp's `text()` does; UTF-8 (what `response.text()` decodes) when it
+ * names none or one the runtime does not know.
+ */
 export async function readText(
   response: Response,
   attempt: Attempt,
 ): Promise<string> {
+  const decoder = charsetDecoder(response.headers.get("content-type"));
   try {
-    return await response.text();
+    return decoder === undefined
+      ? await response.text()
+      : decoder.decode(await response.bytes());
   } catch (error) {
     throw attempt.fail(error);
+  }
+}
+
+/** A decoder for a `Content-Type`'s charset other than UTF-8. */
+function charsetDecoder(type: string | null): TextDecoder | undefined {
+  const label = type === null
+    ? undefined
+    : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1];
+  // The common case, without building a decoder to learn it.
+  if (label === undefined || /^utf-?8$/i.test(label)) return undefined;
+  try {
+    const decoder = new TextDecoder(label);
+    return decoder.encoding === "utf-8" ? undefined : decoder;
+  } catch {
+    return undefined; // A label no decoder knows.
   }
 }
 

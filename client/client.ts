@@ -370,7 +370,8 @@ export class Client implements AsyncDisposable {
    * @param input A URL (relative ones resolve against `baseUrl`) or a
    * `Request`.
    * @param options Fetch options and call overrides, as for `request`.
-   * @returns The body decoded as UTF-8.
+   * @returns The body, decoded by the charset its `Content-Type` names
+   * (UTF-8 when it names none, or one the runtime does not know).
    * @throws {HttpError} If the status is rejected by `throwHttpErrors`.
    * @throws {NetworkError} If the connection fails or the body is cut off.
    * @throws {TimeoutError} If an attempt or the whole call runs out of time.

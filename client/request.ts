@@ -156,7 +156,8 @@ export function request(
  *
  * @param input An absolute URL, or a `Request`.
  * @param options Fetch options and {@linkcode RequestOptions}.
- * @returns The body decoded as UTF-8.
+ * @returns The body, decoded by the charset its `Content-Type` names
+ * (UTF-8 when it names none, or one the runtime does not know).
  * @throws {TypeError} If the URL is not valid or its port is one `fetch`
  * blocks, or an option has the wrong type.
  * @throws {RangeError} If a timeout or retry option is out of range.

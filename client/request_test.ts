@@ -396,6 +396,40 @@ Deno.test("fetchText() and fetchBytes() read the whole body", {
   assertEquals(await fetchBytes(server.url("/bytes")), bytes);
 });
 
+Deno.test(
+  "fetchText() and fetchJson() decode by the charset of the Content-Type",
+  {
+    permissions: NET,
+  },
+  async () => {
+    // "café" in Latin-1, and {"name":"Привет"} in windows-1251.
+    const bodies: Record<string, [number[], string]> = {
+      "/latin1": [[0x63, 0x61, 0x66, 0xe9], 'text/plain; charset="ISO-8859-1"'],
+      "/cyrillic": [
+        [
+          ...encoder.encode('{"name":"'),
+          ...[0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2],
+          ...encoder.encode('"}'),
+        ],
+        "application/json;charset=windows-1251",
+      ],
+      // Unknown or absent: UTF-8, as `response.text()` decodes.
+      "/unknown": [[...encoder.encode("é")], "text/plain; charset=no-such"],
+      "/none": [[...encoder.encode("é")], "text/plain"],
+    };
+    await using server = serve((req) => {
+      const [bytes, type] = bodies[new URL(req.url).pathname]!;
+      return new Response(new Uint8Array(bytes), {
+        headers: { "content-type": type },
+      });
+    });
+    assertEquals(await fetchText(server.url("/latin1")), "café");
+    assertEquals(await fetchJson(server.url("/cyrillic")), { name: "Привет" });
+    assertEquals(await fetchText(server.url("/unknown")), "é");
+    assertEquals(await fetchText(server.url("/none")), "é");
+  },
+);
+
 Deno.test("request() rejects bad arguments with TypeError and RangeError", {
   permissions: NET,
 }, async (t) => {
