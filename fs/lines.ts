@@ -5,6 +5,7 @@
  * @module
  */
 
+import { abortable } from "jsr:@std/async@^1.5.0/abortable";
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { fsCall, fsError, writeFailure } from "./_errors.ts";
 import { type LineCount, lineSource } from "./_line_source.ts";
@@ -59,7 +60,9 @@ export interface ReadLinesOptions {
   maxLineLength?: number;
   /**
    * Aborts the reading: the file is closed and the iteration rejects with
-   * `signal.reason`.
+   * `signal.reason`. An open that stalls (a FIFO without a writer) is not
+   * waited for: the iteration rejects at once and the file is closed as soon
+   * as its open completes.
    *
    * @default {undefined}
    */
@@ -239,7 +242,7 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
       if (this.#ended) return DONE;
       this.#signal?.throwIfAborted();
       if (this.#closing) return DONE;
-      const reader = this.#reader ?? await (this.#opening ??= this.#open());
+      const reader = this.#reader ?? await this.#opened();
       this.#served++;
       const result = await reader.read();
       this.#signal?.throwIfAborted();
@@ -256,6 +259,18 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
       await this.#close(error);
       throw error;
     }
+  }
+
+  /**
+   * The reader, once the file is open. An open can stall (a FIFO without a
+   * writer, a hung mount) and cannot be cancelled: an abort does not wait
+   * for it, and the file is closed when it opens (see `#open()`).
+   */
+  #opened(): Promise<ReadableStreamDefaultReader<string>> {
+    this.#opening ??= this.#open();
+    return this.#signal
+      ? abortable(this.#opening, this.#signal)
+      : this.#opening;
   }
 
   async #open(): Promise<ReadableStreamDefaultReader<string>> {
@@ -276,7 +291,11 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
     // cancelled and the file closed.
     this.#piping = source.pipeTo(lines.writable).catch(() => {});
     this.#reader = lines.readable.getReader();
-    if (!this.#closing) {
+    if (this.#closing) {
+      // Closed while opening: by an abort that did not wait (cancelled here),
+      // or by `return()`, which waits and cancels it too.
+      this.#reader.cancel(this.#signal?.reason).catch(() => {});
+    } else {
       this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
     }
     return this.#reader;
@@ -285,7 +304,9 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
   #close(reason?: unknown): Promise<void> {
     this.#closing ??= (async () => {
       this.#signal?.removeEventListener("abort", this.#onAbort);
-      const opening = this.#opening?.catch(() => undefined);
+      const opening = this.#opening && this.#reader === undefined
+        ? this.#opened().catch(() => undefined)
+        : undefined;
       const reader = this.#reader ?? await opening;
       await reader?.cancel(reason).catch(() => {});
       await this.#piping;

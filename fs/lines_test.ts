@@ -9,6 +9,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
+import { delay } from "@std/async/delay";
 import { LineTooLongError } from "../errors.ts";
 import { denoCommand } from "../tests/_deno.ts";
 import {
@@ -303,6 +304,43 @@ Deno.test({
       assertEquals(await lines.next().catch((reason) => reason), "early");
       assertEquals(await lines.next(), { done: true, value: undefined });
     });
+  },
+});
+
+Deno.test({
+  name:
+    "readLines() rejects at once on abort while its open is stalled (a FIFO without a writer), and closes the file once it opens",
+  ignore: Deno.build.os !== "linux",
+  permissions: {
+    ...TMP,
+    run: ["mkfifo"],
+  },
+  async fn() {
+    await using dir = await tempDir();
+    const fifo = `${dir.path}/fifo`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert(made.success, "mkfifo failed");
+    const controller = new AbortController();
+    const lines = readLines(fifo, { signal: controller.signal });
+    const first = lines.next(); // opening: blocked until a writer comes
+    const reason = new Error("stop waiting");
+    controller.abort(reason);
+    assertStrictEquals(await first.catch((error) => error), reason);
+    assertEquals(await lines.next(), { done: true, value: undefined });
+    await lines.return!(); // does not wait for the open either
+    // A writer completes the stalled open; the file is then closed unread,
+    // which the writer sees as a broken pipe.
+    using writer = await Deno.open(fifo, { write: true });
+    for (let i = 0;; i++) {
+      try {
+        await writer.write(new Uint8Array(1));
+      } catch (error) {
+        assertInstanceOf(error, Deno.errors.BrokenPipe);
+        break;
+      }
+      assert(i < 200, "the FIFO is still open 2 s after its open completed");
+      await delay(10);
+    }
   },
 });
 
