@@ -407,6 +407,8 @@ export interface WriteLinesOptions {
   fsync?: boolean;
   /**
    * Aborts the write; an atomic write then leaves the old file untouched.
+   * In place, an open that stalls (a FIFO without a reader) is not waited
+   * for: the write rejects at once and the file is closed once it opens.
    *
    * @default {undefined}
    */
@@ -573,10 +575,22 @@ async function writeInPlace(
 ): Promise<void> {
   const fail = writeFailure("write lines to", path, dirname(path));
   signal?.throwIfAborted();
-  using file = await fsCall(
+  const opening = fsCall(
     Deno.open(path, { write: true, create: true, truncate: true, mode }),
     fail,
   );
+  let opened: Deno.FsFile;
+  try {
+    opened = signal ? await abortable(opening, signal) : await opening;
+  } catch (error) {
+    // An open that stalls (a FIFO without a reader) cannot be cancelled: the
+    // abort does not wait for it, and the file is closed once it opens.
+    if (error === signal?.reason) {
+      opening.then((file) => file.close(), () => {});
+    }
+    throw error;
+  }
+  using file = opened;
   if (mode !== undefined && Deno.build.os !== "windows") {
     await fsCall(Deno.chmod(path, mode), fail);
   }

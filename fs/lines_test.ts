@@ -345,6 +345,33 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "writeLines() in place rejects at once on abort while its open is stalled (a FIFO without a reader), and closes the file once it opens",
+  ignore: Deno.build.os !== "linux",
+  permissions: { ...TMP, run: ["mkfifo"] },
+  async fn() {
+    await using dir = await tempDir();
+    const fifo = `${dir.path}/fifo`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert(made.success, "mkfifo failed");
+    const controller = new AbortController();
+    const written = writeLines(fifo, ["never sent"], {
+      atomic: false,
+      signal: controller.signal,
+    });
+    const reason = new Error("stop waiting");
+    controller.abort(reason);
+    assertStrictEquals(await written.catch((error) => error), reason);
+    // A reader completes the stalled open; the file is then closed unwritten,
+    // which the reader sees as the end of input.
+    using reader = await Deno.open(fifo, { read: true });
+    const read = reader.read(new Uint8Array(16));
+    const timer = setTimeout(() => reader.close(), 2_000);
+    assertEquals(await read.finally(() => clearTimeout(timer)), null);
+  },
+});
+
+Deno.test({
   name: "readLines() names the file in file-system errors",
   permissions: TMP,
   async fn(t) {
