@@ -180,8 +180,9 @@ export interface ServeTcpOptions {
   /**
    * The most connections served at once. At the limit the server stops
    * accepting: new connections wait in the kernel's listen backlog (511 by
-   * default; beyond it the kernel refuses them) and are accepted, in order,
-   * as served connections close. Existing connections are unaffected, and
+   * default; beyond it Linux drops their handshakes, so those clients wait
+   * on TCP's retransmissions or time out, none is refused) and are accepted,
+   * in order, as served connections close. Existing connections are unaffected, and
    * memory stays bounded. `Infinity` removes the limit.
    *
    * @default {1024}
