@@ -59,7 +59,9 @@ export interface HttpContext {
    * (denoland/deno#21653).
    *
    * Read it before returning the response for it to cover a streaming
-   * response body too; read after a response was returned, it never aborts.
+   * response body too: it then also aborts when that body fails (with its
+   * error), and not when Deno drops it for a HEAD request. Read after a
+   * response was returned, it never aborts.
    * Deno 2.9 prints a one-time warning the first time a request whose
    * signal was read completes; `--unstable-no-legacy-abort` silences it.
    */
@@ -617,9 +619,11 @@ class Exchange implements HttpContext {
    * aborts if the client goes away mid-stream and not after the end.
    */
   answer(response: Response, streaming: Set<Exchange>): Response {
+    // Deno sends no body for HEAD (it cancels it): nothing to watch.
     if (
       this.#controller === undefined || this.#aborted ||
-      response.body === null || response.status === 101
+      response.body === null || response.status === 101 ||
+      this.request.method === "HEAD"
     ) {
       this.state = ANSWERED;
       return response;
@@ -634,7 +638,16 @@ class Exchange implements HttpContext {
       if (this.state === STREAMING) this.state = ANSWERED;
     };
     const body = response.body.pipeThrough(
-      new TransformStream({ flush: done }),
+      new TransformStream({
+        flush: done,
+        // The body failed (`reason` is its error), or Deno cancelled it as
+        // the client went away (its `request.signal`, when it has aborted,
+        // says so better than its bare "resource closed").
+        cancel: (reason) => {
+          const { signal } = this.request;
+          this.abort(signal.aborted ? signal.reason : reason);
+        },
+      }),
     );
     this.state = STREAMING;
     streaming.add(this);
