@@ -307,6 +307,13 @@ Deno.test({
   },
 });
 
+/** Makes a named pipe at `path` and returns `path`. */
+async function makeFifo(path: string): Promise<string> {
+  const made = await new Deno.Command("mkfifo", { args: [path] }).output();
+  assert(made.success, "mkfifo failed");
+  return path;
+}
+
 Deno.test({
   name:
     "readLines() rejects at once on abort while its open is stalled (a FIFO without a writer), and closes the file once it opens",
@@ -317,9 +324,7 @@ Deno.test({
   },
   async fn() {
     await using dir = await tempDir();
-    const fifo = `${dir.path}/fifo`;
-    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
-    assert(made.success, "mkfifo failed");
+    const fifo = await makeFifo(`${dir.path}/fifo`);
     const controller = new AbortController();
     const lines = readLines(fifo, { signal: controller.signal });
     const first = lines.next(); // opening: blocked until a writer comes
@@ -351,9 +356,7 @@ Deno.test({
   permissions: { ...TMP, run: ["mkfifo"] },
   async fn() {
     await using dir = await tempDir();
-    const fifo = `${dir.path}/fifo`;
-    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
-    assert(made.success, "mkfifo failed");
+    const fifo = await makeFifo(`${dir.path}/fifo`);
     const controller = new AbortController();
     const written = writeLines(fifo, ["never sent"], {
       atomic: false,

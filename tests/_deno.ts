@@ -47,3 +47,31 @@ export function denoCommand(
     args: denoArgs(subcommand, args),
   });
 }
+
+/**
+ * Runs `deno <subcommand> ...args` to its end and returns whether it
+ * succeeded and all it printed (standard output, then standard error). A
+ * child still running after `limit` ms is killed: several tests guard
+ * against a hang.
+ */
+export async function runDeno(
+  subcommand: string,
+  args: string[],
+  limit = 60_000,
+): Promise<{ success: boolean; output: string }> {
+  const child = denoCommand(subcommand, args, {
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), limit);
+  try {
+    const { success, stdout, stderr } = await child.output();
+    const decoder = new TextDecoder();
+    return {
+      success,
+      output: decoder.decode(stdout) + decoder.decode(stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,5 +1,5 @@
 import { assert } from "@std/assert";
-import { denoCommand } from "./_deno.ts";
+import { runDeno } from "./_deno.ts";
 
 Deno.test(
   "shared timers start once when the first timer call runs microtasks",
@@ -9,16 +9,14 @@ Deno.test(
   async (t) => {
     for (const name of ["deadline scopes", "timeout sweep"]) {
       await t.step(name, async () => {
-        const { success, stdout, stderr } = await denoCommand("test", [
+        const { success, output } = await runDeno("test", [
           "--no-config",
           "--sanitize-ops",
           "--sanitize-resources",
           "--filter",
           name,
           "tests/testdata/first_timer.ts",
-        ], { stdout: "piped", stderr: "piped" }).output();
-        const output = new TextDecoder().decode(stdout) +
-          new TextDecoder().decode(stderr);
+        ]);
         assert(success, output);
         assert(output.includes("1 passed"), output);
       });
@@ -40,22 +38,14 @@ Deno.test(
     };
     for (const [name, [script, expected]] of Object.entries(cases)) {
       await t.step(name, async () => {
-        const child = denoCommand("run", [
+        // The bugs this guards against left the child hanging.
+        const { success, output } = await runDeno("run", [
           "--no-config",
           "-N=127.0.0.1",
           `tests/testdata/${script}`,
-        ], { stdout: "piped", stderr: "piped" }).spawn();
-        // The bugs this guards against left the child hanging.
-        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-        try {
-          const { success, stdout, stderr } = await child.output();
-          const output = new TextDecoder().decode(stdout) +
-            new TextDecoder().decode(stderr);
-          assert(success, output);
-          assert(output.trim() === expected, output);
-        } finally {
-          clearTimeout(timer);
-        }
+        ], 30_000);
+        assert(success, output);
+        assert(output.trim() === expected, output);
       });
     }
   },

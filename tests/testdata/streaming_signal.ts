@@ -109,18 +109,26 @@ Deno.test("a delivered or HEAD-dropped streaming body does not abort context.sig
       await using server = serveHttp((_request, context) => {
         signal = context.signal;
         let sent = 0;
+        let timer: ReturnType<typeof setTimeout> | undefined;
         return new Response(
           new ReadableStream({
-            async pull(controller) {
-              await new Promise((resolve) => setTimeout(resolve, 1));
-              controller.enqueue(encoder.encode("tick\n"));
-              if (++sent === 3) {
-                controller.close();
-                ended.resolve();
-              }
-            },
+            // A chunk every 5 ms: still streaming when Deno drops it.
+            pull: (controller) =>
+              new Promise((resolve) => {
+                timer = setTimeout(() => {
+                  controller.enqueue(encoder.encode("tick\n"));
+                  if (++sent === 3) {
+                    controller.close();
+                    ended.resolve();
+                  }
+                  resolve();
+                }, 5);
+              }),
             // Deno sends no body for HEAD: it cancels this one.
-            cancel: () => ended.resolve(),
+            cancel: () => {
+              clearTimeout(timer);
+              ended.resolve();
+            },
           }),
         );
       });
