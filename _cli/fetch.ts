@@ -116,7 +116,8 @@ export const REQUEST_FLAGS = {
   retries: {
     type: "number",
     short: "r",
-    description: "retries of a failed request (network errors, 408/429/5xx)",
+    description:
+      "retries of a failed request (network errors, 408, 429, 500, 502, 503, 504)",
     default: "2",
   },
   out: {

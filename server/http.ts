@@ -196,8 +196,9 @@ export interface FetchHandlerOptions {
    * Milliseconds a handler has to return its response (the body may stream
    * for longer). Past it the handler's `signal` aborts with a
    * {@linkcode TimeoutError} and the client gets a 503. One sweep per server
-   * checks deadlines, so the 503 comes never before the timeout and about a
-   * tenth of it (at most 1 s) after it, plus the event loop's timer lag.
+   * checks deadlines, so the 503 comes never before the timeout and up to a
+   * tenth of it (at least 5 ms, at most 1 s) after it, plus the event
+   * loop's timer lag.
    * `Infinity`: no limit.
    *
    * @default {30000}

@@ -191,9 +191,10 @@ export interface ServeTcpOptions {
   /**
    * Milliseconds without a completed read or write after which a connection
    * is closed (its `signal` aborts with a {@linkcode TimeoutError} first).
-   * One sweep per server checks timestamps, so the close comes between
-   * `idleTimeout` and `idleTimeout * 1.25` (at most 2 s late) after the last
-   * activity. `undefined` or `Infinity`: no idle limit.
+   * One sweep per server checks timestamps, every `idleTimeout / 8` (5 ms
+   * to 1 s), so the close comes between `idleTimeout` and two sweeps after
+   * it: `idleTimeout * 1.25` (at most 2 s late), or up to 10 ms late below
+   * an `idleTimeout` of 40 ms, plus the event loop's timer lag. `undefined` or `Infinity`: no idle limit.
    *
    * @default {undefined}
    */
