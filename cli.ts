@@ -81,7 +81,9 @@ function oneLine(error: unknown, name: string): string {
 /**
  * Runs the `aio` command with `args` (what follows `aio` on the command
  * line) and returns its exit code: 0 on success, 1 when the run failed, 2
- * for a usage error. Ctrl-C (SIGINT) or SIGTERM stops a command gracefully.
+ * for a usage error. Ctrl-C (SIGINT) or SIGTERM stops a command gracefully
+ * (a run it cut short returns 130 or 143); a second one exits the process
+ * at once.
  *
  * @param args The command and its arguments, e.g. `["serve", "tcp"]`.
  * @returns The exit code.
@@ -96,8 +98,18 @@ function oneLine(error: unknown, name: string): string {
  */
 export async function main(args: string[]): Promise<number> {
   const controller = new AbortController();
-  const stop = () => controller.abort(new Error("Interrupted"));
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  // The shell's convention: 128 + the signal's number.
+  let interrupted = 130;
+  const signals: [Deno.Signal, () => void][] = [
+    ["SIGINT", () => stop(130)],
+    ["SIGTERM", () => stop(143)],
+  ];
+  const stop = (code: number) => {
+    // A second signal does not wait for a graceful end any more.
+    if (controller.signal.aborted) Deno.exit(interrupted);
+    interrupted = code;
+    controller.abort(new Error("Interrupted"));
+  };
   const std = standardIo(controller.signal);
   const [name, ...rest] = args;
   const command = name === undefined ? undefined : COMMANDS[name];
@@ -113,7 +125,7 @@ export async function main(args: string[]): Promise<number> {
           : `Cannot run "${name}": unknown command`,
       );
     }
-    for (const s of signals) Deno.addSignalListener(s, stop);
+    for (const [s, listener] of signals) Deno.addSignalListener(s, listener);
     return await command.run(rest, std);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -123,7 +135,7 @@ export async function main(args: string[]): Promise<number> {
     }
     if (std.signal.aborted) {
       await writeLine(std.stderr, "aio: interrupted");
-      return 130;
+      return interrupted;
     }
     // `serve tcp` and `serve http` each have their own help.
     const which = name === "serve" && ["tcp", "http"].includes(rest[0]!)
@@ -133,7 +145,9 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   } finally {
     if (command) {
-      for (const s of signals) Deno.removeSignalListener(s, stop);
+      for (const [s, listener] of signals) {
+        Deno.removeSignalListener(s, listener);
+      }
     }
   }
 }

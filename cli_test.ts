@@ -224,6 +224,99 @@ Deno.test({
 
 Deno.test({
   name:
+    "aio serve shuts down gracefully with its standard output closed, and exits at once on a second signal",
+  permissions: PERMISSIONS,
+  async fn(t) {
+    await t.step("standard output closed", async () => {
+      const child = denoCommand("run", [
+        "-N=127.0.0.1",
+        "cli.ts",
+        "serve",
+        "tcp",
+        "--port",
+        "0",
+      ], { stdin: "null", stdout: "piped", stderr: "null" }).spawn();
+      const reader = child.stdout.getReader();
+      for (let seen = ""; !seen.includes("server on");) {
+        const { value, done } = await reader.read();
+        assert(!done, `exited early, after: ${seen}`);
+        seen += decoder.decode(value);
+      }
+      // Closed at once (no read pending): "Shutting down" and "Closed" fail.
+      await reader.cancel();
+      child.kill("SIGINT");
+      assertEquals((await child.status).code, 0);
+    });
+    await t.step("a second SIGINT", async () => {
+      await using server = new Running(["-N=127.0.0.1"], [
+        "serve",
+        "tcp",
+        "--port",
+        "0",
+        "--shutdown-timeout",
+        "60s",
+      ]);
+      const [, port] = await server.waitFor(/server on 127\.0\.0\.1:(\d+)/);
+      // An idle echo client: the graceful shutdown would wait 60 s for it.
+      using conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: Number(port),
+      });
+      await conn.write(new TextEncoder().encode("x"));
+      await conn.read(new Uint8Array(1)); // accepted and served
+      server.child.kill("SIGINT");
+      await server.waitFor(/Shutting down/);
+      const start = performance.now();
+      const { code } = await server.stop("SIGINT");
+      assertEquals(code, 130);
+      assert(performance.now() - start < 10_000, "not at once");
+    });
+  },
+});
+
+Deno.test({
+  name: "aio exits 130 on SIGINT and 143 on SIGTERM while a request is out",
+  permissions: PERMISSIONS,
+  async fn(t) {
+    let arrived = Promise.withResolvers<void>();
+    await using server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      async (request) => {
+        arrived.resolve();
+        await new Promise((resolve) =>
+          request.signal.addEventListener("abort", resolve)
+        );
+        return new Response("never read");
+      },
+    );
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    for (
+      const [signal, expected] of [["SIGINT", 130], ["SIGTERM", 143]] as const
+    ) {
+      await t.step(signal, async () => {
+        arrived = Promise.withResolvers();
+        const child = denoCommand("run", [
+          "-N=127.0.0.1",
+          "cli.ts",
+          "fetch",
+          url,
+        ], {
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        await arrived.promise;
+        child.kill(signal);
+        const { code, stderr } = await child.output();
+        assertEquals(decoder.decode(stderr), "aio: interrupted\n");
+        assertEquals(code, expected);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name:
     "aio serve http answers Hello, world! and serves a directory confined to it",
   permissions: PERMISSIONS,
   async fn() {

@@ -187,7 +187,7 @@ export async function fetchCommand(
     inputs.length === 1 && inputs[0] === "-" ||
     inputs.length === 0 && !io.stdinIsTerminal
   ) {
-    inputs = await readStdinLines(io.stdin);
+    inputs = await readStdinLines(io.stdin, io.signal);
   } else if (inputs.includes("-")) {
     throw new UsageError(`Cannot read the URLs: "-" must be the only argument`);
   }

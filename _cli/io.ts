@@ -5,6 +5,7 @@
  * @module
  */
 
+import { abortable } from "jsr:@std/async@^1.5.0/abortable";
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { writeJsonLines } from "../fs/json_lines.ts";
 import type { ProgressReporter, ProgressSink } from "./progress.ts";
@@ -35,19 +36,30 @@ export async function writeLine(out: Output, text: string): Promise<void> {
   }
 }
 
-/** The non-blank lines of standard input that are not `#` comments. */
+/**
+ * The non-blank lines of standard input that are not `#` comments; rejects
+ * with the reason as soon as `signal` aborts (Ctrl-C while a terminal or a
+ * pipe has not ended the input).
+ */
 export async function readStdinLines(
   stdin: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
 ): Promise<string[]> {
   const lines: string[] = [];
-  const stream = stdin
+  const reader = stdin
     .pipeThrough(new TextDecoderStream())
-    .pipeThrough(new TextLineStream());
-  for await (const line of stream) {
-    const trimmed = line.trim();
-    if (trimmed !== "" && !trimmed.startsWith("#")) lines.push(trimmed);
+    .pipeThrough(new TextLineStream())
+    .getReader();
+  try {
+    while (true) {
+      const { value, done } = await abortable(reader.read(), signal);
+      if (done) return lines;
+      const trimmed = value.trim();
+      if (trimmed !== "" && !trimmed.startsWith("#")) lines.push(trimmed);
+    }
+  } finally {
+    reader.cancel().catch(() => {});
   }
-  return lines;
 }
 
 /**

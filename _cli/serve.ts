@@ -121,13 +121,15 @@ async function untilClosed(
   io: Io,
 ): Promise<number> {
   await listening;
-  const shuttingDown = new Promise<void>((resolve) =>
-    io.signal.addEventListener(
-      "abort",
-      () => resolve(writeLine(io.stdout, "Shutting down")),
-      { once: true },
-    )
-  );
+  // Status lines are best effort: a closed standard output (a logger that
+  // died) must not cut the graceful shutdown short.
+  const say = (text: string) => writeLine(io.stdout, text).catch(() => {});
+  const shuttingDown = new Promise<void>((resolve) => {
+    const onAbort = () => resolve(say("Shutting down"));
+    // A Ctrl-C may come while the address line is still being written.
+    if (io.signal.aborted) onAbort();
+    else io.signal.addEventListener("abort", onAbort, { once: true });
+  });
   // shutdown() is bounded; an HTTP server's `finished` also waits for a
   // client stalled mid-upload to go.
   await Promise.race([
@@ -135,7 +137,7 @@ async function untilClosed(
     shuttingDown.then(() => server.shutdown()),
   ]);
   if (io.signal.aborted) await shuttingDown;
-  await writeLine(io.stdout, "Closed");
+  await say("Closed");
   return 0;
 }
 
