@@ -125,6 +125,7 @@ Deno.test({
       ],
       [["demo", "--bogus"], /unknown flag "--bogus"/],
       [["fetch", "--timeout", "0", "http://127.0.0.1/"], /--timeout: .*0/],
+      [["fetch", "-o", "", "http://127.0.0.1/"], /--out: it is empty/],
       [["crawl", "-t", "0s", "http://127.0.0.1/"], /--timeout: .*0/],
       [["serve", "http", "--request-timeout", "0"], /--request-timeout/],
       [["serve", "tcp", "--idle-timeout", "0ms"], /--idle-timeout/],
@@ -432,6 +433,15 @@ Deno.test({
       assert(!stderr.includes("\r"));
     });
 
+    await t.step("--out - is standard output", async () => {
+      const { code, stdout } = await aio(
+        ["-N=127.0.0.1"],
+        ["fetch", "--out", "-", `${base}/a`],
+      );
+      assertEquals(code, 0);
+      assertEquals(JSON.parse(stdout).url, `${base}/a`);
+    });
+
     await t.step("standard input to an atomically written file", async () => {
       const dir = await Deno.makeTempDir();
       try {
@@ -530,7 +540,8 @@ Deno.test({
       );
       assertEquals(code, 0);
       assertEquals(stdout.trim().split("\n").length, 4);
-      ({ code, stdout } = await crawl(
+      let stderr;
+      ({ code, stdout, stderr } = await crawl(
         "-n",
         "json:meta.next",
         "-m",
@@ -539,7 +550,20 @@ Deno.test({
       ));
       assertEquals(code, 0);
       assertEquals(stdout.trim().split("\n").length, 2);
-      let stderr;
+      assertEquals(stderr, "aio crawl: 2 pages; --max-pages 2 reached\n");
+      // Exactly --max-pages pages, the last without a next one.
+      ({ code, stderr } = await crawl(
+        "-n",
+        "json:meta.next",
+        "-m",
+        "4",
+        `${base}/json`,
+      ));
+      assertEquals(code, 0);
+      assertEquals(
+        stderr,
+        'aio crawl: 4 pages; page 4 has no next URL at "meta.next"\n',
+      );
       ({ code, stdout, stderr } = await crawl(
         "-n",
         "json:meta.nxt",
@@ -565,6 +589,23 @@ Deno.test({
         stderr,
         `aio crawl: Cannot read the next URL of "${base}/links": the page is not JSON (it starts with "page 1")`,
       );
+    });
+
+    await t.step("a first page that fails leaves --out as it was", async () => {
+      const dir = await Deno.makeTempDir();
+      try {
+        const out = `${dir}/pages.jsonl`;
+        await Deno.writeTextFile(out, "old\n");
+        const { code, stderr } = await aio(
+          ["-N=127.0.0.1", `-R=${dir}`, `-W=${dir}`],
+          ["crawl", "--out", out, `${base}/missing`],
+        );
+        assertEquals(code, 1);
+        assertStringIncludes(stderr, "404 Not Found");
+        assertEquals(await Deno.readTextFile(out), "old\n");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
     });
 
     await t.step("cycle", async () => {

@@ -191,6 +191,17 @@ export function nonEmpty(name: string, value: string): string {
   return value;
 }
 
+/**
+ * The `--out` file: `undefined` for standard output (no flag, or `-`).
+ *
+ * @throws {UsageError} For an empty path.
+ */
+export function outPath(value: string | undefined): string | undefined {
+  return value === undefined || value === "-"
+    ? undefined
+    : nonEmpty("out", value);
+}
+
 /** The flag lines of a usage text, aligned. */
 export function describeFlags(specs: FlagSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {

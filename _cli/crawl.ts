@@ -5,9 +5,11 @@
  */
 
 import { ParseError } from "../client/errors.ts";
-import { paginate } from "../client/paginate.ts";
+import { type Page, paginate } from "../client/paginate.ts";
+import { nextUrl } from "../client/_pages.ts";
 import {
   describeFlags,
+  outPath,
   parseFlags,
   positiveDuration,
   UsageError,
@@ -86,9 +88,11 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
   const maxPages = wholeNumber("max-pages", flags["max-pages"]!, 1);
   const retries = wholeNumber("retries", flags.retries!, 0);
   const timeout = positiveDuration("timeout", flags.timeout!);
+  const out = outPath(flags.out);
 
   let bytes = 0;
   let count = 0;
+  let last: Page<unknown> | undefined;
   let failure: unknown;
   async function* pages(): AsyncGenerator<PageRecord> {
     let before = performance.now();
@@ -109,6 +113,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
       ) {
         const now = performance.now();
         count = page.number;
+        last = page;
         yield {
           page: page.number,
           url: page.url,
@@ -121,10 +126,16 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
     } catch (error) {
       if (io.signal.aborted) throw error;
       failure = error;
+      // Not one page: an --out file is left as it was, not emptied.
+      if (count === 0) throw error;
     }
   }
 
-  await writeRecords(io, flags.out, pages());
+  try {
+    await writeRecords(io, out, pages());
+  } catch (error) {
+    if (error !== failure) throw error;
+  }
   if (failure !== undefined) {
     const message = failure instanceof Error
       ? failure.message
@@ -132,8 +143,11 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
     await writeLine(io.stderr, `aio crawl: ${message}`);
     return 1;
   }
-  // Why it stopped, so that a mistyped --next path shows at once.
-  const why = count === maxPages
+  // Why it stopped, so that a mistyped --next path shows at once. The last
+  // page of exactly --max-pages pages may have had no next page either.
+  const cut = count === maxPages &&
+    await nextUrl(next, last!).then((url) => url !== undefined, () => true);
+  const why = cut
     ? `--max-pages ${maxPages} reached`
     : `page ${count} has ${
       next === undefined ? 'no Link rel="next"' : `no next URL at "${next}"`

@@ -10,6 +10,7 @@ import { HttpError, RequestError } from "../client/errors.ts";
 import { TimeoutError } from "../errors.ts";
 import {
   describeFlags,
+  outPath,
   parseFlags,
   positiveDuration,
   UsageError,
@@ -124,7 +125,8 @@ export const REQUEST_FLAGS = {
     type: "string",
     short: "o",
     value: "PATH",
-    description: "write the JSON lines to PATH atomically (else stdout)",
+    description:
+      "write the JSON lines to PATH atomically (else, or with -, stdout)",
   },
 } as const;
 
@@ -182,6 +184,7 @@ export async function fetchCommand(
   const concurrency = wholeNumber("concurrency", flags.concurrency!, 1);
   const retries = wholeNumber("retries", flags.retries!, 0);
   const timeout = positiveDuration("timeout", flags.timeout!);
+  const out = outPath(flags.out);
   let inputs = positionals;
   if (
     inputs.length === 1 && inputs[0] === "-" ||
@@ -206,7 +209,7 @@ export async function fetchCommand(
   }, { concurrency, signal: io.signal });
 
   try {
-    await writeRecords(io, flags.out, records, progress);
+    await writeRecords(io, out, records, progress);
   } catch (error) {
     progress.endLine();
     throw error;

@@ -112,7 +112,13 @@ async function* run<T>(
   }
 }
 
-async function nextUrl<T>(
+/**
+ * The URL of the page after `page`, as `next` finds it (see
+ * {@linkcode pages}), or `undefined` when it names none.
+ *
+ * @throws {TypeError} For a next URL that is invalid or not http(s).
+ */
+export async function nextUrl<T>(
   next: NextPage<T> | undefined,
   page: Page<T>,
 ): Promise<string | undefined> {
