@@ -100,3 +100,37 @@ export function assertLimit(
     );
   }
 }
+
+/**
+ * An error of `Deno.listen` or `Deno.serve` (address in use, not available,
+ * a host name that does not resolve) with a message that names the address,
+ * which Deno's does not: the same class and `code`, Deno's error as
+ * `cause`. Argument errors and permission errors (whose message names the
+ * address already) are returned as they are.
+ */
+export function listenFailure(
+  error: unknown,
+  hostname: string,
+  port: number,
+): unknown {
+  if (
+    !(error instanceof Error) || error instanceof TypeError ||
+    error instanceof RangeError || error instanceof Deno.errors.NotCapable
+  ) {
+    return error;
+  }
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const Class = error.constructor as new (
+    message: string,
+    options: ErrorOptions,
+  ) => Error;
+  const failure = new Class(
+    `Cannot listen on ${host}:${port}: ${error.message}`,
+    {
+      cause: error,
+    },
+  );
+  const { code } = error as { code?: unknown };
+  if (code !== undefined) Object.assign(failure, { code });
+  return failure;
+}

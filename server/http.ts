@@ -17,6 +17,7 @@ import {
   assertOptions,
   assertPort,
   assertString,
+  listenFailure,
   MAX_TIMER_DELAY,
 } from "./_validate.ts";
 
@@ -473,7 +474,9 @@ export function createFetchHandler(
  * option has the wrong type.
  * @throws {RangeError} If `port`, `requestTimeout`, `maxBodySize` or
  * `shutdownTimeout` is out of range.
- * @throws {Deno.errors.AddrInUse} If the port is taken.
+ * @throws {Deno.errors.AddrInUse} If the port is taken (the message names
+ * the address, Deno's error is the `cause`; likewise for an address that
+ * is not available or a host name that does not resolve).
  *
  * @example Hello, world
  * ```ts
@@ -1025,18 +1028,22 @@ class Server implements HttpServer {
     const { hostname, port, signal, onListen } = options;
     this.#dispatcher = dispatcher;
     this.#options = options;
-    this.#server = Deno.serve({
-      hostname,
-      port,
-      signal: this.#force.signal,
-      onListen: (addr) => onListen?.(addr),
-      // Only errors past the handler reach Deno: a response body that
-      // failed while streaming.
-      onError: (error) => {
-        dispatcher.report(error);
-        return textResponse(500, "Internal Server Error\n");
-      },
-    }, dispatcher.fetch);
+    try {
+      this.#server = Deno.serve({
+        hostname,
+        port,
+        signal: this.#force.signal,
+        onListen: (addr) => onListen?.(addr),
+        // Only errors past the handler reach Deno: a response body that
+        // failed while streaming.
+        onError: (error) => {
+          dispatcher.report(error);
+          return textResponse(500, "Internal Server Error\n");
+        },
+      }, dispatcher.fetch);
+    } catch (error) {
+      throw listenFailure(error, hostname, port);
+    }
     this.addr = this.#server.addr;
     this.finished = this.#server.finished.then(() => {
       signal?.removeEventListener("abort", this.#onAbort);

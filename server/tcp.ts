@@ -20,6 +20,7 @@ import {
   assertOptions,
   assertPort,
   assertString,
+  listenFailure,
   MAX_TIMER_DELAY,
 } from "./_validate.ts";
 
@@ -283,7 +284,9 @@ const ACCEPT_RETRY_DELAY = 100;
  * wrong type, or `reusePort` is set without `--unstable-net`.
  * @throws {RangeError} If `port`, `maxConnections`, `idleTimeout` or
  * `shutdownTimeout` is out of range.
- * @throws {Deno.errors.AddrInUse} If the port is taken.
+ * @throws {Deno.errors.AddrInUse} If the port is taken (the message names
+ * the address, Deno's error is the `cause`; likewise for an address that
+ * is not available or a host name that does not resolve).
  *
  * @example A server that greets each client
  * ```ts
@@ -342,7 +345,12 @@ export function serveTcp(
     port,
   };
   if (reusePort) listenOptions.reusePort = true;
-  const listener = Deno.listen(listenOptions);
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen(listenOptions);
+  } catch (error) {
+    throw listenFailure(error, hostname, port);
+  }
   try {
     onListen?.(listener.addr);
   } catch (error) {

@@ -588,3 +588,26 @@ Deno.test("the servers and echo refuse null options with a clear TypeError", {
     'Cannot echo: "options" must be an object, received null',
   );
 });
+
+Deno.test({
+  name:
+    "serveTcp() and serveHttp() name the address they cannot listen on, keeping Deno's error class",
+  permissions: NET,
+  fn() {
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = taken.addr;
+    const servers = [
+      () => serveTcp(() => {}, { port }),
+      () => serveHttp(() => new Response(), { port }),
+    ];
+    for (const serve of servers) {
+      const error = assertThrows(
+        serve,
+        Deno.errors.AddrInUse,
+        `Cannot listen on 127.0.0.1:${port}: Address already in use`,
+      );
+      assertInstanceOf(error.cause, Deno.errors.AddrInUse);
+      assertEquals((error as { code?: string }).code, "EADDRINUSE");
+    }
+  },
+});
