@@ -33,7 +33,7 @@ import { UsageError } from "./_cli/args.ts";
 import { CRAWL_USAGE, crawlCommand } from "./_cli/crawl.ts";
 import { DEMO_USAGE, demoCommand } from "./_cli/demo.ts";
 import { FETCH_USAGE, fetchCommand } from "./_cli/fetch.ts";
-import { type Io, writeLine } from "./_cli/io.ts";
+import { failureLine, type Io, writeLine } from "./_cli/io.ts";
 import { SERVE_USAGE, serveCommand } from "./_cli/serve.ts";
 
 const USAGE = `usage: aio <command> [options]
@@ -67,15 +67,6 @@ function standardIo(signal: AbortSignal): Io {
     stderr: Deno.stderr,
     signal,
   };
-}
-
-function oneLine(error: unknown, name: string): string {
-  if (error instanceof Deno.errors.NotCapable) {
-    return `${
-      error.message.split("\n")[0]
-    } (see "aio ${name} --help" for the permissions)`;
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -141,7 +132,7 @@ export async function main(args: string[]): Promise<number> {
     const which = name === "serve" && ["tcp", "http"].includes(rest[0]!)
       ? `serve ${rest[0]}`
       : name ?? "<command>";
-    await writeLine(std.stderr, `aio: ${oneLine(error, which)}`);
+    await writeLine(std.stderr, `aio: ${failureLine(error, which)}`);
     return 1;
   } finally {
     if (command) {

@@ -193,6 +193,13 @@ Deno.test({
       stderr,
       /^aio: Requires net access to "127\.0\.0\.1:0".* \(see "aio serve tcp --help" for the permissions\)\n$/,
     );
+    // crawl reports its own failures.
+    const crawl = await aio(["--no-prompt"], ["crawl", "http://127.0.0.1:8/"]);
+    assertEquals(crawl.code, 1);
+    assertMatch(
+      crawl.stderr,
+      /^aio crawl: Requires net access to "127\.0\.0\.1:8".* \(see "aio crawl --help" for the permissions\)\n$/,
+    );
   },
 });
 

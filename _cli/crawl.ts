@@ -16,7 +16,7 @@ import {
   wholeNumber,
 } from "./args.ts";
 import { checkUrls, REQUEST_FLAGS } from "./fetch.ts";
-import { type Io, writeLine, writeRecords } from "./io.ts";
+import { failureLine, type Io, writeLine, writeRecords } from "./io.ts";
 
 const FLAGS = {
   next: {
@@ -137,10 +137,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
     if (error !== failure) throw error;
   }
   if (failure !== undefined) {
-    const message = failure instanceof Error
-      ? failure.message
-      : String(failure);
-    await writeLine(io.stderr, `aio crawl: ${message}`);
+    await writeLine(io.stderr, `aio crawl: ${failureLine(failure, "crawl")}`);
     return 1;
   }
   // Why it stopped, so that a mistyped --next path shows at once. The last

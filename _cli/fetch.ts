@@ -39,18 +39,16 @@ export function failed(record: FetchRecord): boolean {
   return record.error !== undefined;
 }
 
-function describeError(error: unknown): string {
+function describeError(error: unknown, url: string): string {
   if (error instanceof HttpError) return `HTTP ${error.status}`;
   if (error instanceof TimeoutError) return `timeout after ${error.timeout} ms`;
-  if (error instanceof RequestError) {
-    // The library's message names the failure; the record already has the
-    // method and URL of its "Cannot GET "url": " prefix.
-    const prefix = `Cannot ${error.method} "${error.url}": `;
-    if (error.message.startsWith(prefix)) {
-      return error.message.slice(prefix.length);
-    }
-  }
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  // The library's message names the failure; the record already has the
+  // URL of its "Cannot GET "url": " prefix.
+  const prefix = error instanceof RequestError
+    ? `Cannot ${error.method} "${error.url}": `
+    : `Cannot GET "${url}": `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
 /**
@@ -97,7 +95,7 @@ export async function fetchRecord(
       bytes,
       ms: elapsed(start),
       retries,
-      error: describeError(error),
+      error: describeError(error, url),
     };
   }
 }

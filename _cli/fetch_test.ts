@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "@std/assert";
+import { assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { httpResponse, rawServer } from "../tests/_loopback.ts";
 import { Client } from "../client/client.ts";
 import { fetchCommand, fetchRecord } from "./fetch.ts";
@@ -139,4 +139,14 @@ Deno.test({
       stalled.resolve();
     }
   },
+});
+
+Deno.test("fetchRecord() keeps only the reason of an error about its URL", async () => {
+  await using client = new Client();
+  // Port 1 is one `fetch` refuses: a TypeError, not a RequestError.
+  const url = "http://127.0.0.1:1/x";
+  const record = await fetchRecord(client, url, undefined, { retries: 0 });
+  assertEquals(record.status, null);
+  assertEquals(record.error?.startsWith("Cannot GET"), false, record.error);
+  assertStringIncludes(record.error!, "port 1");
 });

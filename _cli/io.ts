@@ -27,6 +27,20 @@ export interface Io {
 
 const encoder = new TextEncoder();
 
+/**
+ * `error` as one line for standard error; a missing permission points to
+ * `aio <command> --help`, which lists the permissions (`command`:
+ * `"serve tcp"`, `"crawl"`).
+ */
+export function failureLine(error: unknown, command: string): string {
+  if (error instanceof Deno.errors.NotCapable) {
+    return `${
+      error.message.split("\n")[0]
+    } (see "aio ${command} --help" for the permissions)`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Writes `text` and a newline, all of it, waiting for the sink. */
 export async function writeLine(out: Output, text: string): Promise<void> {
   const bytes = encoder.encode(text + "\n");
