@@ -106,7 +106,11 @@ export async function main(args: string[]): Promise<number> {
   const command = name === undefined ? undefined : COMMANDS[name];
   try {
     if (name === "--help" || name === "-h" || name === "help") {
-      await writeLine(std.stdout, USAGE);
+      // `aio help fetch` is `aio fetch --help`.
+      const topic = name === "help" && rest.length > 0
+        ? COMMANDS[rest[0]!]
+        : undefined;
+      await writeLine(std.stdout, topic?.usage ?? USAGE);
       return 0;
     }
     if (command === undefined) {

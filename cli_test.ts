@@ -164,12 +164,14 @@ Deno.test({
         ["fetch", "--help"],
         ["crawl", "-h"],
         ["demo", "--help"],
+        ["help", "fetch"],
       ]
     ) {
       const { code, stdout } = await aio([], args);
       assertEquals(code, 0, args.join(" "));
       assertMatch(stdout, /^usage: aio/);
       if (args[0] !== "--help") assertStringIncludes(stdout, "permissions:");
+      if (args[0] === "help") assertMatch(stdout, /^usage: aio fetch/);
       // Each server's help is its own.
       if (args[1] === "tcp") assertEquals(stdout.includes("--dir"), false);
       if (args[1] === "http") assertEquals(stdout.includes("--lines"), false);
