@@ -9,6 +9,7 @@ import { hello } from "../server/hello.ts";
 import { serveHttp } from "../server/http.ts";
 import { serveLines } from "../server/lines.ts";
 import { serveTcp } from "../server/tcp.ts";
+import { formatAddr } from "../server/_connection.ts";
 import {
   describeFlags,
   nonEmpty,
@@ -110,10 +111,6 @@ Both run until Ctrl-C (or SIGTERM), then shut down gracefully.
 
 permissions: -N=HOST:PORT (e.g. -N=127.0.0.1:8080); http --dir also -R=PATH.`;
 
-function address({ hostname, port }: Deno.NetAddr): string {
-  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
-}
-
 /** Waits for the server to close (on Ctrl-C), saying what happens. */
 async function untilClosed(
   server: { finished: Promise<void>; shutdown(): Promise<void> },
@@ -170,7 +167,7 @@ async function serveTcpCommand(args: string[], io: Io): Promise<number> {
   const onListen = (addr: Deno.NetAddr) => {
     listening = writeLine(
       io.stdout,
-      `${flags.lines ? "Line echo" : "Echo"} server on ${address(addr)}`,
+      `${flags.lines ? "Line echo" : "Echo"} server on ${formatAddr(addr)}`,
     );
   };
   const server = flags.lines
@@ -220,7 +217,7 @@ async function serveHttpCommand(args: string[], io: Io): Promise<number> {
         : `Serving ${flags.dir}`;
       listening = writeLine(
         io.stdout,
-        `${what} on http://${address(addr)}/`,
+        `${what} on http://${formatAddr(addr)}/`,
       );
     },
   });

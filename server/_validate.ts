@@ -1,10 +1,12 @@
 /**
- * Option checks shared by the servers, and the longest timeout a timer
- * can wait. Messages read
- * `Cannot serve: "<name>" must be ..., received <value>`.
+ * Option checks shared by the servers, the longest timeout a timer can
+ * wait, and the error of an address that cannot be listened on. Messages
+ * read `Cannot serve: "<name>" must be ..., received <value>`.
  *
  * @module
  */
+
+import { formatAddr } from "./_connection.ts";
 
 /**
  * The longest delay `setTimeout` honours; a longer one fires at once. A
@@ -119,17 +121,14 @@ export function listenFailure(
   ) {
     return error;
   }
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   const Class = error.constructor as new (
     message: string,
     options: ErrorOptions,
   ) => Error;
-  const failure = new Class(
-    `Cannot listen on ${host}:${port}: ${error.message}`,
-    {
-      cause: error,
-    },
-  );
+  const address = formatAddr({ transport: "tcp", hostname, port });
+  const failure = new Class(`Cannot listen on ${address}: ${error.message}`, {
+    cause: error,
+  });
   const { code } = error as { code?: unknown };
   if (code !== undefined) Object.assign(failure, { code });
   return failure;
