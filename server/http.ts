@@ -61,8 +61,13 @@ export interface HttpContext {
    *
    * Read it before returning the response for it to cover a streaming
    * response body too: it then also aborts when that body fails (with its
-   * error), and not when Deno drops it for a HEAD request. Read after a
-   * response was returned, it never aborts.
+   * error), and not when Deno drops it for a HEAD request. It follows the
+   * body until Deno has taken its last chunk, so a client that leaves while
+   * that chunk is still being sent (a large body given whole, like
+   * `new Response(bytes)`, is one chunk) is not told. Read after a response
+   * was returned, it never aborts. For a WebSocket upgrade it does not follow
+   * the client (Deno aborts its `request.signal` inside
+   * `Deno.upgradeWebSocket()`); the socket's `close` event does.
    * Deno 2.9 prints a one-time warning the first time a request whose
    * signal was read completes; `--unstable-no-legacy-abort` silences it.
    */
@@ -225,7 +230,9 @@ export interface FetchHandlerOptions {
    * its `Content-Length`), and a `URIError` when the request's path has
    * invalid percent-encoding (the handler decoded it, e.g. with
    * `decodeURIComponent`); a `URIError` for any other data is reported.
-   * Also called, with no request, for an error streaming a response body.
+   * Also called, with no request, for an error streaming a response body
+   * (by {@linkcode serveHttp}; under `deno serve`, whose default export has
+   * no error hook, Deno logs those itself).
    *
    * @default {logs the error and the request with console.error}
    */
@@ -422,7 +429,9 @@ const BODY_ENDED = "the request body ended early";
  *
  * Shutdown is `deno serve`'s own: on SIGINT/SIGTERM it stops gracefully, but
  * without {@linkcode serveHttp}'s drain, so on Deno 2.9 a request body still
- * being read at that moment fails to read (denoland/deno#36809).
+ * being read at that moment fails to read (denoland/deno#36809). An error
+ * streaming a response body goes to Deno's own log, not to `onError`:
+ * `deno serve` takes no error hook.
  *
  * @param handler Answers each request; see {@linkcode HttpHandler}.
  * @param options Timeout, body limit, error hook and access log.
@@ -582,11 +591,13 @@ class Exchange implements HttpContext {
       this.#controller = new AbortController();
       if (this.#aborted) {
         this.#controller.abort(this.#reason);
-      } else if (this.state === HANDLING) {
+      } else if (this.state === HANDLING && !asksForWebSocket(this.request)) {
         // Deno aborts request.signal when the client goes away and, until
-        // denoland/deno#35733 lands, after every delivered response too.
-        // Only an abort while the handler runs, or while a watched body
-        // (see `answer`) streams, means the client went away.
+        // denoland/deno#35733 lands, after every delivered response too, and
+        // inside `Deno.upgradeWebSocket()` (the socket's close event tells
+        // when a WebSocket client goes). Only an abort while the handler
+        // runs, or while a watched body (see `answer`) streams, means the
+        // client went away.
         const signal = this.request.signal;
         if (signal.aborted) {
           this.abort(signal.reason);
@@ -1168,6 +1179,11 @@ function isBodyLost(error: unknown): boolean {
  */
 function isRequestClosed(error: unknown): boolean {
   return error instanceof TypeError && error.message === "Request closed";
+}
+
+/** Whether the request asks for a WebSocket (`Upgrade: websocket`). */
+function asksForWebSocket(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
 }
 
 /** Whether the client sent `Connection: close`. */

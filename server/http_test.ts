@@ -932,6 +932,31 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveHttp() context.signal does not abort for a WebSocket upgrade",
+  permissions: NET,
+  async fn() {
+    let signal: AbortSignal | undefined;
+    await using server = serveHttp((request, context) => {
+      signal = context.signal; // read before the upgrade
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      socket.onmessage = (event) => socket.send(`echo ${event.data}`);
+      return response;
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${server.addr.port}/`);
+    const closed = new Promise((resolve) => ws.onclose = resolve);
+    await new Promise((resolve) => ws.onopen = resolve);
+    const reply = new Promise<MessageEvent>((resolve) =>
+      ws.onmessage = resolve
+    );
+    ws.send("hi");
+    assertEquals((await reply).data, "echo hi");
+    assertFalse(signal!.aborted, String(signal!.reason));
+    ws.close();
+    await closed;
+  },
+});
+
+Deno.test({
   name: "serveHttp() shutdown lets a POST whose body is still arriving finish",
   permissions: NET,
   async fn() {
