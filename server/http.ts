@@ -61,12 +61,12 @@ export interface HttpContext {
    *
    * Read it before returning the response for it to cover a streaming
    * response body too: it then also aborts when that body fails (with its
-   * error), and not when Deno drops it for a HEAD request. It follows the
-   * body until Deno has taken its last chunk, so a client that leaves while
-   * that chunk is still being sent (a large body given whole, like
-   * `new Response(bytes)`, is one chunk) is not told. Read after a response
-   * was returned, it never aborts. For a WebSocket upgrade it does not follow
-   * the client (Deno aborts its `request.signal` inside
+   * error), and not when Deno drops it for a HEAD request. The body is then
+   * handed to Deno in pieces of at most 64 KiB, one at a time, and followed
+   * until Deno asks for more after the last piece: a client that leaves
+   * while only that piece is still on its way is not told. Read after a
+   * response was returned, it never aborts. For a WebSocket upgrade it does
+   * not follow the client (Deno aborts its `request.signal` inside
    * `Deno.upgradeWebSocket()`); the socket's `close` event does.
    * Deno 2.9 prints a one-time warning the first time a request whose
    * signal was read completes; `--unstable-no-legacy-abort` silences it.
@@ -643,8 +643,8 @@ class Exchange implements HttpContext {
       this.state = ANSWERED;
       return response;
     }
-    // A body already read would pipe as an empty one: refused like a
-    // locked one, which pipeThrough throws for, before anything changes.
+    // A body already read would give an empty one: refused like a locked
+    // one, which getReader() throws for, before anything changes.
     if (response.bodyUsed) {
       throw new TypeError("Cannot answer: the Response body was already read");
     }
@@ -652,18 +652,44 @@ class Exchange implements HttpContext {
       streaming.delete(this);
       if (this.state === STREAMING) this.state = ANSWERED;
     };
-    const body = response.body.pipeThrough(
-      new TransformStream({
-        flush: done,
-        // The body failed (`reason` is its error), or Deno cancelled it as
-        // the client went away (its `request.signal`, when it has aborted,
-        // says so better than its bare "resource closed").
-        cancel: (reason) => {
-          const { signal } = this.request;
-          this.abort(signal.aborted ? signal.reason : reason);
-        },
-      }),
-    );
+    const source = response.body.getReader();
+    let rest: Uint8Array | undefined;
+    // Pulled by Deno piece by piece, nothing read ahead: the end is read
+    // once Deno has written the last piece and asks for more.
+    const body = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        if (rest === undefined) {
+          let step: ReadableStreamReadResult<Uint8Array>;
+          try {
+            step = await source.read();
+          } catch (error) {
+            this.abort(error); // the body failed
+            throw error;
+          }
+          if (step.done) {
+            done();
+            return controller.close();
+          }
+          rest = step.value;
+        }
+        controller.enqueue(rest.subarray(0, WATCHED_PIECE));
+        rest = rest.length > WATCHED_PIECE
+          ? rest.subarray(WATCHED_PIECE)
+          : undefined;
+      },
+      // Deno cancels the body when the client went away, with a bare
+      // "resource closed" as the reason.
+      cancel: (reason) => {
+        const { signal, method, url } = this.request;
+        this.abort(
+          signal.aborted ? signal.reason : new DOMException(
+            `Cannot send the response to ${method} ${url}: the client went away`,
+            "AbortError",
+          ),
+        );
+        return source.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
     this.state = STREAMING;
     streaming.add(this);
     this.#controller.signal.addEventListener("abort", done, { once: true });
@@ -672,6 +698,13 @@ class Exchange implements HttpContext {
 }
 
 function noop(): void {}
+
+/**
+ * The most of a watched response body handed to Deno at a time: Deno asks
+ * for the next piece once it has written one, so the body's end is read
+ * only after the last piece was written.
+ */
+const WATCHED_PIECE = 64 * 1024;
 
 /** The errors of request bodies cut at `maxBodySize`. */
 const bodyLimitErrors = new WeakSet<object>();
