@@ -79,45 +79,34 @@ Deno.test("an echoed body cut at maxBodySize aborts context.signal", async () =>
   await until(() => server.inFlight === 0, "the request to end");
 });
 
-Deno.test("a client that leaves mid-stream aborts context.signal", async () => {
-  let signal: AbortSignal | undefined;
-  await using server = serveHttp((_request, context) => {
-    signal = context.signal;
-    return new Response(
+Deno.test("a client that leaves mid-body aborts context.signal", async (t) => {
+  const bodies: [string, () => BodyInit][] = [
+    ["a stream", () =>
       new ReadableStream({
         pull: (controller) => controller.enqueue(new Uint8Array(1024)),
-      }),
-    );
-  });
-  const client = new AbortController();
-  const response = await fetch(`http://127.0.0.1:${server.addr.port}/`, {
-    signal: client.signal,
-  });
-  const reader = response.body!.getReader();
-  await reader.read();
-  client.abort();
-  await reader.closed.catch(() => {});
-  await aborted(signal!);
-  await until(() => server.inFlight === 0, "the request to end");
-});
-
-Deno.test("a client that leaves during a large body given whole aborts context.signal", async () => {
-  let signal: AbortSignal | undefined;
-  await using server = serveHttp((_request, context) => {
-    signal = context.signal;
+      })],
     // One chunk, far larger than the socket buffers.
-    return new Response(new Uint8Array(32 << 20));
-  });
-  const client = new AbortController();
-  const response = await fetch(`http://127.0.0.1:${server.addr.port}/`, {
-    signal: client.signal,
-  });
-  const reader = response.body!.getReader();
-  await reader.read();
-  client.abort();
-  await reader.closed.catch(() => {});
-  assertInstanceOf(await aborted(signal!), DOMException);
-  await until(() => server.inFlight === 0, "the request to end");
+    ["a large body given whole", () => new Uint8Array(32 << 20)],
+  ];
+  for (const [name, body] of bodies) {
+    await t.step(name, async () => {
+      let signal: AbortSignal | undefined;
+      await using server = serveHttp((_request, context) => {
+        signal = context.signal;
+        return new Response(body());
+      });
+      const client = new AbortController();
+      const response = await fetch(`http://127.0.0.1:${server.addr.port}/`, {
+        signal: client.signal,
+      });
+      const reader = response.body!.getReader();
+      await reader.read();
+      client.abort();
+      await reader.closed.catch(() => {});
+      assertInstanceOf(await aborted(signal!), DOMException);
+      await until(() => server.inFlight === 0, "the request to end");
+    });
+  }
 });
 
 Deno.test("a delivered or HEAD-dropped streaming body does not abort context.signal", async (t) => {
