@@ -83,7 +83,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
       `Cannot crawl: expected one start URL, received ${positionals.length}`,
     );
   }
-  const [start] = checkUrls(positionals);
+  const [start] = checkUrls(positionals, "crawl");
   const next = parseNext(flags.next!);
   const maxPages = wholeNumber("max-pages", flags["max-pages"]!, 1);
   const retries = wholeNumber("retries", flags.retries!, 0);

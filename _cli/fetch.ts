@@ -153,17 +153,22 @@ ${describeFlags(FLAGS)}
 permissions: -N (or -N=host1,host2 for the hosts fetched); with --out PATH
 also -R and -W on PATH's directory (the file is replaced atomically).`;
 
-/** Checks each URL is absolute http(s) and returns them normalized. */
-export function checkUrls(inputs: string[]): string[] {
+/**
+ * Checks each URL is absolute http(s) and returns them normalized; `action`
+ * starts the message of a bad one (`Cannot crawl "x": ...`).
+ */
+export function checkUrls(inputs: string[], action = "fetch"): string[] {
   return inputs.map((input) => {
     let url: URL;
     try {
       url = new URL(input);
     } catch {
-      throw new UsageError(`Cannot fetch "${input}": not an absolute URL`);
+      throw new UsageError(`Cannot ${action} "${input}": not an absolute URL`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new UsageError(`Cannot fetch "${input}": only http and https URLs`);
+      throw new UsageError(
+        `Cannot ${action} "${input}": only http and https URLs`,
+      );
     }
     return url.href;
   });
