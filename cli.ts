@@ -34,7 +34,7 @@ import { CRAWL_USAGE, crawlCommand } from "./_cli/crawl.ts";
 import { DEMO_USAGE, demoCommand } from "./_cli/demo.ts";
 import { FETCH_USAGE, fetchCommand } from "./_cli/fetch.ts";
 import { failureLine, type Io, writeLine } from "./_cli/io.ts";
-import { SERVE_USAGE, serveCommand } from "./_cli/serve.ts";
+import { SERVE_USAGE, serveCommand, serveUsage } from "./_cli/serve.ts";
 
 const USAGE = `usage: aio <command> [options]
 
@@ -125,7 +125,10 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       await writeLine(std.stderr, `aio: ${error.message}\n`);
-      await writeLine(std.stderr, command?.usage ?? USAGE);
+      await writeLine(
+        std.stderr,
+        name === "serve" ? serveUsage(rest[0]) : command?.usage ?? USAGE,
+      );
       return 2;
     }
     if (std.signal.aborted) {

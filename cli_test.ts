@@ -147,6 +147,10 @@ Deno.test({
         assertMatch(first!, message);
         assertStringIncludes(stderr, "usage: aio");
         assert(!/^\s+at /m.test(stderr), "no stack trace");
+        // A server's own usage, not both.
+        if (args[0] === "serve" && args[1] === "tcp") {
+          assertEquals(stderr.includes("--dir"), false);
+        }
       });
     }
   },

@@ -224,6 +224,15 @@ async function serveHttpCommand(args: string[], io: Io): Promise<number> {
   return await untilClosed(server, listening, io);
 }
 
+/** The usage text of `aio serve <kind>`: one server's, or both. */
+export function serveUsage(kind: string | undefined): string {
+  return kind === "tcp"
+    ? TCP_USAGE
+    : kind === "http"
+    ? HTTP_USAGE
+    : SERVE_USAGE;
+}
+
 /** Runs `aio serve tcp|http`. */
 export function serveCommand(args: string[], io: Io): Promise<number> {
   const [kind, ...rest] = args;
