@@ -148,7 +148,7 @@ export async function makeTempDir(
   try {
     path = await Deno.makeTempDir({ prefix, suffix, dir });
   } catch (error) {
-    throw fsError(error, "make a temporary directory in", dir ?? "$TMPDIR");
+    throw fsError(error, "make a temporary directory in", dir ?? systemTemp());
   }
   return {
     path,
@@ -193,4 +193,20 @@ async function makeWritable(path: string): Promise<void> {
   for await (const entry of Deno.readDir(path)) {
     if (entry.isDirectory) await makeWritable(join(path, entry.name));
   }
+}
+
+/**
+ * Where Deno makes temporary directories when no `dir` is given: `$TMPDIR`'s
+ * value when the process may read it without asking (else its name), or
+ * the system's default.
+ */
+function systemTemp(): string {
+  const variable = "TMPDIR";
+  if (
+    Deno.permissions.querySync({ name: "env", variable }).state !== "granted"
+  ) {
+    return `$${variable}`;
+  }
+  return Deno.env.get(variable) ||
+    (Deno.build.os === "windows" ? "%TEMP%" : "/tmp");
 }

@@ -4,6 +4,7 @@ import {
   assertRejects,
   assertStringIncludes,
 } from "@std/assert";
+import { denoCommand } from "../tests/_deno.ts";
 import { CHILD_IN_TMP, runUnprivileged } from "./_test_util.ts";
 import { makeTempDir } from "./temp.ts";
 
@@ -131,5 +132,24 @@ Deno.test({
       outsideMode: 0o555,
       outsideNames: ["inner"],
     });
+  },
+});
+
+Deno.test({
+  name: "makeTempDir() names the directory $TMPDIR points to when it fails",
+  permissions: { run: ["deno"], read: ["../shared/std-offline"] },
+  async fn() {
+    const temp = new URL("./temp.ts", import.meta.url).href;
+    const { stdout } = await denoCommand("eval", [
+      `import { makeTempDir } from "${temp}";
+      await makeTempDir().catch((error) => console.log(error.message));`,
+    ], {
+      env: { TMPDIR: "/tmp/aio-no-such-tmpdir" },
+      stdout: "piped",
+    }).output();
+    assertStringIncludes(
+      new TextDecoder().decode(stdout),
+      'Cannot make a temporary directory in "/tmp/aio-no-such-tmpdir"',
+    );
   },
 });
