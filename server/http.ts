@@ -64,7 +64,9 @@ export interface HttpContext {
    * error), and not when Deno drops it for a HEAD request. The body is then
    * handed to Deno in pieces of at most 64 KiB, one at a time, and followed
    * until Deno asks for more after the last piece: a client that leaves
-   * while only that piece is still on its way is not told. Read after a
+   * while only that piece is still on its way is not told. A body given
+   * whole (a string, bytes) keeps its `Content-Length`; a stream is sent
+   * chunked, as without the signal. Read after a
    * response was returned, it never aborts. For a WebSocket upgrade it does
    * not follow the client (Deno aborts its `request.signal` inside
    * `Deno.upgradeWebSocket()`); the socket's `close` event does.
@@ -559,7 +561,7 @@ class Exchange implements HttpContext {
   readonly request: Request;
   state = HANDLING;
   /** Resolves the promise Deno waits on, for a handler that answers late. */
-  resolve: (response: Response) => void = noop;
+  resolve: (response: Response | Promise<Response>) => void = noop;
   /** `performance.now()` at arrival, read only for the access log. */
   started = 0;
   /** Stamp and links in the list of pending exchanges (`TimeoutSweep`). */
@@ -633,7 +635,10 @@ class Exchange implements HttpContext {
    * copy whose body tells the exchange when it ends, so that the signal
    * aborts if the client goes away mid-stream and not after the end.
    */
-  answer(response: Response, streaming: Set<Exchange>): Response {
+  answer(
+    response: Response,
+    streaming: Set<Exchange>,
+  ): Response | Promise<Response> {
     // Deno sends no body for HEAD (it cancels it): nothing to watch.
     if (
       this.#controller === undefined || this.#aborted ||
@@ -653,15 +658,69 @@ class Exchange implements HttpContext {
       if (this.state === STREAMING) this.state = ANSWERED;
     };
     const source = response.body.getReader();
+    this.state = STREAMING;
+    streaming.add(this);
+    this.#controller.signal.addEventListener("abort", done, { once: true });
+    if (response.headers.has("content-length")) {
+      return this.#watched(response, source, done, []);
+    }
+    return this.#measured(response, source, done);
+  }
+
+  /**
+   * The watching copy of a response whose body may be whole already: Deno
+   * sends a string or bytes body with its `Content-Length`, which a copy
+   * streaming it would lose. What the body yields at once (within a few
+   * microtasks, up to {@linkcode MEASURED_READS} chunks) is read first; a
+   * body that ends there gets its length set, any other is sent chunked as
+   * it comes, a read still pending included.
+   */
+  async #measured(
+    response: Response,
+    source: ReadableStreamDefaultReader<Uint8Array>,
+    done: () => void,
+  ): Promise<Response> {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (let reads = 0; reads < MEASURED_READS; reads++) {
+      const read = source.read();
+      const step = (await settledSoon(read))?.value;
+      if (step === undefined) {
+        // Still pending, or failed: the copy goes on from this read.
+        return this.#watched(response, source, done, chunks, read);
+      }
+      if (step.done) {
+        const copy = this.#watched(response, source, done, chunks);
+        copy.headers.set("content-length", String(size));
+        return copy;
+      }
+      chunks.push(step.value);
+      size += step.value.length;
+    }
+    return this.#watched(response, source, done, chunks);
+  }
+
+  /**
+   * A copy of `response` whose body (`chunks` already read, then `pending`,
+   * then the rest of `source`) is pulled by Deno piece by piece, nothing
+   * read ahead: its end is read once Deno has written the last piece.
+   */
+  #watched(
+    response: Response,
+    source: ReadableStreamDefaultReader<Uint8Array>,
+    done: () => void,
+    chunks: Uint8Array[],
+    pending?: Promise<ReadableStreamReadResult<Uint8Array>>,
+  ): Response {
     let rest: Uint8Array | undefined;
-    // Pulled by Deno piece by piece, nothing read ahead: the end is read
-    // once Deno has written the last piece and asks for more.
     const body = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
+        rest ??= chunks.shift();
         if (rest === undefined) {
           let step: ReadableStreamReadResult<Uint8Array>;
           try {
-            step = await source.read();
+            step = await (pending ?? source.read());
+            pending = undefined;
           } catch (error) {
             this.abort(error); // the body failed
             throw error;
@@ -690,9 +749,6 @@ class Exchange implements HttpContext {
         return source.cancel(reason);
       },
     }, { highWaterMark: 0 });
-    this.state = STREAMING;
-    streaming.add(this);
-    this.#controller.signal.addEventListener("abort", done, { once: true });
     return new Response(body, response);
   }
 }
@@ -705,6 +761,25 @@ function noop(): void {}
  * only after the last piece was written.
  */
 const WATCHED_PIECE = 64 * 1024;
+
+/** How many chunks a watched body is read ahead to learn its length. */
+const MEASURED_READS = 16;
+
+/**
+ * `{ value }` if `promise` fulfils within a few microtasks (the reads of a
+ * body given whole do), else `undefined`: still pending, or rejected.
+ */
+async function settledSoon<T>(
+  promise: Promise<T>,
+): Promise<{ value: T } | undefined> {
+  let outcome: { value: T } | undefined;
+  let failed = false;
+  promise.then((value) => outcome = { value }, () => failed = true);
+  for (let hop = 0; hop < 8 && outcome === undefined && !failed; hop++) {
+    await null;
+  }
+  return outcome;
+}
 
 /** The errors of request bodies cut at `maxBodySize`. */
 const bodyLimitErrors = new WeakSet<object>();
@@ -909,7 +984,7 @@ class Dispatcher implements FetchHandler {
     );
   }
 
-  #answer(exchange: Exchange, response: unknown): Response {
+  #answer(exchange: Exchange, response: unknown): Response | Promise<Response> {
     if (!(response instanceof Response)) {
       const { method, url } = exchange.request;
       response = this.#failure(
@@ -921,7 +996,7 @@ class Dispatcher implements FetchHandler {
         ),
       );
     }
-    let answered: Response;
+    let answered: Response | Promise<Response>;
     try {
       answered = exchange.answer(response as Response, this.#streaming);
     } catch (error) {
@@ -943,7 +1018,9 @@ class Dispatcher implements FetchHandler {
         );
       }
     }
-    return this.#logged(exchange, answered);
+    return answered instanceof Response
+      ? this.#logged(exchange, answered)
+      : answered.then((copy) => this.#logged(exchange, copy));
   }
 
   /** Ends the exchange with the server's `response`, aborting its signal. */

@@ -932,6 +932,54 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "serveHttp() keeps the Content-Length of a body given whole when the handler reads context.signal",
+  permissions: NET,
+  async fn() {
+    const release = Promise.withResolvers<void>();
+    const signals: AbortSignal[] = [];
+    await using server = serveHttp((request, context) => {
+      signals.push(context.signal); // the watched path
+      switch (new URL(request.url).pathname) {
+        case "/text":
+          return new Response("Hello, world!");
+        case "/bytes":
+          return new Response(new Uint8Array(100_000));
+        default: // a stream that waits for its data: sent as it comes
+          return new Response(
+            new ReadableStream({
+              async pull(controller) {
+                controller.enqueue(encoder.encode("first\n"));
+                await release.promise;
+                controller.enqueue(encoder.encode("last\n"));
+                controller.close();
+              },
+            }),
+          );
+      }
+    });
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    for (
+      const [path, length] of [["/text", 13], ["/bytes", 100_000]] as const
+    ) {
+      const response = await fetch(`${base}${path}`);
+      assertEquals(response.headers.get("content-length"), String(length));
+      assertEquals((await response.bytes()).length, length);
+    }
+    const response = await fetch(`${base}/stream`);
+    assertEquals(response.headers.get("content-length"), null);
+    const reader = response.body!.pipeThrough(new TextDecoderStream())
+      .getReader();
+    assertEquals((await reader.read()).value, "first\n"); // not held back
+    release.resolve();
+    assertEquals((await reader.read()).value, "last\n");
+    assertEquals((await reader.read()).done, true);
+    await until(() => server.inFlight === 0, "the requests to end");
+    for (const signal of signals) assertFalse(signal.aborted);
+  },
+});
+
+Deno.test({
   name: "serveHttp() context.signal does not abort for a WebSocket upgrade",
   permissions: NET,
   async fn() {
