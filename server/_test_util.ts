@@ -72,8 +72,9 @@ export async function assertNotServed(port: number): Promise<void> {
   }
 }
 
-/** Resolves with the signal's reason once it aborts. */
+/** Resolves with the signal's reason once it aborts (at once if it has). */
 export function aborted(signal: AbortSignal): Promise<unknown> {
+  if (signal.aborted) return Promise.resolve(signal.reason);
   return new Promise((resolve) =>
     signal.addEventListener("abort", () => resolve(signal.reason), {
       once: true,

@@ -680,7 +680,7 @@ class Exchange implements HttpContext {
     source: ReadableStreamDefaultReader<Uint8Array>,
     done: () => void,
   ): Promise<Response> {
-    const chunks: Uint8Array[] = [];
+    const chunks: unknown[] = [];
     let size = 0;
     for (let reads = 0; reads < MEASURED_READS; reads++) {
       const read = source.read();
@@ -695,6 +695,8 @@ class Exchange implements HttpContext {
         return copy;
       }
       chunks.push(step.value);
+      // Not bytes: the copy fails on it when it gets there.
+      if (!(step.value instanceof Uint8Array)) break;
       size += step.value.length;
     }
     return this.#watched(response, source, done, chunks);
@@ -709,27 +711,36 @@ class Exchange implements HttpContext {
     response: Response,
     source: ReadableStreamDefaultReader<Uint8Array>,
     done: () => void,
-    chunks: Uint8Array[],
-    pending?: Promise<ReadableStreamReadResult<Uint8Array>>,
+    chunks: unknown[],
+    pending?: Promise<ReadableStreamReadResult<unknown>>,
   ): Response {
     let rest: Uint8Array | undefined;
     const body = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        rest ??= chunks.shift();
-        if (rest === undefined) {
-          let step: ReadableStreamReadResult<Uint8Array>;
-          try {
-            step = await (pending ?? source.read());
-            pending = undefined;
-          } catch (error) {
-            this.abort(error); // the body failed
-            throw error;
+        try {
+          if (rest === undefined) {
+            let chunk = chunks.shift();
+            if (chunk === undefined) {
+              const step = await (pending ?? source.read());
+              pending = undefined;
+              if (step.done) {
+                done();
+                return controller.close();
+              }
+              chunk = step.value;
+            }
+            if (!(chunk instanceof Uint8Array)) {
+              throw new TypeError(
+                `Cannot send the response body: a chunk is ${
+                  chunk?.constructor?.name ?? typeof chunk
+                }, not a Uint8Array`,
+              );
+            }
+            rest = chunk;
           }
-          if (step.done) {
-            done();
-            return controller.close();
-          }
-          rest = step.value;
+        } catch (error) {
+          this.abort(error); // the body failed
+          throw error;
         }
         controller.enqueue(rest.subarray(0, WATCHED_PIECE));
         rest = rest.length > WATCHED_PIECE

@@ -980,6 +980,44 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "serveHttp() fails a watched body whose chunk is not a Uint8Array, with a clear error and no false Content-Length",
+  permissions: NET,
+  async fn(t) {
+    const chunks: [string, unknown][] = [
+      ["a Uint16Array", new Uint16Array([0x4241, 0x4443])],
+      ["a string", "not bytes"],
+      ["a DataView", new DataView(new ArrayBuffer(4))],
+    ];
+    for (const [name, chunk] of chunks) {
+      await t.step(name, async () => {
+        let signal: AbortSignal | undefined;
+        const errors: unknown[] = [];
+        await using server = serveHttp((_request, context) => {
+          signal = context.signal;
+          return new Response(
+            new ReadableStream({
+              start(controller) {
+                controller.enqueue(chunk as Uint8Array);
+                controller.close();
+              },
+            }),
+          );
+        }, { onError: (error) => void errors.push(error) });
+        const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+        assertEquals(response.headers.get("content-length"), null);
+        await response.body?.cancel().catch(() => {});
+        const reason = await aborted(signal!);
+        assertInstanceOf(reason, TypeError);
+        assertStringIncludes(reason.message, "not a Uint8Array");
+        await until(() => server.inFlight === 0, "the request to end");
+        assertEquals(errors, [reason]);
+      });
+    }
+  },
+});
+
+Deno.test({
   name: "serveHttp() context.signal does not abort for a WebSocket upgrade",
   permissions: NET,
   async fn() {
