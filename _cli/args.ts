@@ -133,6 +133,9 @@ export function parseFlags<S extends FlagSpecs>(
       ? key.slice(2)
       : byShort.get(key.slice(1));
     const spec = name === undefined ? undefined : specs[name];
+    if (key === "--help" || key === "-h") {
+      throw new UsageError(`Cannot read ${key}: it takes no value`);
+    }
     if (name === undefined || spec === undefined) {
       throw new UsageError(`Cannot read the arguments: unknown flag "${key}"`);
     }

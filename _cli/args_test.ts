@@ -42,6 +42,7 @@ Deno.test("parseFlags() rejects bad input with a UsageError", async (t) => {
     [["--port", "80x"], /not a port number/],
     [["--timeout", "soon"], /not a duration/],
     [["--lines=yes"], /takes no value/],
+    [["--help=1"], /Cannot read --help: it takes no value/],
     [
       ["--out", "--port", "1"],
       /--out: it needs a value, received the flag "--port"/,
