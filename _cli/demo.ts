@@ -254,6 +254,13 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
   const say = (text: string) => writeLine(io.stdout, text);
   const started = performance.now();
   const { signal } = io;
+  // Made first: a temporary directory that cannot be made fails the demo
+  // before its network steps, not after them.
+  const dir = await makeTempDir({ prefix: "aio-demo-" });
+  await using _results = {
+    [Symbol.asyncDispose]: () =>
+      flags.keep ? Promise.resolve() : dir[Symbol.asyncDispose](),
+  };
 
   await using tcp = serveTcp(echo, { onListen() {} });
   await using http = serveHttp(app(new Map()), { onListen() {} });
@@ -364,56 +371,51 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
   );
 
   // 5. Files: a download and the results, both written atomically.
-  const dir = await makeTempDir({ prefix: "aio-demo-" });
+  const start = performance.now();
+  const target = `${dir.path}/data.bin`;
+  let download: DemoRecord;
   try {
-    const start = performance.now();
-    const target = `${dir.path}/data.bin`;
-    let download: DemoRecord;
-    try {
-      await client.download("/files/data.bin", target, { signal });
-      const { size } = await Deno.stat(target);
-      const ms = Math.round((performance.now() - start) * 10) / 10;
-      download = {
-        step: "download",
-        url: `${base}/files/data.bin`,
-        status: 200,
-        bytes: size,
-        ms,
-        retries: 0,
-      };
-      if (size !== FILE_BYTES) {
-        download.error = `${size} bytes on disk, expected ${FILE_BYTES}`;
-      }
-    } catch (error) {
-      const ms = Math.round((performance.now() - start) * 10) / 10;
-      download = {
-        step: "download",
-        url: `${base}/files/data.bin`,
-        status: null,
-        bytes: 0,
-        ms,
-        retries: 0,
-        error: String(error),
-      };
+    await client.download("/files/data.bin", target, { signal });
+    const { size } = await Deno.stat(target);
+    const ms = Math.round((performance.now() - start) * 10) / 10;
+    download = {
+      step: "download",
+      url: `${base}/files/data.bin`,
+      status: 200,
+      bytes: size,
+      ms,
+      retries: 0,
+    };
+    if (size !== FILE_BYTES) {
+      download.error = `${size} bytes on disk, expected ${FILE_BYTES}`;
     }
-    records.push(download);
-
-    const results = `${dir.path}/results.jsonl`;
-    await writeJsonLines(results, records, { signal });
-    let lines = 0;
-    for await (const _ of readJsonLines(results, { signal })) lines++;
-
-    await say("");
-    await say(summaryTable(records));
-    await say("");
-    await say(
-      `results: ${results} (${lines} JSON lines, written atomically)${
-        flags.keep ? "" : ", removed on exit"
-      }`,
-    );
-  } finally {
-    if (!flags.keep) await dir[Symbol.asyncDispose]();
+  } catch (error) {
+    const ms = Math.round((performance.now() - start) * 10) / 10;
+    download = {
+      step: "download",
+      url: `${base}/files/data.bin`,
+      status: null,
+      bytes: 0,
+      ms,
+      retries: 0,
+      error: String(error),
+    };
   }
+  records.push(download);
+
+  const results = `${dir.path}/results.jsonl`;
+  await writeJsonLines(results, records, { signal });
+  let lines = 0;
+  for await (const _ of readJsonLines(results, { signal })) lines++;
+
+  await say("");
+  await say(summaryTable(records));
+  await say("");
+  await say(
+    `results: ${results} (${lines} JSON lines, written atomically)${
+      flags.keep ? "" : ", removed on exit"
+    }`,
+  );
 
   const problems = surprises(records, requests);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
