@@ -96,9 +96,9 @@ export async function main(args: string[]): Promise<number> {
     ["SIGTERM", () => stop(143)],
   ];
   const stop = (code: number) => {
-    // A second signal does not wait for a graceful end any more.
-    if (controller.signal.aborted) Deno.exit(interrupted);
     interrupted = code;
+    // A second signal does not wait for a graceful end any more.
+    if (controller.signal.aborted) Deno.exit(code);
     controller.abort(new Error("Interrupted"));
   };
   const std = standardIo(controller.signal);

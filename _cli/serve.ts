@@ -117,9 +117,9 @@ async function untilClosed(
   listening: Promise<void>,
   io: Io,
 ): Promise<number> {
-  await listening;
   // Status lines are best effort: a closed standard output (a logger that
   // died) must not cut the graceful shutdown short.
+  await listening.catch(() => {});
   const say = (text: string) => writeLine(io.stdout, text).catch(() => {});
   const shuttingDown = new Promise<void>((resolve) => {
     const onAbort = () => resolve(say("Shutting down"));
