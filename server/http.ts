@@ -67,11 +67,11 @@ export interface HttpContext {
    * while only that piece is still on its way is not told. A body given
    * whole (a string, bytes) keeps its `Content-Length`, and so does a
    * stream that has all of it queued; any other stream is sent chunked.
-   * Read after a response was returned, it never aborts. For a request that asks for a
-   * WebSocket (`Upgrade: websocket`) it does not follow the client while
-   * the handler runs, whether or not the handler upgrades (Deno aborts its
-   * `request.signal` inside `Deno.upgradeWebSocket()`); the socket's `close`
-   * event tells when an upgraded client goes.
+   * Read after a response was returned, it never aborts. For a request
+   * that asks for a WebSocket (`Upgrade: websocket`) it does not follow the
+   * client while the handler runs, whether or not the handler upgrades
+   * (Deno aborts its `request.signal` inside `Deno.upgradeWebSocket()`); the
+   * socket's `close` event tells when an upgraded client goes.
    * Deno 2.9 prints a one-time warning the first time a request whose
    * signal was read completes; `--unstable-no-legacy-abort` silences it.
    */

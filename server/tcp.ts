@@ -183,8 +183,8 @@ export interface ServeTcpOptions {
    * accepting: new connections wait in the kernel's listen backlog (511 by
    * default; beyond it Linux drops their handshakes, so those clients wait
    * on TCP's retransmissions or time out, none is refused) and are accepted,
-   * in order, as served connections close. Existing connections are unaffected, and
-   * memory stays bounded. `Infinity` removes the limit.
+   * in order, as served connections close. Existing connections are
+   * unaffected, and memory stays bounded. `Infinity` removes the limit.
    *
    * @default {1024}
    */
@@ -195,7 +195,8 @@ export interface ServeTcpOptions {
    * One sweep per server checks timestamps, every `idleTimeout / 8` (5 ms
    * to 1 s), so the close comes between `idleTimeout` and two sweeps after
    * it: `idleTimeout * 1.25` (at most 2 s late), or up to 10 ms late below
-   * an `idleTimeout` of 40 ms, plus the event loop's timer lag. `undefined` or `Infinity`: no idle limit.
+   * an `idleTimeout` of 40 ms, plus the event loop's timer lag. `undefined`
+   * or `Infinity`: no idle limit.
    *
    * @default {undefined}
    */
