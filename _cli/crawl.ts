@@ -15,7 +15,7 @@ import {
   UsageError,
   wholeNumber,
 } from "./args.ts";
-import { checkUrls, REQUEST_FLAGS } from "./fetch.ts";
+import { checkUrls, elapsed, REQUEST_FLAGS } from "./fetch.ts";
 import { failureLine, type Io, writeLine, writeRecords } from "./io.ts";
 
 const FLAGS = {
@@ -111,7 +111,6 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
           },
         })
       ) {
-        const now = performance.now();
         count = page.number;
         last = page;
         yield {
@@ -119,7 +118,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
           url: page.url,
           status: page.status,
           bytes,
-          ms: Math.round((now - before) * 10) / 10,
+          ms: elapsed(before),
         };
         before = performance.now();
       }

@@ -17,7 +17,7 @@ import { serveTcp } from "../server/tcp.ts";
 import { readJsonLines, writeJsonLines } from "../fs/json_lines.ts";
 import { makeTempDir } from "../fs/temp.ts";
 import { describeFlags, parseFlags, UsageError, wholeNumber } from "./args.ts";
-import { failed, type FetchRecord, fetchRecord } from "./fetch.ts";
+import { elapsed, failed, type FetchRecord, fetchRecord } from "./fetch.ts";
 import { type Io, writeLine } from "./io.ts";
 import { ProgressReporter } from "./progress.ts";
 
@@ -136,7 +136,7 @@ async function echoRecord(port: number, n: number): Promise<DemoRecord> {
     await conn.write(new TextEncoder().encode(message));
     await conn.closeWrite();
     const reply = await new Response(conn.readable).text();
-    const ms = Math.round((performance.now() - start) * 10) / 10;
+    const ms = elapsed(start);
     const record = {
       step: "tcp echo",
       url,
@@ -147,7 +147,7 @@ async function echoRecord(port: number, n: number): Promise<DemoRecord> {
     };
     return reply === message ? record : { ...record, error: "echo differs" };
   } catch (error) {
-    const ms = Math.round((performance.now() - start) * 10) / 10;
+    const ms = elapsed(start);
     return {
       step: "tcp echo",
       url,
@@ -257,10 +257,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
   // Made first: a temporary directory that cannot be made fails the demo
   // before its network steps, not after them.
   const dir = await makeTempDir({ prefix: "aio-demo-" });
-  await using _results = {
-    [Symbol.asyncDispose]: () =>
-      flags.keep ? Promise.resolve() : dir[Symbol.asyncDispose](),
-  };
+  await using _removed = flags.keep ? undefined : dir;
 
   await using tcp = serveTcp(echo, { onListen() {} });
   await using http = serveHttp(app(new Map()), { onListen() {} });
@@ -321,7 +318,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
       { next: "next", signal },
     )
   ) {
-    const ms = Math.round((performance.now() - before) * 10) / 10;
+    const ms = elapsed(before);
     const bytes = JSON.stringify(page.data).length;
     records.push({
       step: "crawl",
@@ -373,34 +370,26 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
   // 5. Files: a download and the results, both written atomically.
   const start = performance.now();
   const target = `${dir.path}/data.bin`;
-  let download: DemoRecord;
+  const download: DemoRecord = {
+    step: "download",
+    url: `${base}/files/data.bin`,
+    status: null,
+    bytes: 0,
+    ms: 0,
+    retries: 0,
+  };
   try {
     await client.download("/files/data.bin", target, { signal });
     const { size } = await Deno.stat(target);
-    const ms = Math.round((performance.now() - start) * 10) / 10;
-    download = {
-      step: "download",
-      url: `${base}/files/data.bin`,
-      status: 200,
-      bytes: size,
-      ms,
-      retries: 0,
-    };
+    download.status = 200;
+    download.bytes = size;
     if (size !== FILE_BYTES) {
       download.error = `${size} bytes on disk, expected ${FILE_BYTES}`;
     }
   } catch (error) {
-    const ms = Math.round((performance.now() - start) * 10) / 10;
-    download = {
-      step: "download",
-      url: `${base}/files/data.bin`,
-      status: null,
-      bytes: 0,
-      ms,
-      retries: 0,
-      error: String(error),
-    };
+    download.error = String(error);
   }
+  download.ms = elapsed(start);
   records.push(download);
 
   const results = `${dir.path}/results.jsonl`;

@@ -100,7 +100,8 @@ export async function fetchRecord(
   }
 }
 
-function elapsed(start: number): number {
+/** Milliseconds since `start` (a `performance.now()`), to a tenth. */
+export function elapsed(start: number): number {
   return Math.round((performance.now() - start) * 10) / 10;
 }
 
