@@ -6,6 +6,7 @@ import {
 } from "@std/assert";
 import { TextLineStream } from "@std/streams/text-line-stream";
 import { denoCommand } from "./tests/_deno.ts";
+import { makeTempDir } from "./fs/temp.ts";
 
 const PERMISSIONS = {
   net: ["127.0.0.1"],
@@ -335,56 +336,53 @@ Deno.test({
     "aio serve http answers Hello, world! and serves a directory confined to it",
   permissions: PERMISSIONS,
   async fn() {
-    const base = await Deno.makeTempDir();
-    try {
-      await Deno.mkdir(`${base}/site`);
-      await Deno.writeTextFile(`${base}/site/page.txt`, "a page");
-      await Deno.writeTextFile(`${base}/secret.txt`, "secret");
-      {
-        await using server = new Running(["-N=127.0.0.1"], [
-          "serve",
-          "http",
-          "--port",
-          "0",
-          "--quiet",
-        ]);
-        const [, url] = await server.waitFor(/Hello server on (http:\S+)/);
-        const response = await fetch(url!);
-        assertEquals(await response.text(), "Hello, world!");
-        // A client stalled mid-upload does not hold the exit up.
-        using stalled = await Deno.connect({
-          port: Number(new URL(url!).port),
-        });
-        await stalled.write(new TextEncoder().encode(
-          "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello",
-        ));
-        await stalled.read(new Uint8Array(1024)); // the answer
-        assertEquals((await server.stop("SIGTERM")).code, 0);
-      }
-      await using server = new Running(
-        ["-N=127.0.0.1", `-R=${base}/site`],
-        ["serve", "http", "--port", "0", "--dir", `${base}/site`],
-      );
-      const [, url] = await server.waitFor(/on (http:\S+)/);
-      let response = await fetch(`${url}page.txt`);
-      assertEquals(await response.text(), "a page");
-      for (
-        const escape of [
-          "..%2fsecret.txt",
-          "%2e%2e/secret.txt",
-          "x/..%2F..%2Fsecret.txt",
-        ]
-      ) {
-        response = await fetch(`${url}${escape}`);
-        assert(response.status === 403 || response.status === 404, escape);
-        assert(!(await response.text()).includes("secret"), escape);
-      }
-      // The access log is on by default.
-      await server.waitFor(/"GET http:\S+page\.txt" 200/);
-      assertEquals((await server.stop("SIGINT")).code, 0);
-    } finally {
-      await Deno.remove(base, { recursive: true });
+    await using temp = await makeTempDir();
+    const base = temp.path;
+    await Deno.mkdir(`${base}/site`);
+    await Deno.writeTextFile(`${base}/site/page.txt`, "a page");
+    await Deno.writeTextFile(`${base}/secret.txt`, "secret");
+    {
+      await using server = new Running(["-N=127.0.0.1"], [
+        "serve",
+        "http",
+        "--port",
+        "0",
+        "--quiet",
+      ]);
+      const [, url] = await server.waitFor(/Hello server on (http:\S+)/);
+      const response = await fetch(url!);
+      assertEquals(await response.text(), "Hello, world!");
+      // A client stalled mid-upload does not hold the exit up.
+      using stalled = await Deno.connect({
+        port: Number(new URL(url!).port),
+      });
+      await stalled.write(new TextEncoder().encode(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello",
+      ));
+      await stalled.read(new Uint8Array(1024)); // the answer
+      assertEquals((await server.stop("SIGTERM")).code, 0);
     }
+    await using server = new Running(
+      ["-N=127.0.0.1", `-R=${base}/site`],
+      ["serve", "http", "--port", "0", "--dir", `${base}/site`],
+    );
+    const [, url] = await server.waitFor(/on (http:\S+)/);
+    let response = await fetch(`${url}page.txt`);
+    assertEquals(await response.text(), "a page");
+    for (
+      const escape of [
+        "..%2fsecret.txt",
+        "%2e%2e/secret.txt",
+        "x/..%2F..%2Fsecret.txt",
+      ]
+    ) {
+      response = await fetch(`${url}${escape}`);
+      assert(response.status === 403 || response.status === 404, escape);
+      assert(!(await response.text()).includes("secret"), escape);
+    }
+    // The access log is on by default.
+    await server.waitFor(/"GET http:\S+page\.txt" 200/);
+    assertEquals((await server.stop("SIGINT")).code, 0);
   },
 });
 
@@ -457,29 +455,26 @@ Deno.test({
     });
 
     await t.step("standard input to an atomically written file", async () => {
-      const dir = await Deno.makeTempDir();
-      try {
-        const out = `${dir}/results.jsonl`;
-        await Deno.writeTextFile(out, "old results\n");
-        const { code, stderr } = await aio(
-          ["-N=127.0.0.1", `-R=${dir}`, `-W=${dir}`],
-          ["fetch", "-", "--out", out],
-          `${base}/one\n\n# a comment\n${base}/two\n`,
-        );
-        assertEquals(code, 0, stderr);
-        const records = (await Deno.readTextFile(out)).trim().split("\n").map((
-          line,
-        ) => JSON.parse(line));
-        assertEquals(records.map((r) => [r.url, r.status]), [[
-          `${base}/one`,
-          200,
-        ], [`${base}/two`, 200]]);
-        assertEquals(await Array.fromAsync(Deno.readDir(dir), (e) => e.name), [
-          "results.jsonl",
-        ]);
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
+      await using temp = await makeTempDir();
+      const dir = temp.path;
+      const out = `${dir}/results.jsonl`;
+      await Deno.writeTextFile(out, "old results\n");
+      const { code, stderr } = await aio(
+        ["-N=127.0.0.1", `-R=${dir}`, `-W=${dir}`],
+        ["fetch", "-", "--out", out],
+        `${base}/one\n\n# a comment\n${base}/two\n`,
+      );
+      assertEquals(code, 0, stderr);
+      const records = (await Deno.readTextFile(out)).trim().split("\n").map((
+        line,
+      ) => JSON.parse(line));
+      assertEquals(records.map((r) => [r.url, r.status]), [[
+        `${base}/one`,
+        200,
+      ], [`${base}/two`, 200]]);
+      assertEquals(await Array.fromAsync(Deno.readDir(dir), (e) => e.name), [
+        "results.jsonl",
+      ]);
     });
   },
 });
@@ -606,20 +601,17 @@ Deno.test({
     });
 
     await t.step("a first page that fails leaves --out as it was", async () => {
-      const dir = await Deno.makeTempDir();
-      try {
-        const out = `${dir}/pages.jsonl`;
-        await Deno.writeTextFile(out, "old\n");
-        const { code, stderr } = await aio(
-          ["-N=127.0.0.1", `-R=${dir}`, `-W=${dir}`],
-          ["crawl", "--out", out, `${base}/missing`],
-        );
-        assertEquals(code, 1);
-        assertStringIncludes(stderr, "404 Not Found");
-        assertEquals(await Deno.readTextFile(out), "old\n");
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
+      await using temp = await makeTempDir();
+      const dir = temp.path;
+      const out = `${dir}/pages.jsonl`;
+      await Deno.writeTextFile(out, "old\n");
+      const { code, stderr } = await aio(
+        ["-N=127.0.0.1", `-R=${dir}`, `-W=${dir}`],
+        ["crawl", "--out", out, `${base}/missing`],
+      );
+      assertEquals(code, 1);
+      assertStringIncludes(stderr, "404 Not Found");
+      assertEquals(await Deno.readTextFile(out), "old\n");
     });
 
     await t.step("cycle", async () => {
