@@ -74,7 +74,8 @@ function standardIo(signal: AbortSignal): Io {
  * line) and returns its exit code: 0 on success, 1 when the run failed, 2
  * for a usage error. Ctrl-C (SIGINT) or SIGTERM stops a command gracefully
  * (a run it cut short returns 130 or 143); a second one exits the process
- * at once.
+ * at once. When the reader of standard output leaves (`| head -1`), the run
+ * stops quietly and returns 141, as if killed by SIGPIPE.
  *
  * @param args The command and its arguments, e.g. `["serve", "tcp"]`.
  * @returns The exit code.
@@ -123,6 +124,12 @@ export async function main(args: string[]): Promise<number> {
     for (const [s, listener] of signals) Deno.addSignalListener(s, listener);
     return await command.run(rest, std);
   } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) {
+      // The reader of the output left (`aio fetch - | head -1`): end quietly,
+      // with the code of a program killed by SIGPIPE (128 + 13), as the shell
+      // tools in the same pipe do.
+      return 141;
+    }
     if (error instanceof UsageError) {
       await writeLine(std.stderr, `aio: ${error.message}\n`);
       await writeLine(

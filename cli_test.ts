@@ -454,6 +454,27 @@ Deno.test({
       assertEquals(JSON.parse(stdout).url, `${base}/a`);
     });
 
+    await t.step("a reader that leaves early ends it quietly", async () => {
+      // `aio fetch - < urls | head -1`
+      const child = denoCommand("run", ["-N=127.0.0.1", "cli.ts", "fetch"], {
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stderr = new Response(child.stderr).text();
+      const input = child.stdin.getWriter();
+      await input.write(
+        new TextEncoder().encode(`${base}/a\n`.repeat(2_000)),
+      );
+      await input.close();
+      const lines = child.stdout.pipeThrough(new TextDecoderStream())
+        .pipeThrough(new TextLineStream()).getReader();
+      assertEquals(JSON.parse((await lines.read()).value!).status, 200);
+      await lines.cancel();
+      assertEquals((await child.status).code, 141);
+      assert(!(await stderr).includes("aio:"), await stderr);
+    });
+
     await t.step("standard input to an atomically written file", async () => {
       await using temp = await makeTempDir();
       const dir = temp.path;
