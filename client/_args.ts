@@ -11,6 +11,18 @@ export function kind(value: unknown): string {
 }
 
 /**
+ * `value` for the "received ..." of a message about a bad option: strings
+ * quoted (`"5"` is not `5`), objects by their kind, the rest as they print.
+ */
+export function shown(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    return "object";
+  }
+  return typeof value === "function" ? "function" : String(value);
+}
+
+/**
  * Returns `options` if it is an object whose `signal`, if any, is an
  * `AbortSignal`; `where` starts the message (`Cannot wait`).
  *

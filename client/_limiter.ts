@@ -21,6 +21,8 @@
  * @module
  */
 
+import { shown } from "./_args.ts";
+
 /**
  * A place in a {@linkcode Limiter}'s queue, given to {@linkcode Limiter.wait}:
  * exactly one of its methods is called. Callers that queue many waits extend
@@ -122,7 +124,7 @@ export class Limiter {
     if (!(Number.isInteger(limit) && limit > 0) && limit !== Infinity) {
       throw new RangeError(
         `Cannot create limiter: "limit" must be a positive integer or Infinity, received ${
-          String(limit)
+          shown(limit)
         }`,
       );
     }

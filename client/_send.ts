@@ -14,6 +14,7 @@
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { TimeoutError } from "../errors.ts";
+import { shown } from "./_args.ts";
 import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
 import { HttpError, NetworkError } from "./errors.ts";
 import type { RequestOptions } from "./request.ts";
@@ -224,7 +225,7 @@ export function checkTimeout(
     const Class = typeof value === "number" ? RangeError : TypeError;
     throw new Class(
       `${where}: "${name}" must be a positive number of milliseconds or Infinity, received ${
-        describe(value)
+        shown(value)
       }`,
     );
   }
@@ -272,12 +273,16 @@ export function resolveRetry(
     : retryObject(retry, where);
   if (!Number.isInteger(attempts) || attempts < 1) {
     throw new RangeError(
-      `${where}: "retry.attempts" must be a positive integer, received ${attempts}`,
+      `${where}: "retry.attempts" must be a positive integer, received ${
+        shown(attempts)
+      }`,
     );
   }
   if (!(maxRetryAfter >= 0)) {
     throw new RangeError(
-      `${where}: "retry.maxRetryAfter" must be a number >= 0, received ${maxRetryAfter}`,
+      `${where}: "retry.maxRetryAfter" must be a number >= 0, received ${
+        shown(maxRetryAfter)
+      }`,
     );
   }
   if (typeof backoff !== "function") {
@@ -289,14 +294,14 @@ export function resolveRetry(
   if (!isListOf(retryOn, "number")) {
     throw new TypeError(
       `${where}: "retry.retryOn" must be an array of status codes, received ${
-        describe(retryOn)
+        shown(retryOn)
       }`,
     );
   }
   if (!isListOf(methods, "string")) {
     throw new TypeError(
       `${where}: "retry.methods" must be an array of method names, received ${
-        describe(methods)
+        shown(methods)
       }`,
     );
   }
@@ -315,7 +320,7 @@ function retryObject(retry: unknown, where: string): RetryOptions {
   if (typeof retry !== "object" || retry === null) {
     throw new TypeError(
       `${where}: "retry" must be a number of attempts or an object, received ${
-        describe(retry)
+        shown(retry)
       }`,
     );
   }
@@ -324,10 +329,6 @@ function retryObject(retry: unknown, where: string): RetryOptions {
 
 function isListOf(value: unknown, type: "number" | "string"): boolean {
   return Array.isArray(value) && value.every((item) => typeof item === type);
-}
-
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
 /**
@@ -761,7 +762,7 @@ class Call<T> {
       if (!(response instanceof Response)) {
         throw new TypeError(
           `Cannot ${target.method} "${target.url}": fetch resolved to ${
-            describe(response)
+            shown(response)
           }, not a Response`,
         );
       }
@@ -827,7 +828,7 @@ function waitBefore(
   if (typeof wait !== "number" || Number.isNaN(wait)) {
     throw new TypeError(
       `Cannot retry: "retry.backoff" must return a number of milliseconds, received ${
-        String(wait)
+        shown(wait)
       }`,
     );
   }

@@ -595,6 +595,12 @@ Deno.test("Client rejects bad options", { permissions: {} }, () => {
     'Cannot create client: "concurrency" must be a positive integer or Infinity, received 0',
   );
   assertThrows(
+    // @ts-expect-error: a string is not a number
+    () => new Client({ concurrency: "8" }),
+    RangeError,
+    'Cannot create client: "concurrency" must be a positive integer or Infinity, received "8"',
+  );
+  assertThrows(
     () => new Client({ perHostConcurrency: 1.5 }),
     RangeError,
     '"perHostConcurrency"',

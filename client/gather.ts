@@ -6,6 +6,7 @@
  */
 
 import { abortError } from "./_abort.ts";
+import { shown } from "./_args.ts";
 import { request } from "./request.ts";
 import type { TaskFunction, TaskValue } from "./task_group.ts";
 
@@ -353,7 +354,7 @@ function checkedGather(
   ) {
     throw new RangeError(
       `Cannot gather: "concurrency" must be a positive integer or Infinity, received ${
-        String(concurrency)
+        shown(concurrency)
       }`,
     );
   }
@@ -651,7 +652,7 @@ export function mapConcurrent<T, R>(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(
       `Cannot map concurrently: "concurrency" must be a positive integer, received ${
-        String(concurrency)
+        shown(concurrency)
       }`,
     );
   }

@@ -280,6 +280,12 @@ Deno.test("gather() rejects bad arguments", {
     );
   }
   await assertRejects(
+    // @ts-expect-error: a string is not a number
+    () => gather([() => 1], { concurrency: "2" }),
+    RangeError,
+    `Cannot gather: "concurrency" must be a positive integer or Infinity, received "2"`,
+  );
+  await assertRejects(
     // @ts-expect-error: a task must be a function
     () => gather([() => 1, 42]),
     TypeError,
@@ -757,6 +763,12 @@ Deno.test(
         `Cannot map concurrently: "concurrency" must be a positive integer, received ${concurrency}`,
       );
     }
+    assertThrows(
+      // @ts-expect-error: a string is not a number
+      () => mapConcurrent([1], (i) => i, { concurrency: "2" }),
+      RangeError,
+      `Cannot map concurrently: "concurrency" must be a positive integer, received "2"`,
+    );
     for (const [input, received] of [[null, "null"], [5, "number 5"]]) {
       assertThrows(
         () => mapConcurrent(input as unknown as number[], (i) => i),

@@ -27,6 +27,8 @@
  * @module
  */
 
+import { shown } from "./_args.ts";
+
 /**
  * The statuses retried by default: 408 Request Timeout, 429 Too Many
  * Requests, 500 Internal Server Error, 502 Bad Gateway, 503 Service
@@ -288,12 +290,14 @@ export function exponentialBackoff(
   nonNegative(where, "maxDelay", maxDelay);
   if (!(multiplier >= 1) || multiplier === Infinity) {
     throw new RangeError(
-      `${where}: "multiplier" must be a finite number >= 1, received ${multiplier}`,
+      `${where}: "multiplier" must be a finite number >= 1, received ${
+        shown(multiplier)
+      }`,
     );
   }
   if (!(jitter >= 0 && jitter <= 1)) {
     throw new RangeError(
-      `${where}: "jitter" must be between 0 and 1, received ${jitter}`,
+      `${where}: "jitter" must be between 0 and 1, received ${shown(jitter)}`,
     );
   }
   return (retry) => {
@@ -384,7 +388,7 @@ function parseHttpDate(text: string, now: number): number | undefined {
 function nonNegative(where: string, name: string, value: number): void {
   if (!(value >= 0)) {
     throw new RangeError(
-      `${where}: "${name}" must be a number >= 0, received ${value}`,
+      `${where}: "${name}" must be a number >= 0, received ${shown(value)}`,
     );
   }
 }

@@ -6,7 +6,7 @@
  */
 
 import { abortError } from "./_abort.ts";
-import { checkOptions, kind } from "./_args.ts";
+import { checkOptions, kind, shown } from "./_args.ts";
 import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
 
 /** The longest delay setTimeout takes; it fires at once for more. */
@@ -235,7 +235,7 @@ function checkedWait<T>(
   if (typeof timeout !== "number" || !(timeout >= 0)) {
     throw new RangeError(
       `Cannot wait: "timeout" must be a non-negative number, received ${
-        String(timeout)
+        shown(timeout)
       }`,
     );
   }
@@ -308,6 +308,8 @@ async function waitFor<T>(
   // before it returns, and one of them may abort the signal.
   const onAbort = () => ready.resolve();
   signal?.addEventListener("abort", onAbort, { once: true });
+  // A task function may have aborted it as it started.
+  if (signal?.aborted) ready.resolve();
   // A longer timeout (over 24.8 days) would fire at once: none is set.
   const timer = timeout > MAX_TIMER_DELAY
     ? undefined

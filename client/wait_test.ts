@@ -179,6 +179,23 @@ Deno.test("wait() rejects on abort once the tasks it started have stopped", {
     await outside.then(() => {}, () => {});
   });
 
+  await t.step("aborted by a task as it starts", async () => {
+    const controller = new AbortController();
+    const reason = new Error("stop");
+    const outside = new TaskHandle((signal) => delay(60_000, { signal }));
+    for (const returnWhen of ["all-completed", "first-error"] as const) {
+      const result = wait([() => controller.abort(reason), outside], {
+        signal: controller.signal,
+        returnWhen,
+      });
+      // Does not wait for the handle passed in.
+      assertStrictEquals(await result.catch((e) => e), reason);
+    }
+    assertEquals(outside.status, "pending");
+    outside.abort();
+    await outside.then(() => {}, () => {});
+  });
+
   await t.step("already aborted: nothing starts", async () => {
     let called = false;
     await assertRejects(
@@ -230,6 +247,12 @@ Deno.test("wait() rejects bad arguments", {
       `Cannot wait: "timeout" must be a non-negative number, received ${timeout}`,
     );
   }
+  await assertRejects(
+    // @ts-expect-error: a string is not a number
+    () => wait([], { timeout: "5" }),
+    RangeError,
+    `Cannot wait: "timeout" must be a non-negative number, received "5"`,
+  );
   await assertRejects(
     // @ts-expect-error: a promise is not a task
     () => wait([Promise.resolve(1)]),
