@@ -750,15 +750,18 @@ class Exchange implements HttpContext {
           : undefined;
       },
       // Deno cancels the body when the client went away, with a bare
-      // "resource closed" as the reason.
+      // "resource closed" as the reason, or after a forced shutdown, which
+      // aborted the exchange and closed the request (its fields throw).
       cancel: (reason) => {
-        const { signal, method, url } = this.request;
-        this.abort(
-          signal.aborted ? signal.reason : new DOMException(
-            `Cannot send the response to ${method} ${url}: the client went away`,
-            "AbortError",
-          ),
-        );
+        if (!this.#aborted) {
+          const { signal, method, url } = this.request;
+          this.abort(
+            signal.aborted ? signal.reason : new DOMException(
+              `Cannot send the response to ${method} ${url}: the client went away`,
+              "AbortError",
+            ),
+          );
+        }
         return source.cancel(reason);
       },
     }, { highWaterMark: 0 });

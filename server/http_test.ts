@@ -1170,24 +1170,34 @@ Deno.test({
 Deno.test({
   name: "serveHttp() cuts off a response that never ends after shutdown",
   permissions: NET,
-  async fn() {
-    const server = serveHttp(() =>
-      new Response(
-        new ReadableStream({
-          start(controller) {
-            controller.enqueue(encoder.encode("forever\n"));
-          },
-        }),
-      ), { shutdownTimeout: 50 });
-    const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
-    const reader = response.body!.getReader();
-    assertEquals(decoder.decode((await reader.read()).value), "forever\n");
-    assertEquals(server.inFlight, 1);
-    const start = performance.now();
-    await server.shutdown();
-    assertLess(performance.now() - start, 5000);
-    await reader.read().catch(() => {});
-    await reader.cancel().catch(() => {});
+  async fn(t) {
+    for (const watched of [false, true]) {
+      await t.step(watched ? "signal read" : "signal not read", async () => {
+        const cancelled = Promise.withResolvers<void>();
+        const server = serveHttp((_request, context) => {
+          if (watched) void context.signal;
+          return new Response(
+            new ReadableStream({
+              start(controller) {
+                controller.enqueue(encoder.encode("forever\n"));
+              },
+              cancel: () => cancelled.resolve(),
+            }),
+          );
+        }, { shutdownTimeout: 50 });
+        const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+        const reader = response.body!.getReader();
+        assertEquals(decoder.decode((await reader.read()).value), "forever\n");
+        assertEquals(server.inFlight, 1);
+        const start = performance.now();
+        await server.shutdown();
+        assertLess(performance.now() - start, 5000);
+        // The body's source is let go of (a file's would be closed).
+        await cancelled.promise;
+        await reader.read().catch(() => {});
+        await reader.cancel().catch(() => {});
+      });
+    }
   },
 });
 
