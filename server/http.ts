@@ -344,7 +344,8 @@ export interface ServeHttpOptions extends FetchHandlerOptions {
    */
   signal?: AbortSignal;
   /**
-   * Called once with the address the server listens on.
+   * Called once with the address the server listens on. If it throws, the
+   * server is closed and `serveHttp()` throws its error.
    *
    * @default {undefined}
    */
@@ -1165,12 +1166,19 @@ class Server implements HttpServer {
     const { hostname, port, signal, onListen } = options;
     this.#dispatcher = dispatcher;
     this.#options = options;
+    let thrown: { error: unknown } | undefined;
     try {
       this.#server = Deno.serve({
         hostname,
         port,
         signal: this.#force.signal,
-        onListen: (addr) => onListen?.(addr),
+        onListen: (addr) => {
+          try {
+            onListen?.(addr);
+          } catch (error) {
+            thrown = { error };
+          }
+        },
         // Only errors past the handler reach Deno: a response body that
         // failed while streaming.
         onError: (error) => {
@@ -1180,6 +1188,11 @@ class Server implements HttpServer {
       }, dispatcher.fetch);
     } catch (error) {
       throw listenFailure(error, hostname, port);
+    }
+    if (thrown !== undefined) {
+      // It did listen: nobody could stop a server whose start threw.
+      this.#force.abort();
+      throw thrown.error;
     }
     this.addr = this.#server.addr;
     this.finished = this.#server.finished.then(() => {

@@ -7,6 +7,7 @@ import {
   assertLess,
   assertLessOrEqual,
   assertMatch,
+  assertStrictEquals,
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
@@ -69,6 +70,26 @@ Deno.test({
         assertLessOrEqual(startTime, Date.now() + 1);
       });
     }
+  },
+});
+
+Deno.test({
+  name: "serveHttp() closes the server when onListen throws, and rethrows",
+  permissions: NET,
+  async fn() {
+    const thrown = new Error("no");
+    let port = 0;
+    const error = assertThrows(() =>
+      serveHttp(() => new Response("still here"), {
+        onListen: (addr) => {
+          port = addr.port;
+          throw thrown;
+        },
+      })
+    );
+    assertStrictEquals(error, thrown);
+    assert(port > 0);
+    await assertNotServed(port);
   },
 });
 

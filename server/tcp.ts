@@ -163,7 +163,8 @@ export interface ServeTcpOptions {
   signal?: AbortSignal;
   /**
    * Called once with the address the server listens on, before the first
-   * connection is accepted.
+   * connection is accepted. If it throws, the listener is closed and
+   * `serveTcp()` throws its error.
    *
    * @default {undefined}
    */
