@@ -139,16 +139,39 @@ export function mapBodyErrors(
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-  const mapped = new Response(body, {
-    status: response.status,
+  // Deno's fetch reaches the body through a weak reference to its Response
+  // when the signal aborts: once the original is collected, a deadline
+  // never reaches a body that stalls. The copy keeps it.
+  return copyResponse(response, body, response);
+}
+
+/**
+ * A new `Response` with `response`'s status, headers and URL and `body`
+ * (`kept`: anything the copy must keep alive). A status Deno's fetch
+ * accepts but `new Response()` refuses (600 to 999) is kept too.
+ */
+export function copyResponse(
+  response: Response,
+  body: BodyInit | null,
+  kept?: unknown,
+): Response {
+  const { status } = response;
+  // new Response() takes 200 to 599 only (and 101, which has no body).
+  const usual = status >= 200 && status <= 599;
+  const copy = new Response(body, {
+    status: usual ? status : 200,
     statusText: response.statusText,
     headers: response.headers,
   });
   // A constructed Response has an empty `url`; relative links in the body or
   // in `Link` headers must still resolve against where it came from.
-  Object.defineProperties(mapped, {
+  Object.defineProperties(copy, {
     url: { value: response.url },
     redirected: { value: response.redirected },
+    ...(usual ? {} : { status: { value: status }, ok: { value: false } }),
+    ...(kept === undefined ? {} : { [KEPT]: { value: kept } }),
   });
-  return mapped;
+  return copy;
 }
+
+const KEPT = Symbol("kept");

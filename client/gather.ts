@@ -6,6 +6,7 @@
  */
 
 import { abortError } from "./_abort.ts";
+import { copyResponse } from "./_body.ts";
 import { shown } from "./_args.ts";
 import { request } from "./request.ts";
 import type { TaskFunction, TaskValue } from "./task_group.ts";
@@ -468,17 +469,7 @@ async function fetchWhole(
 ): Promise<Response> {
   const response = await send(input, { signal });
   const body = await response.arrayBuffer();
-  const copy = new Response(body.byteLength === 0 ? null : body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
-  // A constructed Response has no URL; keep the one that was fetched.
-  Object.defineProperties(copy, {
-    url: { value: response.url },
-    redirected: { value: response.redirected },
-  });
-  return copy;
+  return copyResponse(response, body.byteLength === 0 ? null : body);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 import { TimeoutError } from "../errors.ts";
 import { HttpError, NetworkError, ParseError } from "./errors.ts";
 import { Client } from "./client.ts";
+import { gather } from "./gather.ts";
 import {
   fetchBytes,
   fetchJson,
@@ -344,6 +345,27 @@ Deno.test("request() throws a NetworkError when the connection fails", {
     await assertRejects(() => fetchBytes(url), NetworkError);
   });
 });
+
+Deno.test(
+  "request() returns a status new Response() refuses (600 to 999) when asked to",
+  { permissions: NET },
+  async () => {
+    // Deno's fetch accepts any three-digit status.
+    await using server = rawServer(({ write }) =>
+      write("HTTP/1.1 600 Odd\r\ncontent-length: 2\r\n\r\nok")
+    );
+    const response = await request(server.url(), { throwHttpErrors: false });
+    assertEquals([response.status, response.ok], [600, false]);
+    assertEquals(await response.text(), "ok");
+    const [gathered] = await gather([server.url()], {
+      request: (input, options) =>
+        request(input, { ...options, throwHttpErrors: false }),
+    });
+    assertEquals([gathered.status, await gathered.text()], [600, "ok"]);
+    const error = await assertRejects(() => fetchText(server.url()), HttpError);
+    assertEquals(error.status, 600);
+  },
+);
 
 Deno.test(
   "fetchJson() parses JSON and quotes the start of a body that is not JSON",

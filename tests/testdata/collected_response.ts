@@ -1,0 +1,85 @@
+/**
+ * Run by `tests/collected_response_test.ts` as `deno test` with
+ * `--v8-flags=--expose-gc`: a body handed on by `request()` (and read by
+ * `Client.request()` and `gather()` of URLs) stays under its deadline after
+ * a garbage collection. Deno's fetch aborts a body through a weak reference
+ * to its `Response`, which the library's copy must keep alive.
+ *
+ * @module
+ */
+
+import { assertInstanceOf, assertLess } from "jsr:@std/assert@^1.0.19";
+import { TimeoutError } from "../../errors.ts";
+import { Client } from "../../client/client.ts";
+import { gather } from "../../client/gather.ts";
+import { request } from "../../client/request.ts";
+
+declare const gc: () => void;
+
+const TIMEOUT = 300;
+
+/**
+ * Runs `read` against a server that sends "first", then nothing until the
+ * test ends, while garbage is collected; expects a `TimeoutError` within a
+ * generous multiple of the deadline (it hung).
+ */
+async function timesOutAfterGc(read: (url: string) => Promise<unknown>) {
+  const end = Promise.withResolvers<void>();
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode("first"));
+          },
+          pull: (controller) => end.promise.then(() => controller.close()),
+        }),
+      ),
+  );
+  const start = performance.now();
+  const collect = setTimeout(() => {
+    gc();
+    gc();
+  }, TIMEOUT / 3);
+  let limit: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const outcome = await Promise.race([
+      read(`http://127.0.0.1:${server.addr.port}/`).then(
+        () => "read to the end",
+        (error) => error,
+      ),
+      new Promise((resolve) => limit = setTimeout(resolve, 10_000, "hung")),
+    ]);
+    assertInstanceOf(outcome, TimeoutError);
+    assertLess(performance.now() - start, TIMEOUT * 10);
+  } finally {
+    clearTimeout(collect);
+    clearTimeout(limit);
+    end.resolve();
+  }
+}
+
+Deno.test("request(): a body that stalls times out after a gc", async () => {
+  await timesOutAfterGc(async (url) => {
+    const response = await request(url, { timeout: TIMEOUT });
+    await response.text();
+  });
+});
+
+Deno.test("Client.request(): the same", async () => {
+  await using client = new Client({ timeout: TIMEOUT });
+  await timesOutAfterGc(async (url) => {
+    const response = await client.request(url);
+    await response.text();
+  });
+});
+
+Deno.test("gather() of a URL: the same", async () => {
+  await timesOutAfterGc((url) =>
+    gather([url], {
+      request: (input, options) =>
+        request(input, { ...options, timeout: TIMEOUT }),
+    })
+  );
+});
