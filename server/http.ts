@@ -1257,22 +1257,27 @@ class Server implements HttpServer {
  * reads Deno's costly `request.signal` (and prints its legacy-abort warning
  * when the request completes); from the request itself only for a method
  * `init` would refuse (CONNECT, TRACE), upper-case (`post`) or bar from
- * having a body (`get`).
+ * having a body (`get`), and for a URL that is not valid.
  */
 function copyRequest(request: Request, init: { body: BodyInit }): Request {
   const { method } = request;
   if (
-    /^(?:connect|trac[ek]|get|head)$/i.test(method) ||
-    (/^(?:delete|options|post|put)$/i.test(method) &&
+    !/^(?:connect|trac[ek]|get|head)$/i.test(method) &&
+    !(/^(?:delete|options|post|put)$/i.test(method) &&
       method !== method.toUpperCase())
   ) {
-    return new Request(request, { ...init, signal: null });
+    try {
+      return new Request(request.url, {
+        method,
+        headers: request.headers,
+        ...init,
+      });
+    } catch {
+      // Not a valid URL: Deno built it from a malformed Host header
+      // ("Host: [::1"), which the handler gets as sent.
+    }
   }
-  return new Request(request.url, {
-    method,
-    headers: request.headers,
-    ...init,
-  });
+  return new Request(request, { ...init, signal: null });
 }
 
 /**

@@ -515,6 +515,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveHttp() limits a chunked body sent with a malformed Host header",
+  permissions: NET,
+  async fn() {
+    // Deno builds the URL "http://[::1/" from it, which new Request() refuses.
+    const reported: unknown[] = [];
+    await using server = serveHttp(
+      async (request) => new Response(`${request.url} ${await request.text()}`),
+      { onError: (error) => void reported.push(error) },
+    );
+    using conn = await Deno.connect({ port: server.addr.port });
+    await conn.write(encoder.encode(
+      "POST / HTTP/1.1\r\nHost: [::1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        "5\r\nhello\r\n0\r\n\r\n",
+    ));
+    const response = await readResponse(conn);
+    assertEquals(response?.status, 200);
+    assertEquals(response?.body, "http://[::1/ hello");
+    assertEquals(reported, []);
+  },
+});
+
+Deno.test({
   name: "serveHttp() reads a Content-Length sent twice as one",
   permissions: NET,
   async fn(t) {
