@@ -143,7 +143,13 @@ export async function staticFiles(
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, "Method Not Allowed", { allow: "GET, HEAD" });
     }
-    const { pathname } = new URL(request.url);
+    let pathname: string;
+    try {
+      ({ pathname } = new URL(request.url));
+    } catch {
+      // Deno builds the URL from the Host header, which may be malformed.
+      return text(400, "Bad Request");
+    }
     const segments = safeSegments(pathname);
     if (!segments) return text(403, "Forbidden");
     try {

@@ -1,5 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { denoCommand } from "../tests/_deno.ts";
+import { makeTempDir } from "../fs/temp.ts";
 import { safeSegments, staticFiles } from "./static.ts";
 
 // Deno.symlink needs unscoped read and write; a child with just those makes
@@ -207,5 +208,19 @@ Deno.test({
     } finally {
       await Deno.remove(root, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "staticFiles() answers 400 for a URL built from a malformed Host",
+  permissions: { read: ["/tmp"], write: ["/tmp"] },
+  async fn() {
+    await using root = await makeTempDir();
+    const handler = await staticFiles(root.path);
+    // What Deno hands over for "Host: [::1"; new Request() would refuse it.
+    const request = { method: "GET", url: "http://[::1/a.txt" } as Request;
+    const response = await handler(request);
+    assertEquals(response.status, 400);
+    assertEquals(await response.text(), "Bad Request\n");
   },
 });

@@ -137,7 +137,8 @@ export class Connection implements TcpContext {
 
 /** `host:port`, with IPv6 hosts in brackets. */
 export function formatAddr(addr: Deno.NetAddr): string {
-  const host = addr.hostname.includes(":")
+  // A host name given as "[::1]" (Deno takes it so) has its brackets.
+  const host = addr.hostname.includes(":") && !addr.hostname.startsWith("[")
     ? `[${addr.hostname}]`
     : addr.hostname;
   return `${host}:${addr.port}`;

@@ -609,5 +609,14 @@ Deno.test({
       assertInstanceOf(error.cause, Deno.errors.AddrInUse);
       assertEquals((error as { code?: string }).code, "EADDRINUSE");
     }
+    // IPv6, with the brackets Deno also takes, written once.
+    using taken6 = Deno.listen({ hostname: "::1", port: 0 });
+    for (const hostname of ["::1", "[::1]"]) {
+      assertThrows(
+        () => serveTcp(() => {}, { hostname, port: taken6.addr.port }),
+        Deno.errors.AddrInUse,
+        `Cannot listen on [::1]:${taken6.addr.port}: Address already in use`,
+      );
+    }
   },
 });
