@@ -97,7 +97,18 @@ async function* run<T>(
         };
       },
     );
-    visited.add(withoutFragment(page.url));
+    // A next URL that redirects to a page already fetched: a cycle, found
+    // before the page is handed out a second time.
+    const landed = withoutFragment(page.url);
+    if (landed !== withoutFragment(requested) && visited.has(landed)) {
+      throw new PaginationCycleError(
+        `${WHERE}: page ${
+          number - 1
+        } links to "${requested}", which redirects to "${page.url}", already fetched`,
+        { url: page.url, page: number - 1 },
+      );
+    }
+    visited.add(landed);
     yield page;
     if (number >= maxPages) return;
     const following = await nextUrl(next, page);

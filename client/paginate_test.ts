@@ -220,6 +220,28 @@ Deno.test(
       );
       assertEquals(error.url, server.url("/b"));
     });
+    await t.step("a link that redirects to an earlier page", async () => {
+      await using server = serve((req) => {
+        const { pathname } = new URL(req.url);
+        if (pathname === "/b") return Response.redirect(server.url("/a"), 302);
+        return Response.json(pathname, { headers: { link: "</b>; rel=next" } });
+      });
+      const seen: unknown[] = [];
+      const error = await assertRejects(async () => {
+        for await (const page of paginate(server.url("/a"))) {
+          seen.push(page.data);
+        }
+      }, PaginationCycleError);
+      // Page 1 is not handed out a second time.
+      assertEquals(seen, ["/a"]);
+      assertEquals([error.url, error.page], [server.url("/a"), 1]);
+      assertStringIncludes(
+        error.message,
+        `page 1 links to "${server.url("/b")}", which redirects to "${
+          server.url("/a")
+        }", already fetched`,
+      );
+    });
   },
 );
 
