@@ -439,8 +439,14 @@ export function prepareTarget(
 const FETCH_SCHEMES = new Set(["http:", "https:", "data:", "blob:", "file:"]);
 /** An HTTP method: an RFC 9110 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Deno's fetch error for a port the Fetch standard blocks. */
-const BLOCKED_PORT = /\bRequests to port \d+ are blocked\b/;
+/**
+ * Deno's fetch errors for what it refuses to send, however often it is
+ * tried: a port the Fetch standard blocks (in the URL or a redirect), a
+ * redirect loop (past 20 redirects), a redirect to a `Location` that is not
+ * a valid http(s) URL (the request's own URL was checked before).
+ */
+const REFUSED =
+  /\bRequests to port \d+ are blocked\b|\bMaximum number of redirects\b|\bredirect to a non HTTP\(s\) url\b|^Invalid URL\b/i;
 /** Methods that fetch refuses to send, as a failed connection would fail. */
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
@@ -551,9 +557,9 @@ export class Attempt {
     }
     if (error instanceof TypeError) {
       const { url, method } = this.#call.target;
-      // A port the Fetch standard blocks (6000, 25, ...; in the URL or in
-      // a redirect): never sent, so retrying cannot help.
-      if (BLOCKED_PORT.test(error.message)) {
+      // What fetch refuses (a blocked port, a redirect loop): retrying
+      // cannot help.
+      if (REFUSED.test(error.message)) {
         return new TypeError(`Cannot ${method} "${url}": ${reason(error)}`, {
           cause: error,
         });

@@ -88,6 +88,32 @@ Deno.test("request() does not retry a port that fetch blocks", {
   assertEquals(retries, []);
 });
 
+Deno.test("request() does not retry a redirect that fetch refuses", {
+  permissions: NET,
+}, async () => {
+  let requests = 0;
+  await using server = serve((req) => {
+    requests++;
+    const location = new URL(req.url).pathname.slice(1);
+    return new Response(null, { status: 302, headers: { location } });
+  });
+  const cases = {
+    "/loop": "Maximum number of redirects (20) reached",
+    "/file:///etc/hostname": "Can not redirect to a non HTTP(s) url",
+    "/http://[::1": "Invalid URL",
+  };
+  for (const [path, message] of Object.entries(cases)) {
+    requests = 0;
+    const error = await assertRejects(
+      () => fetchText(server.url(path), { retry: 3 }),
+      TypeError,
+      message,
+    );
+    assertStringIncludes(error.message, `Cannot GET "${server.url(path)}"`);
+    assertEquals(requests, path === "/loop" ? 21 : 1, path);
+  }
+});
+
 Deno.test("request() accepts a URL object and a Request", {
   permissions: NET,
 }, async (t) => {
