@@ -859,10 +859,19 @@ function httpError(
   );
 }
 
-/** `text` on one line, cut to `max` characters with an ellipsis. */
+/**
+ * `text` on one line, cut to `max` characters with an ellipsis; control
+ * characters written as escapes (`\u001b`), so that a server's body cannot
+ * put terminal escape sequences into a log through an error message.
+ */
 export function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+  const cut = flat.length > max ? `${flat.slice(0, max)}…` : flat;
+  // deno-lint-ignore no-control-regex
+  return cut.replace(
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** Cancels a body nobody will read, so its connection is freed at once. */

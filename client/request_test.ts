@@ -264,6 +264,9 @@ Deno.test(
       if (path === "/big") {
         return new Response("x".repeat(100_000), { status: 500 });
       }
+      if (path === "/escape") {
+        return new Response("\x1b[31mred\x00\x9b", { status: 500 });
+      }
       return new Response("no such page\n", {
         status: 404,
         headers: { "x-reason": "missing" },
@@ -294,6 +297,15 @@ Deno.test(
       );
       assertEquals(error.body, "x".repeat(1024));
       assertLess(error.message.length, 400);
+    });
+    await t.step("control characters in the message are escaped", async () => {
+      const url = server.url("/escape");
+      const error = await assertRejects(() => fetchText(url), HttpError);
+      assertEquals(error.body, "\x1b[31mred\x00\x9b");
+      assertEquals(
+        error.message,
+        `Cannot GET "${url}": server answered 500 Internal Server Error: \\u001b[31mred\\u0000\\u009b`,
+      );
     });
     await t.step("throwHttpErrors: false returns the response", async () => {
       const response = await request(server.url(), { throwHttpErrors: false });
