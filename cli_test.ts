@@ -118,6 +118,10 @@ Deno.test({
       [["fetch"], /no URLs given/],
       [["fetch", "ftp://x/"], /only http and https/],
       [["crawl", "-"], /Cannot crawl "-": not an absolute URL/],
+      [
+        ["fetch", "http://::1/"],
+        /Cannot fetch "http:\/\/::1\/": not a valid URL/,
+      ],
       [["fetch", "--concurrency", "0", "http://127.0.0.1/"], /at least 1/],
       [["fetch", "--timeout", "soon", "http://127.0.0.1/"], /not a duration/],
       [["crawl"], /expected one start URL, received 0/],

@@ -164,7 +164,11 @@ export function checkUrls(inputs: string[], action = "fetch"): string[] {
     try {
       url = new URL(input);
     } catch {
-      throw new UsageError(`Cannot ${action} "${input}": not an absolute URL`);
+      throw new UsageError(
+        `Cannot ${action} "${input}": ${
+          /^[a-z][a-z\d+.-]*:/i.test(input) ? "not a valid" : "not an absolute"
+        } URL`,
+      );
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new UsageError(

@@ -477,13 +477,17 @@ function logHookError(error: unknown): void {
   console.error("retry.onRetry threw:", error);
 }
 
+/** A URL's scheme, as in "http:": what an absolute URL starts with. */
+const SCHEME = /^[a-z][a-z\d+.-]*:/i;
+
 function parseUrl(input: string | URL, base: URL | undefined): URL {
   try {
     return new URL(input, base);
   } catch (error) {
+    const relative = base === undefined && !SCHEME.test(String(input));
     throw new TypeError(
       `Cannot request ${JSON.stringify(String(input))}: not a valid URL${
-        base === undefined ? " (a relative URL needs a baseUrl)" : ""
+        relative ? " (a relative URL needs a baseUrl)" : ""
       }`,
       { cause: error },
     );

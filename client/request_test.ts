@@ -504,6 +504,15 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
       TypeError,
       'Cannot request "": not a valid URL',
     );
+    // Absolute, only invalid: no word of a baseUrl.
+    const error = await assertRejects(
+      () => request("http://[::1]:99999/"),
+      TypeError,
+    );
+    assertEquals(
+      error.message,
+      'Cannot request "http://[::1]:99999/": not a valid URL',
+    );
   });
   await t.step("GET with a body", async () => {
     await assertRejects(
