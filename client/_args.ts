@@ -23,6 +23,22 @@ export function shown(value: unknown): string {
 }
 
 /**
+ * Throws a `TypeError` unless `value` is a boolean: a string such as
+ * `"false"` would otherwise count as true.
+ */
+export function checkBoolean(
+  where: string,
+  name: string,
+  value: unknown,
+): void {
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `${where}: "${name}" must be a boolean, received ${shown(value)}`,
+    );
+  }
+}
+
+/**
  * Returns `options` if it is an object whose `signal`, if any, is an
  * `AbortSignal`; `where` starts the message (`Cannot wait`).
  *

@@ -14,7 +14,7 @@
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { TimeoutError } from "../errors.ts";
-import { shown } from "./_args.ts";
+import { checkBoolean, shown } from "./_args.ts";
 import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
 import { HttpError, NetworkError } from "./errors.ts";
 import type { RequestOptions } from "./request.ts";
@@ -254,7 +254,8 @@ export function resolveThrowHttpErrors(
  *
  * @throws {RangeError} If `attempts` is not a positive integer or
  * `maxRetryAfter` is negative.
- * @throws {TypeError} If `backoff` or `onRetry` is not a function.
+ * @throws {TypeError} If `backoff` or `onRetry` is not a function, or
+ * `respectRetryAfter` not a boolean.
  */
 export function resolveRetry(
   retry: number | RetryOptions,
@@ -288,6 +289,7 @@ export function resolveRetry(
   if (typeof backoff !== "function") {
     throw new TypeError(`${where}: "retry.backoff" must be a function`);
   }
+  checkBoolean(where, "retry.respectRetryAfter", respectRetryAfter);
   if (onRetry !== undefined && typeof onRetry !== "function") {
     throw new TypeError(`${where}: "retry.onRetry" must be a function`);
   }

@@ -7,7 +7,7 @@
 
 import { abortError } from "./_abort.ts";
 import { copyResponse } from "./_body.ts";
-import { shown } from "./_args.ts";
+import { checkBoolean, shown } from "./_args.ts";
 import { request } from "./request.ts";
 import type { TaskFunction, TaskValue } from "./task_group.ts";
 
@@ -202,7 +202,8 @@ export interface GatherOptions {
  * @returns The values in the order of `tasks`.
  * @throws {TypeError} If `tasks` is not an array, a task is not a function,
  * a URL or a `Request`, `options` is not an object, `signal` is not an
- * `AbortSignal`, or `request` or `onProgress` is not a function.
+ * `AbortSignal`, `request` or `onProgress` is not a function, or `settle`
+ * is not a boolean.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} The first task's error, the `onProgress` error, or the
@@ -271,7 +272,8 @@ export function gather<const T extends readonly GatherTask[]>(
  * @returns One `PromiseSettledResult` per task, in the order of `tasks`.
  * @throws {TypeError} If `tasks` is not an array, a task is not a function,
  * a URL or a `Request`, `options` is not an object, `signal` is not an
- * `AbortSignal`, or `request` or `onProgress` is not a function.
+ * `AbortSignal`, `request` or `onProgress` is not a function, or `settle`
+ * is not a boolean.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} The `onProgress` error or the `signal`'s reason.
@@ -330,6 +332,7 @@ function checkedGather(
       `Cannot gather: "tasks" must be an array, received ${describe(tasks)}`,
     );
   }
+  checkBoolean("Cannot gather", "settle", settle);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
       `Cannot gather: "signal" must be an AbortSignal, received ${
@@ -566,7 +569,8 @@ export interface MapConcurrentOptions {
  * @returns An async iterator of the results.
  * @throws {TypeError} At once, from this call rather than from the iterator,
  * if `iterable` is neither iterable nor async iterable, `fn` is not a
- * function, `options` is not an object, or `signal` is not an `AbortSignal`.
+ * function, `options` is not an object, `signal` is not an `AbortSignal`,
+ * or `ordered` is not a boolean.
  * @throws {RangeError} At once if `concurrency` is not a positive integer.
  * @throws {TypeError} From the iterator, if the input's `next()` returns
  * something other than an object.
@@ -647,6 +651,7 @@ export function mapConcurrent<T, R>(
       }`,
     );
   }
+  checkBoolean("Cannot map concurrently", "ordered", ordered);
   return mapLoop(iterable, fn, concurrency, ordered, signal);
 }
 

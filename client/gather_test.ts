@@ -280,6 +280,12 @@ Deno.test("gather() rejects bad arguments", {
     );
   }
   await assertRejects(
+    // @ts-expect-error: a string is not a boolean
+    () => gather([() => 1], { settle: "false" }),
+    TypeError,
+    `Cannot gather: "settle" must be a boolean, received "false"`,
+  );
+  await assertRejects(
     // @ts-expect-error: a string is not a number
     () => gather([() => 1], { concurrency: "2" }),
     RangeError,
@@ -763,6 +769,12 @@ Deno.test(
         `Cannot map concurrently: "concurrency" must be a positive integer, received ${concurrency}`,
       );
     }
+    assertThrows(
+      // @ts-expect-error: a string is not a boolean
+      () => mapConcurrent([1], (i) => i, { ordered: "false" }),
+      TypeError,
+      `Cannot map concurrently: "ordered" must be a boolean, received "false"`,
+    );
     assertThrows(
       // @ts-expect-error: a string is not a number
       () => mapConcurrent([1], (i) => i, { concurrency: "2" }),

@@ -558,6 +558,10 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
         { methods: "GET" as unknown as string[] },
         '"retry.methods" must be an array of method names, received "GET"',
       ],
+      [
+        { respectRetryAfter: "no" as unknown as boolean },
+        '"retry.respectRetryAfter" must be a boolean, received "no"',
+      ],
     ];
     for (const [retry, message] of bad) {
       await assertRejects(() => request(url, { retry }), TypeError, message);

@@ -486,8 +486,8 @@ export class TaskGroup implements AsyncDisposable {
    * cancelled.
    * @throws {unknown} The failure, when exactly one task failed.
    * @throws {AggregateError} Every failure, when several tasks failed.
-   * @throws {unknown} The `signal` option's reason, when it aborted the group
-   * and no task failed.
+   * @throws {unknown} The `signal` option's reason, when it aborted before the
+   * group closed and no task failed.
    */
   wait(): Promise<void> {
     return this.#waiting ??= this.#wait();

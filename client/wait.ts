@@ -6,7 +6,7 @@
  */
 
 import { abortError } from "./_abort.ts";
-import { checkOptions, kind, shown } from "./_args.ts";
+import { checkBoolean, checkOptions, kind, shown } from "./_args.ts";
 import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
 
 /** The longest delay setTimeout takes; it fires at once for more. */
@@ -160,7 +160,8 @@ const RETURN_WHEN: readonly ReturnWhen[] = [
  * @returns The done tasks and the pending ones.
  * @throws {TypeError} If `tasks` is not iterable, a task is neither a
  * function nor a `TaskHandle`, `options` is not an object, `returnWhen` is
- * not one of the three values, or `signal` is not an `AbortSignal`.
+ * not one of the three values, `signal` is not an `AbortSignal`, or
+ * `cancelPending` is not a boolean.
  * @throws {RangeError} If `timeout` is negative or not a number.
  * @throws {unknown} The `signal`'s reason if it aborts first.
  *
@@ -232,6 +233,7 @@ function checkedWait<T>(
       }`,
     );
   }
+  checkBoolean("Cannot wait", "cancelPending", cancelPending);
   if (typeof timeout !== "number" || !(timeout >= 0)) {
     throw new RangeError(
       `Cannot wait: "timeout" must be a non-negative number, received ${

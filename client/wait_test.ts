@@ -248,6 +248,12 @@ Deno.test("wait() rejects bad arguments", {
     );
   }
   await assertRejects(
+    // @ts-expect-error: a string is not a boolean
+    () => wait([], { cancelPending: "no" }),
+    TypeError,
+    `Cannot wait: "cancelPending" must be a boolean, received "no"`,
+  );
+  await assertRejects(
     // @ts-expect-error: a string is not a number
     () => wait([], { timeout: "5" }),
     RangeError,
