@@ -174,6 +174,9 @@ export interface WriteFileAtomicOptions {
  * @throws {Deno.errors.PermissionDenied} When the directory is not writable
  * (or, with `fsync`, not readable).
  * @throws {Deno.errors.FilesystemLoop} When `path` is a loop of links.
+ * @throws {Deno.errors.NotSupported} When `path` is a FIFO, a device or a
+ * socket, which a rename would remove (write to it with
+ * `writeLines(..., { atomic: false })` or `Deno.open`).
  * Every error of the file system keeps Deno's class, names the path, and
  * has Deno's error as its `cause`.
  * @throws {unknown} `signal.reason` itself when the signal aborts, or what
@@ -487,17 +490,61 @@ async function inspect(
       }
       throw error;
     }
-    if (info.isDirectory) {
-      throw new Deno.errors.IsADirectory(`Is a directory: "${destination}"`);
+    if (!info.isSymlink) {
+      refuseUnlessFile(info, destination);
+      return { destination, old: info };
     }
-    if (!info.isSymlink) return { destination, old: info };
+    if (links === 0) {
+      // Where the links end, by the kernel: some lead to what has no path
+      // ("/dev/stdout" to "pipe:[7]").
+      const end = await Deno.stat(path).catch((error) => {
+        if (error instanceof Deno.errors.NotFound) return undefined;
+        throw error;
+      });
+      if (end !== undefined) refuseUnlessFile(end, path);
+    }
     if (links === MAX_LINKS) {
-      throw new Deno.errors.FilesystemLoop(
-        `Too many levels of symbolic links: "${path}"`,
+      throw withCode(
+        new Deno.errors.FilesystemLoop(
+          `Too many levels of symbolic links: "${path}"`,
+        ),
+        "ELOOP",
       );
     }
     destination = await linkTarget(destination);
   }
+}
+
+/**
+ * Throws unless `info` is a regular file's: a rename would put a file in
+ * place of a directory's name (which fails), or of a FIFO, a device or a
+ * socket (which would work, and remove it).
+ */
+function refuseUnlessFile(info: Deno.FileInfo, path: string): void {
+  if (info.isFile) return;
+  if (info.isDirectory) {
+    throw withCode(
+      new Deno.errors.IsADirectory(`Is a directory: "${path}"`),
+      "EISDIR",
+    );
+  }
+  const kind = info.isFifo
+    ? "a FIFO"
+    : info.isCharDevice
+    ? "a character device"
+    : info.isBlockDevice
+    ? "a block device"
+    : info.isSocket
+    ? "a socket"
+    : "not a file";
+  throw new Deno.errors.NotSupported(
+    `It is ${kind}, which a new file would replace: an atomic write needs a regular file or none`,
+  );
+}
+
+/** `error` with an errno `code`, as Deno's own errors have. */
+function withCode<T extends Error>(error: T, code: string): T {
+  return Object.assign(error, { code });
 }
 
 /** The path a symbolic link points to, relative to the link's directory. */

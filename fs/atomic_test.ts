@@ -237,6 +237,41 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "writeFileAtomic() refuses a FIFO or a device, which the rename would remove",
+  ignore: Deno.build.os !== "linux",
+  permissions: {
+    read: ["/tmp", "/dev/null"],
+    write: ["/tmp"],
+    run: ["deno", "mkfifo"],
+  },
+  async fn() {
+    await withDir(async (dir) => {
+      const made = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] })
+        .output();
+      assert(made.success, "mkfifo failed");
+      // Links to them are followed: /dev/stdout leads to a pipe or a tty.
+      await symlink(["fifo", `${dir}/to-fifo`], ["/dev/null", `${dir}/null`]);
+      const cases = {
+        fifo: "a FIFO",
+        "to-fifo": "a FIFO",
+        null: "a character device",
+      };
+      for (const [name, kind] of Object.entries(cases)) {
+        await assertRejects(
+          () => writeFileAtomic(`${dir}/${name}`, "x", { fsync: false }),
+          Deno.errors.NotSupported,
+          `Cannot write "${dir}/${name}": it is ${kind}, which a new file would replace`,
+        );
+      }
+      assert((await Deno.lstat(`${dir}/fifo`)).isFifo);
+      assert((await Deno.stat("/dev/null")).isCharDevice);
+      assertEquals(await names(dir), ["fifo", "null", "to-fifo"]);
+    });
+  },
+});
+
+Deno.test({
   name: "writeFileAtomic() drops setuid and setgid bits kept for a new owner",
   ignore: Deno.build.os === "windows",
   // A child runs as another user when this runs as root.
