@@ -7,7 +7,7 @@
 
 import { abortable } from "jsr:@std/async@^1.5.0/abortable";
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
-import { fsCall, fsError, writeFailure } from "./_errors.ts";
+import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
 import { type LineCount, lineSource } from "./_line_source.ts";
 import { checkOptions, describe, dirname, toPath } from "./_path.ts";
 import { byKind, checkWriteOptions, discardData, writeData } from "./_write.ts";
@@ -386,7 +386,8 @@ export interface WriteLinesOptions {
   /**
    * Write through {@linkcode writeFileAtomic}: a temporary file renamed over
    * the target, so the old file stays until the new one is complete. With
-   * `false` the file is truncated and written in place.
+   * `false` the file is truncated and written in place (after `mode` is
+   * set), or a FIFO or a device written into (`fsync` then does nothing).
    *
    * @default {true}
    */
@@ -575,8 +576,10 @@ async function writeInPlace(
 ): Promise<void> {
   const fail = writeFailure("write lines to", path, dirname(path));
   signal?.throwIfAborted();
+  // Not truncated yet: a `mode` that cannot be set leaves the file as it
+  // was.
   const opening = fsCall(
-    Deno.open(path, { write: true, create: true, truncate: true, mode }),
+    Deno.open(path, { write: true, create: true, mode }),
     fail,
   );
   let opened: Deno.FsFile;
@@ -594,6 +597,20 @@ async function writeInPlace(
   if (mode !== undefined && Deno.build.os !== "windows") {
     await fsCall(Deno.chmod(path, mode), fail);
   }
+  await unlessSpecial(file.truncate(), fail);
   await writeData(file, chunks, { context, signal, fail });
-  if (fsync) await fsCall(file.syncData(), fail);
+  if (fsync) await unlessSpecial(file.syncData(), fail);
+}
+
+/**
+ * Awaits a truncate or a flush, which a FIFO or a device (a pipe,
+ * `/dev/null`) refuses with EINVAL: it has no length, nor data to flush.
+ * (Telling the kind of file first would need `--allow-read`.)
+ */
+async function unlessSpecial(call: Promise<void>, fail: Fail): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "EINVAL") throw fail(error);
+  }
 }

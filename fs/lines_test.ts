@@ -375,6 +375,31 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "writeLines() in place writes into a FIFO or a device, which have nothing to flush",
+  ignore: Deno.build.os !== "linux",
+  permissions: {
+    read: ["/tmp"],
+    write: ["/tmp", "/dev/null"],
+    run: ["mkfifo"],
+  },
+  async fn() {
+    await using dir = await tempDir();
+    const fifo = await makeFifo(`${dir.path}/fifo`);
+    const reading = Deno.open(fifo, { read: true }).then(async (reader) => {
+      return await new Response(reader.readable).text();
+    });
+    // fsync: true by default; fdatasync of a pipe is an EINVAL.
+    await writeLines(fifo, ["a", "b"], { atomic: false, mode: 0o600 });
+    assertEquals(await reading, "a\nb\n");
+    const info = await Deno.stat(fifo);
+    assert(info.isFifo);
+    assertEquals(info.mode! & 0o777, 0o600);
+    await writeLines("/dev/null", ["gone"], { atomic: false });
+  },
+});
+
+Deno.test({
   name: "readLines() names the file in file-system errors",
   permissions: TMP,
   async fn(t) {
