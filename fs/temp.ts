@@ -136,6 +136,15 @@ export async function makeTempDir(
         }; use "dir" for the parent directory`,
       );
     }
+    // Deno refuses them with a bare Error.
+    // deno-lint-ignore no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(value)) {
+      throw new TypeError(
+        `Cannot make a temporary directory: "${name}" must not contain control characters, received ${
+          JSON.stringify(value)
+        }`,
+      );
+    }
   }
   if (dir !== undefined && typeof dir !== "string") {
     throw new TypeError(

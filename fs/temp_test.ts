@@ -109,6 +109,11 @@ Deno.test({
       `"suffix" must not contain a path separator or NUL`,
     );
     await assertRejects(
+      () => makeTempDir({ prefix: "a\nb" }),
+      TypeError,
+      `Cannot make a temporary directory: "prefix" must not contain control characters, received "a\\nb"`,
+    );
+    await assertRejects(
       () => makeTempDir(null as never),
       TypeError,
       `Cannot make a temporary directory: "options" must be an object, received null`,
