@@ -1,7 +1,8 @@
 /**
  * Option checks shared by the servers, the longest timeout a timer can
- * wait, and the error of an address that cannot be listened on. Messages
- * read `Cannot serve: "<name>" must be ..., received <value>`.
+ * wait, the pause after a failed accept, and the error of an address that
+ * cannot be listened on. Messages read `Cannot serve: "<name>" must be ...,
+ * received <value>`.
  *
  * @module
  */
@@ -13,6 +14,12 @@ import { formatAddr } from "./_connection.ts";
  * timeout above it is treated as `Infinity`.
  */
 export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * How long a server waits to accept again after accepting failed (EMFILE:
+ * out of file descriptors), so as not to spin.
+ */
+export const ACCEPT_RETRY_DELAY = 100;
 
 function show(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);

@@ -7,11 +7,13 @@
  * @module
  */
 
+import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { AioError, TimeoutError } from "../errors.ts";
 import { limitBody } from "./_body_limit.ts";
 import { textResponse } from "./_text_response.ts";
 import { TimeoutSweep } from "./_timeout_sweep.ts";
 import {
+  ACCEPT_RETRY_DELAY,
   assertFunction,
   assertLimit,
   assertOptions,
@@ -236,7 +238,10 @@ export interface FetchHandlerOptions {
    * `decodeURIComponent`); a `URIError` for any other data is reported.
    * Also called, with no request, for an error streaming a response body
    * (by {@linkcode serveHttp}; under `deno serve`, whose default export has
-   * no error hook, Deno logs those itself).
+   * no error hook, Deno logs those itself), and for an error accepting a
+   * connection (EMFILE: out of file descriptors), after which `serveHttp`
+   * listens again on the same address 100 ms later, and every 100 ms until
+   * it can; the connections it has are served meanwhile.
    *
    * @default {logs the error and the request with console.error}
    */
@@ -1155,9 +1160,14 @@ class Server implements HttpServer {
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<void>;
   #dispatcher: Dispatcher;
-  #server: Deno.HttpServer<Deno.NetAddr>;
+  /** The server that listens (or the last that did). */
+  #current: Deno.HttpServer<Deno.NetAddr>;
+  /** Resolves once each of the servers started so far is done. */
+  #done: Promise<void>[] = [];
   /** Aborting it closes every connection at once (Deno's forced stop). */
   #force = new AbortController();
+  /** Aborts when shutdown starts. */
+  #closing = new AbortController();
   #options: ServerOptions;
   #shutdown: Promise<void> | undefined;
   #onAbort = () => void this.shutdown();
@@ -1168,34 +1178,24 @@ class Server implements HttpServer {
     this.#options = options;
     let thrown: { error: unknown } | undefined;
     try {
-      this.#server = Deno.serve({
-        hostname,
-        port,
-        signal: this.#force.signal,
-        onListen: (addr) => {
-          try {
-            onListen?.(addr);
-          } catch (error) {
-            thrown = { error };
-          }
-        },
-        // Only errors past the handler reach Deno: a response body that
-        // failed while streaming.
-        onError: (error) => {
-          dispatcher.report(error);
-          return textResponse(500, "Internal Server Error\n");
-        },
-      }, dispatcher.fetch);
+      this.#current = this.#serve(hostname, port, (addr) => {
+        try {
+          onListen?.(addr);
+        } catch (error) {
+          thrown = { error };
+        }
+      });
     } catch (error) {
       throw listenFailure(error, hostname, port);
     }
     if (thrown !== undefined) {
       // It did listen: nobody could stop a server whose start threw.
+      this.#closing.abort();
       this.#force.abort();
       throw thrown.error;
     }
-    this.addr = this.#server.addr;
-    this.finished = this.#server.finished.then(() => {
+    this.addr = this.#current.addr;
+    this.finished = this.#finish().finally(() => {
       signal?.removeEventListener("abort", this.#onAbort);
       dispatcher[Symbol.dispose]();
     });
@@ -1218,6 +1218,74 @@ class Server implements HttpServer {
     return this.shutdown();
   }
 
+  /** A `Deno.serve` on the address, watched until it is done. */
+  #serve(
+    hostname: string,
+    port: number,
+    onListen?: (addr: Deno.NetAddr) => void,
+  ): Deno.HttpServer<Deno.NetAddr> {
+    const dispatcher = this.#dispatcher;
+    const server = Deno.serve({
+      hostname,
+      port,
+      signal: this.#force.signal,
+      onListen: onListen ?? noop,
+      // Only errors past the handler reach Deno: a response body that
+      // failed while streaming.
+      onError: (error) => {
+        dispatcher.report(error);
+        return textResponse(500, "Internal Server Error\n");
+      },
+    }, dispatcher.fetch);
+    this.#done.push(
+      server.finished.catch((error) => this.#relisten(server, error)),
+    );
+    return server;
+  }
+
+  /**
+   * After Deno's accept loop failed (EMFILE: out of file descriptors), which
+   * closes the listener but goes on serving the connections it has: reports
+   * the error and listens again on the same address, every
+   * {@linkcode ACCEPT_RETRY_DELAY} ms until that works or shutdown starts;
+   * `failed` is done once shut down with the rest.
+   */
+  async #relisten(
+    failed: Deno.HttpServer<Deno.NetAddr>,
+    error: unknown,
+  ): Promise<void> {
+    const closing = this.#closing.signal;
+    if (!closing.aborted) this.#dispatcher.report(error);
+    let reported = "";
+    while (!closing.aborted && failed === this.#current) {
+      try {
+        await delay(ACCEPT_RETRY_DELAY, { signal: closing });
+        this.#current = this.#serve(this.addr.hostname, this.addr.port);
+      } catch (retry) {
+        // Running out of descriptors again is expected; another error
+        // (the port was taken meanwhile) is told once.
+        const message = String((retry as Error)?.message);
+        if (!closing.aborted && !isOutOfFiles(retry) && message !== reported) {
+          reported = message;
+          this.#dispatcher.report(
+            listenFailure(retry, this.addr.hostname, this.addr.port),
+          );
+        }
+      }
+    }
+    await new Promise((resolve) =>
+      closing.aborted
+        ? resolve(undefined)
+        : closing.addEventListener("abort", resolve, { once: true })
+    );
+    await failed.shutdown();
+  }
+
+  /** Resolves once every server started, also while waiting, is done. */
+  async #finish(): Promise<void> {
+    for (let i = 0; i < this.#done.length; i++) await this.#done[i];
+  }
+
   async #close(): Promise<void> {
     const dispatcher = this.#dispatcher;
     const { shutdownTimeout } = this.#options;
@@ -1236,6 +1304,8 @@ class Server implements HttpServer {
         this.#force.abort();
       }
     }
+    // Servers whose listener failed shut down now.
+    this.#closing.abort();
     // Deno's shutdown() delivers what is answered and closes the rest, but
     // waits without limit for a request body that never ends (a client that
     // stalled mid-upload after its answer), and once started it can no
@@ -1244,12 +1314,19 @@ class Server implements HttpServer {
     // `finished` waits for such clients.
     if (
       !this.#force.signal.aborted &&
-      !await settlesWithin(this.#server.shutdown(), FORCE_GRACE)
+      !await settlesWithin(this.#current.shutdown(), FORCE_GRACE)
     ) {
       return;
     }
     await this.finished;
   }
+}
+
+/** Whether `error` is running out of file descriptors (EMFILE, ENFILE). */
+function isOutOfFiles(error: unknown): boolean {
+  return /\bos error 2[34]\b|too many open files/i.test(
+    String((error as Error)?.message),
+  );
 }
 
 /**

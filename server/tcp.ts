@@ -14,6 +14,7 @@ import {
 } from "./_connection.ts";
 import { IdleSweep } from "./_idle.ts";
 import {
+  ACCEPT_RETRY_DELAY,
   assertBoolean,
   assertFunction,
   assertLimit,
@@ -267,8 +268,6 @@ export interface TcpServer extends AsyncDisposable {
   /** Same as `shutdown()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
-
-const ACCEPT_RETRY_DELAY = 100;
 
 /**
  * Listens on a TCP port and calls `handler` for every connection, each
