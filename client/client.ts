@@ -548,6 +548,48 @@ export class Client implements AsyncDisposable {
   ): Promise<
     { -readonly [K in keyof T]: PromiseSettledResult<GatherValue<T[K]>> }
   >;
+  /**
+   * `gather()` through this client, with options whose `settle` is known
+   * only at run time (a variable, a flag).
+   *
+   * @typeParam T The tasks, as a tuple or array type.
+   * @param tasks URLs, `Request`s, or functions that get an `AbortSignal`.
+   * @param options The options of `gather()` but `request`.
+   * @returns The results in the order of `tasks`: values, or with `settle`
+   * one `PromiseSettledResult` per task.
+   * @throws {TypeError} If a task is not a function, a URL or a `Request`,
+   * `options` is not an object, or `signal` is not an `AbortSignal`; like
+   * every failure, it rejects the returned promise.
+   * @throws {RangeError} If `concurrency` is out of range.
+   * @throws {unknown} Without `settle`, the first task's error; the
+   * `signal`'s reason.
+   *
+   * @example Options kept in a variable
+   * ```ts
+   * import { Client } from "@aio/aio/client/client";
+   * import type { GatherOptions } from "@aio/aio/client/gather";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = Deno.serve(
+   *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+   *   () => new Response("ok"),
+   * );
+   * await using client = new Client({ baseUrl: `http://127.0.0.1:${server.addr.port}` });
+   * const options: Omit<GatherOptions, "request"> = { settle: true };
+   * const [result] = await client.gather(["/"], options);
+   * assertEquals((result as PromiseSettledResult<Response>).status, "fulfilled");
+   * ```
+   */
+  gather<const T extends readonly GatherTask[]>(
+    tasks: T,
+    options?: Omit<GatherOptions, "request">,
+  ): Promise<
+    {
+      -readonly [K in keyof T]:
+        | GatherValue<T[K]>
+        | PromiseSettledResult<GatherValue<T[K]>>;
+    }
+  >;
   gather(
     tasks: readonly GatherTask[],
     options: Omit<GatherOptions, "request"> = {},

@@ -297,6 +297,46 @@ export function gather<const T extends readonly GatherTask[]>(
 ): Promise<
   { -readonly [K in keyof T]: PromiseSettledResult<GatherValue<T[K]>> }
 >;
+/**
+ * Runs tasks concurrently with options whose `settle` is known only at run
+ * time (a {@linkcode GatherOptions} variable, a flag): each result is a
+ * value, or a `PromiseSettledResult` when `settle` is `true`.
+ *
+ * @typeParam T The tasks, as a tuple or array type.
+ * @param tasks The functions to run, each called once with a signal, or URLs
+ * and `Request`s to fetch.
+ * @param options `concurrency`, `signal`, `settle`, `onProgress`.
+ * @returns The results in the order of `tasks`: values, or with `settle`
+ * one `PromiseSettledResult` per task.
+ * @throws {TypeError} If `tasks` is not an array, a task is not a function,
+ * a URL or a `Request`, `options` is not an object, `signal` is not an
+ * `AbortSignal`, `request` or `onProgress` is not a function, or `settle`
+ * is not a boolean.
+ * @throws {RangeError} If `concurrency` is not a positive integer or
+ * `Infinity`.
+ * @throws {unknown} Without `settle`, the first task's error; the
+ * `onProgress` error or the `signal`'s reason.
+ *
+ * @example Options kept in a variable
+ * ```ts
+ * import { gather, type GatherOptions } from "@aio/aio/client/gather";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const options: GatherOptions = { concurrency: 2, settle: Deno.args.includes("--settle") };
+ * const results = await gather([() => 1, () => 2], options);
+ * assertEquals(results, [1, 2]);
+ * ```
+ */
+export function gather<const T extends readonly GatherTask[]>(
+  tasks: T,
+  options?: GatherOptions,
+): Promise<
+  {
+    -readonly [K in keyof T]:
+      | GatherValue<T[K]>
+      | PromiseSettledResult<GatherValue<T[K]>>;
+  }
+>;
 export function gather(
   tasks: readonly GatherTask[],
   options: GatherOptions = {},

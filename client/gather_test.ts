@@ -9,7 +9,12 @@ import {
   assertThrows,
 } from "@std/assert";
 import { delay } from "@std/async";
-import { gather, type GatherProgress, mapConcurrent } from "./gather.ts";
+import {
+  gather,
+  type GatherOptions,
+  type GatherProgress,
+  mapConcurrent,
+} from "./gather.ts";
 import { HttpError } from "./errors.ts";
 
 /** Lets pending promise jobs and zero-delay timers run. */
@@ -186,6 +191,27 @@ Deno.test(
     assertEquals(state.aborted, []);
   },
 );
+
+Deno.test("gather() takes settle known only at run time", {
+  permissions: {},
+}, async () => {
+  const error = new Error("no");
+  const tasks = [() => 1, () => Promise.reject(error)] as const;
+  for (const settle of [true, false]) {
+    // A variable of the options type, whose settle is a boolean.
+    const options: GatherOptions = { settle, concurrency: 1 };
+    const outcome = await gather(tasks, options).catch((e) => e);
+    assertEquals(
+      outcome,
+      settle
+        ? [
+          { status: "fulfilled", value: 1 },
+          { status: "rejected", reason: error },
+        ]
+        : error,
+    );
+  }
+});
 
 Deno.test("gather() reports progress after each task", {
   permissions: {},
