@@ -170,8 +170,11 @@ export function resolvePolicy(
 ): Policy {
   if (options === undefined) return base;
   const { signal, timeout, totalTimeout, retry, throwHttpErrors } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`${where}: "signal" must be an AbortSignal`);
+  // null is no signal, as for fetch: a RequestInit passes as it is.
+  if (signal != null && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `${where}: "signal" must be an AbortSignal, received ${shown(signal)}`,
+    );
   }
   if (
     timeout === undefined && totalTimeout === undefined &&
@@ -203,7 +206,7 @@ export function callSignal(
   input: string | URL | Request,
   options: RequestOptions | undefined,
 ): AbortSignal | undefined {
-  const signal = options?.signal;
+  const signal = options?.signal ?? undefined;
   if (!(input instanceof Request)) return signal;
   return signal === undefined
     ? input.signal

@@ -65,11 +65,12 @@ export interface RequestOptions extends Omit<RequestInit, "signal"> {
   /**
    * Aborts the request, retries and waits included; the call then rejects
    * with `signal.reason`. When the input is a `Request`, its own signal
-   * aborts the call too.
+   * aborts the call too. `null` is none, as for `fetch`, so that a
+   * `RequestInit` passes as it is.
    *
    * @default {undefined}
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | null;
   /**
    * Time allowed for one attempt, from sending the request to the last byte
    * of the body, in milliseconds (checked every 10 ms). When it runs out the

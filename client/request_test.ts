@@ -126,6 +126,10 @@ Deno.test("request() accepts a URL object and a Request", {
     const response = await request(new Request(server.url("/r")));
     assertEquals(await response.text(), "/r");
   });
+  await t.step("a RequestInit, whose signal may be null", async () => {
+    const init: RequestInit = { method: "GET", signal: null };
+    assertEquals(await fetchText(server.url("/i"), init), "/i");
+  });
 });
 
 Deno.test(
@@ -621,7 +625,7 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
           signal: "no" as unknown as AbortSignal,
         }),
       TypeError,
-      '"signal" must be an AbortSignal',
+      '"signal" must be an AbortSignal, received "no"',
     );
   });
 });
