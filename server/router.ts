@@ -119,7 +119,7 @@ export interface Route {
    *
    * @default {undefined}
    */
-  method?: string | string[];
+  method?: string | readonly string[];
   /**
    * A `URLPattern` pathname such as `"/users/:id"` or `"/files/*"`, or a
    * `URLPattern`, which may also match the host, search, etc.
@@ -240,7 +240,7 @@ const SIMPLE_PATTERN =
  * ```
  */
 export function router(
-  routes: Route[],
+  routes: readonly Route[],
   options: RouterOptions = {},
 ): HttpHandler {
   assertOptions(options, "route");
@@ -433,13 +433,13 @@ class CompiledRoute {
     }
     this.index = index;
     this.handler = handler;
-    if (Array.isArray(method) && method.length === 0) {
+    if (isList(method) && method.length === 0) {
       throw new TypeError(
         `Cannot route: route ${index} has an empty "method" list (leave it out to match every method)`,
       );
     }
     if (method !== undefined) {
-      this.methods = (Array.isArray(method) ? method : [method]).map(
+      this.methods = (isList(method) ? method : [method]).map(
         (name) => {
           if (typeof name !== "string" || name === "") {
             throw new TypeError(
@@ -639,4 +639,9 @@ class RouteTable {
     if (bucket === undefined) return this.#any;
     return bucket.exact?.get(path) ?? bucket.routes;
   }
+}
+
+/** `Array.isArray`, which does not narrow a `readonly` array type. */
+function isList(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value);
 }

@@ -103,6 +103,20 @@ Deno.test({
 });
 
 Deno.test({
+  name: "router() takes readonly routes and method lists",
+  permissions: {},
+  async fn() {
+    const methods = ["GET", "POST"] as const;
+    const routes: readonly Route[] = [
+      { method: methods, pattern: "/a", handler: () => new Response("a") },
+    ];
+    using app = createFetchHandler(router(routes));
+    assertEquals((await call(app, "http://h/a", "POST")).body, "a");
+    assertEquals((await call(app, "http://h/a", "PUT")).status, 405);
+  },
+});
+
+Deno.test({
   name: "router() answers HEAD with the GET route, without a body",
   permissions: NET,
   async fn() {

@@ -86,8 +86,9 @@ export interface TcpContext {
 
 /**
  * Serves one connection. The server closes the connection when the returned
- * promise settles; a handler that throws or rejects closes only its own
- * connection, and its error goes to `onError`.
+ * promise settles (what it resolves to is ignored, so
+ * `(conn) => conn.write(bytes)` serves); a handler that throws or rejects
+ * closes only its own connection, and its error goes to `onError`.
  *
  * @param conn The accepted connection.
  * @param context The connection's signal, the server's draining signal and
@@ -115,7 +116,7 @@ export interface TcpContext {
 export type TcpHandler = (
   conn: Deno.TcpConn,
   context: TcpContext,
-) => void | Promise<void>;
+) => unknown;
 
 /**
  * Options of {@linkcode serveTcp}.

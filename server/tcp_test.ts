@@ -51,6 +51,17 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveTcp() takes a handler whose promise resolves to a value",
+  permissions: NET,
+  async fn() {
+    // conn.write() resolves to the number of bytes written.
+    await using server = serveTcp((conn) => conn.write(encoder.encode("hi")));
+    using conn = await Deno.connect({ port: server.addr.port });
+    assertEquals(await new Response(conn.readable).text(), "hi");
+  },
+});
+
+Deno.test({
   name: "serveTcp() gives each handler the addresses and counts connections",
   permissions: NET,
   async fn() {
