@@ -106,13 +106,13 @@ export interface TimeoutErrorOptions extends ErrorOptions {
    *
    * @default {undefined}
    */
-  url?: string;
+  url?: string | undefined;
   /**
    * The HTTP method of the request that timed out, when there was one.
    *
    * @default {undefined}
    */
-  method?: string;
+  method?: string | undefined;
 }
 
 /**
@@ -212,13 +212,13 @@ export interface LineTooLongErrorOptions extends ErrorOptions {
    *
    * @default {undefined}
    */
-  lineNumber?: number;
+  lineNumber?: number | undefined;
   /**
    * The file the line was read from, when it came from a file.
    *
    * @default {undefined}
    */
-  path?: string;
+  path?: string | undefined;
 }
 
 /**

@@ -47,7 +47,7 @@ export function spawnPinned(
   const child = new Deno.Command("taskset", {
     args: ["-c", String(core), command, ...args],
     cwd: options.cwd ?? ROOT,
-    env: options.env,
+    env: options.env ?? {},
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

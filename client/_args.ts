@@ -44,7 +44,9 @@ export function checkBoolean(
  *
  * @throws {TypeError} Otherwise.
  */
-export function checkOptions<T extends { signal?: AbortSignal }>(
+export function checkOptions<
+  T extends { signal?: AbortSignal | undefined },
+>(
   options: T,
   where: string,
 ): T {

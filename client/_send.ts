@@ -345,15 +345,17 @@ function isListOf(value: unknown, type: "number" | "string"): boolean {
  */
 export function prepareTarget(
   input: string | URL | Request,
-  options: RequestInit | undefined,
+  options: RequestOptions | undefined,
   base?: URL,
   headers?: Headers,
 ): Target {
   // No init at all when there is nothing to pass: `fetch(url)` is the
   // cheapest call, and the attempt adds its signal when it has one.
-  let init: RequestInit | undefined = options === undefined
-    ? undefined
-    : { ...options, signal: undefined };
+  let init: RequestInit | undefined;
+  if (options !== undefined) {
+    const { signal: _callers, ...rest } = options;
+    init = rest;
+  }
   const body = options?.body;
   let url: URL;
   let fetchInput: string | Request;
@@ -876,8 +878,8 @@ function httpError(
 export function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
   const cut = flat.length > max ? `${flat.slice(0, max)}…` : flat;
-  // deno-lint-ignore no-control-regex
   return cut.replace(
+    // deno-lint-ignore no-control-regex
     /[\x00-\x1f\x7f-\x9f]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );

@@ -97,48 +97,48 @@ export interface ClientOptions {
    *
    * @default {undefined}
    */
-  baseUrl?: string | URL;
+  baseUrl?: string | URL | undefined;
   /**
    * Headers sent with every request; a call's own headers override them.
    *
    * @default {undefined}
    */
-  headers?: HeadersInit;
+  headers?: HeadersInit | undefined;
   /**
    * Per-attempt timeout of every call (headers and body), in milliseconds,
    * or `Infinity`. It starts once the attempt holds a concurrency slot.
    *
    * @default {30_000}
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Time allowed for a whole call, retries and waiting for a concurrency
    * slot included, in milliseconds.
    *
    * @default {Infinity}
    */
-  totalTimeout?: number;
+  totalTimeout?: number | undefined;
   /**
    * Retry policy of every call: a number of attempts, or
    * {@linkcode RetryOptions}.
    *
    * @default {undefined}
    */
-  retry?: number | RetryOptions;
+  retry?: number | RetryOptions | undefined;
   /**
    * Which statuses become an {@linkcode HttpError}: `true` for anything
    * outside 200–299, `false` for none, or a function of the status.
    *
    * @default {true}
    */
-  throwHttpErrors?: boolean | ((status: number) => boolean);
+  throwHttpErrors?: boolean | ((status: number) => boolean) | undefined;
   /**
    * The most requests in flight at once across all hosts (a request holds
    * its slot until its body is read); the others wait in order.
    *
    * @default {100}
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * The most requests in flight at once to one host (`host:port`, with the
    * scheme's default port: `http://h/` is `h:80`). The host is the requested
@@ -146,14 +146,16 @@ export interface ClientOptions {
    *
    * @default {Infinity}
    */
-  perHostConcurrency?: number;
+  perHostConcurrency?: number | undefined;
   /**
    * The `fetch` that sends the requests, e.g. one bound to a
    * `Deno.HttpClient`, or a stub in tests.
    *
    * @default {globalThis.fetch}
    */
-  fetch?: (input: string | Request, init?: RequestInit) => Promise<Response>;
+  fetch?:
+    | ((input: string | Request, init?: RequestInit) => Promise<Response>)
+    | undefined;
 }
 
 const WHERE = "Cannot request";

@@ -95,21 +95,21 @@ export interface DownloadOptions extends RequestOptions {
    *
    * @default {undefined}
    */
-  onProgress?: (progress: DownloadProgress) => void;
+  onProgress?: ((progress: DownloadProgress) => void) | undefined;
   /**
    * Permission bits of the file (e.g. `0o600`); when left out an existing
    * file keeps its permissions and a new one gets `0o666` minus the umask.
    *
    * @default {undefined}
    */
-  fileMode?: number;
+  fileMode?: number | undefined;
   /**
    * Whether to flush the file and its directory to the disk before
    * resolving, so the download also survives a power loss.
    *
    * @default {true}
    */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
 }
 
 /**

@@ -64,7 +64,7 @@ export interface RequestErrorOptions extends ErrorOptions {
    *
    * @default {1}
    */
-  attempts?: number;
+  attempts?: number | undefined;
 }
 
 /**
@@ -141,19 +141,19 @@ export interface HttpErrorOptions extends RequestErrorOptions {
    *
    * @default {""}
    */
-  statusText?: string;
+  statusText?: string | undefined;
   /**
    * The response's headers.
    *
    * @default {new Headers()}
    */
-  headers?: Headers;
+  headers?: Headers | undefined;
   /**
    * The start of the response body, decoded as UTF-8.
    *
    * @default {""}
    */
-  body?: string;
+  body?: string | undefined;
 }
 
 /**

@@ -136,7 +136,7 @@ export interface GatherOptions {
    *
    * @default {Infinity}
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * Aborts every running task (their signals abort with this signal's reason),
    * starts no more, and makes `gather()` reject with the reason once the
@@ -144,7 +144,7 @@ export interface GatherOptions {
    *
    * @default {undefined}
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Whether to report each task's outcome instead of failing fast: the result
    * then holds `{ status: "fulfilled", value }` or
@@ -153,14 +153,14 @@ export interface GatherOptions {
    *
    * @default {false}
    */
-  settle?: boolean;
+  settle?: boolean | undefined;
   /**
    * Called after each task finishes, with the counters so far, until the run
    * fails. If it throws, `gather()` fails with that error.
    *
    * @default {undefined}
    */
-  onProgress?: (progress: GatherProgress) => void;
+  onProgress?: ((progress: GatherProgress) => void) | undefined;
   /**
    * Sends the URL and `Request` tasks; `gather()` then reads each response's
    * body within the task. A session such as `Client` passes its own here, so
@@ -168,10 +168,12 @@ export interface GatherOptions {
    *
    * @default {request}
    */
-  request?: (
-    input: string | URL | Request,
-    init: { signal: AbortSignal },
-  ) => Promise<Response>;
+  request?:
+    | ((
+      input: string | URL | Request,
+      init: { signal: AbortSignal },
+    ) => Promise<Response>)
+    | undefined;
 }
 
 /**
@@ -552,7 +554,7 @@ export interface MapConcurrentOptions {
    *
    * @default {16}
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * Whether results come out in input order. With `false` each result comes
    * out as soon as it is ready, so one slow item does not hold back the
@@ -560,14 +562,14 @@ export interface MapConcurrentOptions {
    *
    * @default {true}
    */
-  ordered?: boolean;
+  ordered?: boolean | undefined;
   /**
    * Stops the run: running calls are aborted, no more inputs are read, and
    * the iterator throws the signal's reason.
    *
    * @default {undefined}
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

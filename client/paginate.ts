@@ -171,7 +171,7 @@ export interface PaginateOptions<T> extends RequestOptions {
    *
    * @default {undefined}
    */
-  next?: NextPage<T>;
+  next?: NextPage<T> | undefined;
   /**
    * Turns a response into the page's `data`; it runs within the request's
    * timeout and retries. A body cut off while it reads is a `NetworkError`
@@ -179,13 +179,13 @@ export interface PaginateOptions<T> extends RequestOptions {
    *
    * @default {(response) => response.json()}, failing with a ParseError
    */
-  parse?: (response: Response) => T | Promise<T>;
+  parse?: ((response: Response) => T | Promise<T>) | undefined;
   /**
    * The most pages to fetch; the run stops quietly after this many.
    *
    * @default {Infinity}
    */
-  maxPages?: number;
+  maxPages?: number | undefined;
 }
 
 /**

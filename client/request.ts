@@ -70,7 +70,7 @@ export interface RequestOptions extends Omit<RequestInit, "signal"> {
    *
    * @default {undefined}
    */
-  signal?: AbortSignal | null;
+  signal?: AbortSignal | null | undefined;
   /**
    * Time allowed for one attempt, from sending the request to the last byte
    * of the body, in milliseconds (checked every 10 ms). When it runs out the
@@ -80,14 +80,14 @@ export interface RequestOptions extends Omit<RequestInit, "signal"> {
    *
    * @default {30_000}
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Time allowed for the whole call, all attempts and the waits between them
    * included, in milliseconds. A retry that would start past it is not made.
    *
    * @default {Infinity}
    */
-  totalTimeout?: number;
+  totalTimeout?: number | undefined;
   /**
    * Retrying of failed attempts: a number of attempts, or
    * {@linkcode RetryOptions}. Only idempotent methods are retried unless
@@ -96,7 +96,7 @@ export interface RequestOptions extends Omit<RequestInit, "signal"> {
    *
    * @default {undefined}
    */
-  retry?: number | RetryOptions;
+  retry?: number | RetryOptions | undefined;
   /**
    * Whether a response status becomes an {@linkcode HttpError}: `true`
    * rejects anything outside 200–299, `false` nothing, a function decides per
@@ -104,7 +104,7 @@ export interface RequestOptions extends Omit<RequestInit, "signal"> {
    *
    * @default {true}
    */
-  throwHttpErrors?: boolean | ((status: number) => boolean);
+  throwHttpErrors?: boolean | ((status: number) => boolean) | undefined;
 }
 
 /**

@@ -166,42 +166,42 @@ export interface RetryOptions {
    *
    * @default {3}
    */
-  attempts?: number;
+  attempts?: number | undefined;
   /**
    * Response statuses that are retried. Network errors and per-attempt
    * timeouts are always retried.
    *
    * @default {RETRY_STATUSES}
    */
-  retryOn?: readonly number[];
+  retryOn?: readonly number[] | undefined;
   /**
    * Methods that are retried, compared case-insensitively. Add `"POST"` or
    * `"PATCH"` only when the server can take the same request twice.
    *
    * @default {IDEMPOTENT_METHODS}
    */
-  methods?: readonly string[];
+  methods?: readonly string[] | undefined;
   /**
    * The wait before retry number `retry` (1 before the second attempt), in
    * milliseconds.
    *
    * @default {exponentialBackoff()}
    */
-  backoff?: (retry: number) => number;
+  backoff?: ((retry: number) => number) | undefined;
   /**
    * Whether a `Retry-After` header on a retried response (seconds or an HTTP
    * date) replaces the backoff.
    *
    * @default {true}
    */
-  respectRetryAfter?: boolean;
+  respectRetryAfter?: boolean | undefined;
   /**
    * The longest wait taken from `Retry-After`, in milliseconds; a longer
    * one is cut to this.
    *
    * @default {60_000}
    */
-  maxRetryAfter?: number;
+  maxRetryAfter?: number | undefined;
   /**
    * Called before each wait, for logging or metrics. What it throws (or an
    * async one rejects with) is logged with `console.error` and changes
@@ -209,7 +209,7 @@ export interface RetryOptions {
    *
    * @default {undefined}
    */
-  onRetry?: (info: RetryInfo) => void;
+  onRetry?: ((info: RetryInfo) => void) | undefined;
 }
 
 /**
@@ -237,19 +237,19 @@ export interface ExponentialBackoffOptions {
    *
    * @default {300}
    */
-  delay?: number;
+  delay?: number | undefined;
   /**
    * The factor each further retry multiplies the wait by.
    *
    * @default {2}
    */
-  multiplier?: number;
+  multiplier?: number | undefined;
   /**
    * The longest wait, before jitter, in milliseconds.
    *
    * @default {10_000}
    */
-  maxDelay?: number;
+  maxDelay?: number | undefined;
   /**
    * The fraction of the wait that is random, from 0 (none: exactly `delay`,
    * `delay × multiplier`, ...) to 1 ("full jitter": anywhere between 0 and
@@ -257,7 +257,7 @@ export interface ExponentialBackoffOptions {
    *
    * @default {1}
    */
-  jitter?: number;
+  jitter?: number | undefined;
 }
 
 /**

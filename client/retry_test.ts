@@ -73,7 +73,7 @@ function stallingServer(stalls: number) {
 }
 
 const status = (code: number, headers?: HeadersInit) => () =>
-  new Response(`status ${code}`, { status: code, headers });
+  new Response(`status ${code}`, { status: code, headers: headers ?? {} });
 const ok = () => new Response("ok");
 
 Deno.test(

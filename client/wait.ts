@@ -74,14 +74,14 @@ export interface WaitOptions {
    *
    * @default {"all-completed"}
    */
-  returnWhen?: ReturnWhen;
+  returnWhen?: ReturnWhen | undefined;
   /**
    * The most time to wait, in milliseconds. When it runs out, `wait()`
    * returns what is done so far; it does not throw.
    *
    * @default {Infinity}
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Stops waiting: `wait()` rejects with the signal's reason. Functions
    * passed as tasks are started with signals that follow this one, so they
@@ -90,7 +90,7 @@ export interface WaitOptions {
    *
    * @default {undefined}
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Whether to abort the tasks still pending when `wait()` returns. `wait()`
    * then resolves only once they have settled, so none keeps running; they
@@ -98,7 +98,7 @@ export interface WaitOptions {
    *
    * @default {false}
    */
-  cancelPending?: boolean;
+  cancelPending?: boolean | undefined;
 }
 
 /**

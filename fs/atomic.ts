@@ -104,7 +104,7 @@ export interface WriteFileAtomicOptions {
    *
    * @default {undefined}
    */
-  mode?: number;
+  mode?: number | undefined;
   /**
    * Flush the file and its directory to the disk before returning, so that
    * the new content also survives a power loss. Without it the write is
@@ -118,7 +118,7 @@ export interface WriteFileAtomicOptions {
    *
    * @default {true}
    */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
   /**
    * Aborts the write: the temporary file is removed, the target is left as
    * it was, and the promise rejects with `signal.reason`. Once the new file
@@ -126,7 +126,7 @@ export interface WriteFileAtomicOptions {
    *
    * @default {undefined}
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -401,9 +401,13 @@ async function writeTemp(
   const setid = mode !== undefined && (mode & SETID) !== 0;
   // Never more open than `mode` while the data is written: the umask only
   // takes bits away.
-  const createMode = mode === undefined ? undefined : mode & 0o777;
   const file = await fsCall(
-    Deno.open(temp, { write: true, createNew: true, mode: createMode }),
+    Deno.open(
+      temp,
+      mode === undefined
+        ? { write: true, createNew: true }
+        : { write: true, createNew: true, mode: mode & 0o777 },
+    ),
     fail,
   );
   try {
@@ -439,7 +443,11 @@ async function writeTempBytes(
   fail: Fail,
 ): Promise<void> {
   try {
-    await Deno.writeFile(temp, bytes, { createNew: true, mode });
+    await Deno.writeFile(
+      temp,
+      bytes,
+      mode === undefined ? { createNew: true } : { createNew: true, mode },
+    );
   } catch (error) {
     // A name collision means the file is someone else's.
     if (!(error instanceof Deno.errors.AlreadyExists)) {
@@ -647,7 +655,7 @@ async function lockShared(
       return false;
     }
     if (!patient || wait > 256) break;
-    await delay(wait, { signal });
+    await delay(wait, signal ? { signal } : {});
   }
   if (heldElsewhere.size >= 10_000) heldElsewhere.clear();
   heldElsewhere.set(directory, Date.now() + 30_000);

@@ -57,7 +57,7 @@ export interface ReadLinesOptions {
    *
    * @default {1048576}
    */
-  maxLineLength?: number;
+  maxLineLength?: number | undefined;
   /**
    * Aborts the reading: the file is closed and the iteration rejects with
    * `signal.reason`. An open that stalls (a FIFO without a writer) is not
@@ -66,7 +66,7 @@ export interface ReadLinesOptions {
    *
    * @default {undefined}
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -391,21 +391,21 @@ export interface WriteLinesOptions {
    *
    * @default {true}
    */
-  atomic?: boolean;
+  atomic?: boolean | undefined;
   /**
    * Permission bits of the file, set exactly. When not given, an existing
    * file keeps its permissions and a new one gets `0o666` minus the umask.
    *
    * @default {undefined}
    */
-  mode?: number;
+  mode?: number | undefined;
   /**
    * Flush the file (and, when atomic, its directory) to the disk before
    * returning.
    *
    * @default {true}
    */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
   /**
    * Aborts the write; an atomic write then leaves the old file untouched.
    * In place, an open that stalls (a FIFO without a reader) is not waited
@@ -413,7 +413,7 @@ export interface WriteLinesOptions {
    *
    * @default {undefined}
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 const BATCH_CHARS = 64 * 1024;
@@ -579,7 +579,12 @@ async function writeInPlace(
   // Not truncated yet: a `mode` that cannot be set leaves the file as it
   // was.
   const opening = fsCall(
-    Deno.open(path, { write: true, create: true, mode }),
+    Deno.open(
+      path,
+      mode === undefined
+        ? { write: true, create: true }
+        : { write: true, create: true, mode },
+    ),
     fail,
   );
   let opened: Deno.FsFile;

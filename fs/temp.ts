@@ -35,20 +35,20 @@ export interface MakeTempDirOptions {
    *
    * @default {""}
    */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * The end of the directory's name.
    *
    * @default {""}
    */
-  suffix?: string;
+  suffix?: string | undefined;
   /**
    * The directory to create it in.
    *
    * @default {undefined} (the system's temporary directory, `$TMPDIR` or
    * `/tmp` on Unix)
    */
-  dir?: string;
+  dir?: string | undefined;
 }
 
 /**
@@ -155,7 +155,9 @@ export async function makeTempDir(
   }
   let path: string;
   try {
-    path = await Deno.makeTempDir({ prefix, suffix, dir });
+    path = await Deno.makeTempDir(
+      dir === undefined ? { prefix, suffix } : { prefix, suffix, dir },
+    );
   } catch (error) {
     throw fsError(error, "make a temporary directory in", dir ?? systemTemp());
   }

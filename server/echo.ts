@@ -58,7 +58,7 @@ export interface EchoOptions {
    *
    * @default {undefined}
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * The largest read buffer, in bytes. The buffer starts at 4 KiB (or this
    * size, if smaller) and doubles each time a read fills it, so a chatty
@@ -67,7 +67,7 @@ export interface EchoOptions {
    *
    * @default {65536}
    */
-  bufferSize?: number;
+  bufferSize?: number | undefined;
 }
 
 /**

@@ -215,7 +215,7 @@ export interface FetchHandlerOptions {
    *
    * @default {30000}
    */
-  requestTimeout?: number;
+  requestTimeout?: number | undefined;
   /**
    * The largest request body accepted, in bytes. A `Content-Length` above it
    * is answered 413 without calling the handler; a body without one (chunked)
@@ -224,7 +224,7 @@ export interface FetchHandlerOptions {
    *
    * @default {1048576}
    */
-  maxBodySize?: number;
+  maxBodySize?: number | undefined;
   /**
    * Called with the error of a handler that threw or rejected, and the
    * request. The client gets the `Response` it returns (a new one each time:
@@ -253,7 +253,7 @@ export interface FetchHandlerOptions {
    *
    * @default {false}
    */
-  accessLog?: boolean | ((entry: AccessLogEntry) => void);
+  accessLog?: boolean | ((entry: AccessLogEntry) => void) | undefined;
 }
 
 /**
@@ -335,26 +335,26 @@ export interface ServeHttpOptions extends FetchHandlerOptions {
    *
    * @default {"127.0.0.1"}
    */
-  hostname?: string;
+  hostname?: string | undefined;
   /**
    * The port to listen on; `0` picks a free port (read it from `addr`).
    *
    * @default {0}
    */
-  port?: number;
+  port?: number | undefined;
   /**
    * Shuts the server down when aborted, like calling `shutdown()`.
    *
    * @default {undefined}
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Called once with the address the server listens on. If it throws, the
    * server is closed and `serveHttp()` throws its error.
    *
    * @default {undefined}
    */
-  onListen?: (addr: Deno.NetAddr) => void;
+  onListen?: ((addr: Deno.NetAddr) => void) | undefined;
   /**
    * How long `shutdown()` lets requests in flight finish, in milliseconds.
    * Past it, handlers still running get their `signal` aborted and their
@@ -364,7 +364,7 @@ export interface ServeHttpOptions extends FetchHandlerOptions {
    *
    * @default {5000}
    */
-  shutdownTimeout?: number;
+  shutdownTimeout?: number | undefined;
 }
 
 /**

@@ -160,7 +160,7 @@ export interface ServeLinesOptions extends ServeTcpOptions {
    *
    * @default {65536}
    */
-  maxLineLength?: number;
+  maxLineLength?: number | undefined;
 }
 
 const encoder = new TextEncoder();

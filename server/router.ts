@@ -119,7 +119,7 @@ export interface Route {
    *
    * @default {undefined}
    */
-  method?: string | readonly string[];
+  method?: string | readonly string[] | undefined;
   /**
    * A `URLPattern` pathname such as `"/users/:id"` or `"/files/*"`, or a
    * `URLPattern`, which may also match the host, search, etc.
@@ -159,7 +159,7 @@ export interface RouterOptions {
    *
    * @default {a plain 404}
    */
-  notFound?: HttpHandler;
+  notFound?: HttpHandler | undefined;
 }
 
 /** A path segment that is one `:name` parameter. */

@@ -150,19 +150,19 @@ export interface ServeTcpOptions {
    *
    * @default {"127.0.0.1"}
    */
-  hostname?: string;
+  hostname?: string | undefined;
   /**
    * The port to listen on; `0` picks a free port (read it from `addr`).
    *
    * @default {0}
    */
-  port?: number;
+  port?: number | undefined;
   /**
    * Shuts the server down when aborted, like calling `shutdown()`.
    *
    * @default {undefined}
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Called once with the address the server listens on, before the first
    * connection is accepted. If it throws, the listener is closed and
@@ -170,7 +170,7 @@ export interface ServeTcpOptions {
    *
    * @default {undefined}
    */
-  onListen?: (addr: Deno.NetAddr) => void;
+  onListen?: ((addr: Deno.NetAddr) => void) | undefined;
   /**
    * Called with an error a handler threw (the connection is then closed) or
    * an error accepting a connection (`conn` is `undefined`; accepting resumes
@@ -191,7 +191,7 @@ export interface ServeTcpOptions {
    *
    * @default {1024}
    */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /**
    * Milliseconds without a completed read or write after which a connection
    * is closed (its `signal` aborts with a {@linkcode TimeoutError} first).
@@ -203,7 +203,7 @@ export interface ServeTcpOptions {
    *
    * @default {undefined}
    */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /**
    * How long `shutdown()` lets handlers finish, in milliseconds, before it
    * aborts their signals and closes what remains. `Infinity` (or anything
@@ -211,7 +211,7 @@ export interface ServeTcpOptions {
    *
    * @default {5000}
    */
-  shutdownTimeout?: number;
+  shutdownTimeout?: number | undefined;
   /**
    * Sets `SO_REUSEPORT`, so several processes can listen on the same port
    * and Linux spreads connections across them. Deno 2.9 treats this as
@@ -220,7 +220,7 @@ export interface ServeTcpOptions {
    *
    * @default {false}
    */
-  reusePort?: boolean;
+  reusePort?: boolean | undefined;
 }
 
 /**

@@ -26,7 +26,7 @@ export function startScript(
   env?: Record<string, string>,
 ): Script {
   const child = denoCommand(subcommand, args, {
-    env,
+    env: env ?? {},
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

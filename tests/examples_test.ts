@@ -42,7 +42,7 @@ async function runExample(
   const { code, stdout, stderr } = await denoCommand(
     "run",
     [...flags, `examples/${name}`, ...args],
-    { env, stdin: "null", stdout: "piped", stderr: "piped" },
+    { env: env ?? {}, stdin: "null", stdout: "piped", stderr: "piped" },
   ).output();
   return {
     code,
