@@ -222,6 +222,27 @@ export class HttpError extends RequestError {
 export class NetworkError extends RequestError {}
 
 /**
+ * Options of {@linkcode ParseError}.
+ *
+ * @example Building a parse error for a custom format
+ * ```ts
+ * import { ParseError, type ParseErrorOptions } from "@aio/aio/client/errors";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const options: ParseErrorOptions = {
+ *   url: "http://127.0.0.1/feed",
+ *   method: "GET",
+ *   body: "not xml",
+ * };
+ * assertEquals(new ParseError("Cannot parse the feed", options).body, "not xml");
+ * ```
+ */
+export interface ParseErrorOptions extends RequestErrorOptions {
+  /** The start of the body that could not be parsed. */
+  body: string;
+}
+
+/**
  * A response body was not in the expected format (for example not JSON for
  * `fetchJson`). {@linkcode ParseError.body} holds the start of the body, and
  * the parser's error is the `cause`.
@@ -249,10 +270,7 @@ export class ParseError extends RequestError {
    * @param options The request, the start of the body, and the parser's
    * error as `cause`.
    */
-  constructor(
-    message: string,
-    options: RequestErrorOptions & { body: string },
-  ) {
+  constructor(message: string, options: ParseErrorOptions) {
     super(message, options);
     this.body = options.body;
   }
