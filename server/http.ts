@@ -401,7 +401,10 @@ export interface HttpServer extends AsyncDisposable {
   readonly addr: Deno.NetAddr;
   /**
    * How many requests are in flight: received and not yet answered, or
-   * answered and their response not yet fully sent.
+   * answered and their response not yet fully sent, as far as Deno tells
+   * (its `completed` promise): a body given whole (bytes, a string) counts
+   * as sent once Deno holds it all, even while a slow client still reads it;
+   * a shutdown delivers it all the same.
    */
   readonly inFlight: number;
   /** Resolves once the server is shut down and every connection is closed. */
