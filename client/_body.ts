@@ -165,13 +165,16 @@ export function copyResponse(
   });
   // A constructed Response has an empty `url`; relative links in the body or
   // in `Link` headers must still resolve against where it came from.
-  Object.defineProperties(copy, {
+  const own: PropertyDescriptorMap = {
     url: { value: response.url },
     redirected: { value: response.redirected },
-    ...(usual ? {} : { status: { value: status }, ok: { value: false } }),
-    ...(kept === undefined ? {} : { [KEPT]: { value: kept } }),
-  });
-  return copy;
+  };
+  if (!usual) {
+    own.status = { value: status };
+    own.ok = { value: false };
+  }
+  if (kept !== undefined) own[KEPT] = { value: kept };
+  return Object.defineProperties(copy, own);
 }
 
 const KEPT = Symbol("kept");
