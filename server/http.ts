@@ -914,11 +914,11 @@ class Dispatcher implements FetchHandler {
     // Last: the process's first timer call (the sweep's) runs pending jobs
     // before it returns, and one of them may already answer (a body past
     // the limit). The timeout counts from arrival, the handler's synchronous
-    // start included.
-    this.#pending.add(
-      exchange,
-      performance.now() - (Date.now() - exchange.startTime),
-    );
+    // start included, on the monotonic clock: the whole milliseconds of
+    // Date.now() may count up to one too many since the start (a tick
+    // crossed), so one less is taken, never a stamp before the arrival.
+    const since = Date.now() - exchange.startTime;
+    this.#pending.add(exchange, performance.now() - Math.max(0, since - 1));
     Promise.resolve(result).then(
       (response) => this.#settle(exchange, response, false),
       (error) => this.#settle(exchange, error, true),

@@ -319,6 +319,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveHttp() never aborts a handler before requestTimeout",
+  permissions: NET,
+  async fn() {
+    const early: number[] = [];
+    await using server = serveHttp(async (_request, context) => {
+      const entered = performance.now();
+      // A synchronous start of up to 0.3 ms: it may cross a millisecond.
+      while (performance.now() - entered < Math.random() * 0.3) {
+        // Busy.
+      }
+      await aborted(context.signal);
+      const waited = performance.now() - entered;
+      if (waited < 10) early.push(waited);
+      return new Response("late");
+    }, { requestTimeout: 10 });
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    const answers: Promise<number>[] = [];
+    for (let i = 0; i < 200; i++) {
+      answers.push(
+        fetch(url).then(async (response) => {
+          await response.body?.cancel();
+          return response.status;
+        }),
+      );
+      await delay(Math.random() * 2);
+    }
+    assertEquals(new Set(await Promise.all(answers)), new Set([503]));
+    assertEquals(early, []);
+  },
+});
+
+Deno.test({
   name: "serveHttp() does not time out synchronous or prompt handlers",
   permissions: NET,
   async fn() {

@@ -474,6 +474,7 @@ class Server implements TcpServer {
       }
       const connection = new Connection(conn, draining, performance.now());
       this.#connections.add(connection);
+      this.#sweep?.wake();
       void this.#serve(connection);
     }
   }
