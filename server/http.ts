@@ -1165,7 +1165,12 @@ class Server implements HttpServer {
   #dispatcher: Dispatcher;
   /** The server that listens (or the last that did). */
   #current: Deno.HttpServer<Deno.NetAddr>;
-  /** Resolves once each of the servers started so far is done. */
+  /**
+   * Every server started: the current one, and those whose listener failed,
+   * which still serve the connections they had.
+   */
+  #servers: Deno.HttpServer<Deno.NetAddr>[] = [];
+  /** Resolves once each of them is done. */
   #done: Promise<void>[] = [];
   /** Aborting it closes every connection at once (Deno's forced stop). */
   #force = new AbortController();
@@ -1240,6 +1245,7 @@ class Server implements HttpServer {
         return textResponse(500, "Internal Server Error\n");
       },
     }, dispatcher.fetch);
+    this.#servers.push(server);
     this.#done.push(
       server.finished.catch((error) => this.#relisten(server, error)),
     );
@@ -1251,7 +1257,7 @@ class Server implements HttpServer {
    * closes the listener but goes on serving the connections it has: reports
    * the error and listens again on the same address, every
    * {@linkcode ACCEPT_RETRY_DELAY} ms until that works or shutdown starts;
-   * `failed` is done once shut down with the rest.
+   * `failed` is done once its shutdown (started by `#close`) completes.
    */
   async #relisten(
     failed: Deno.HttpServer<Deno.NetAddr>,
@@ -1281,7 +1287,7 @@ class Server implements HttpServer {
         ? resolve(undefined)
         : closing.addEventListener("abort", resolve, { once: true })
     );
-    await failed.shutdown();
+    await failed.shutdown().catch(noop);
   }
 
   /** Resolves once every server started, also while waiting, is done. */
@@ -1307,7 +1313,7 @@ class Server implements HttpServer {
         this.#force.abort();
       }
     }
-    // Servers whose listener failed shut down now.
+    // Stops re-listening.
     this.#closing.abort();
     // Deno's shutdown() delivers what is answered and closes the rest, but
     // waits without limit for a request body that never ends (a client that
@@ -1315,9 +1321,11 @@ class Server implements HttpServer {
     // longer be forced (nor does closing earlier work: answered responses
     // may still be on their way). After a grace, shutdown() is done;
     // `finished` waits for such clients.
+    const stopped = Promise.all(
+      this.#servers.map((server) => server.shutdown()),
+    );
     if (
-      !this.#force.signal.aborted &&
-      !await settlesWithin(this.#current.shutdown(), FORCE_GRACE)
+      !this.#force.signal.aborted && !await settlesWithin(stopped, FORCE_GRACE)
     ) {
       return;
     }
@@ -1437,7 +1445,7 @@ function contentLength(value: string | null): number | undefined {
 
 /** Whether `promise` settles within `ms` milliseconds. */
 async function settlesWithin(
-  promise: Promise<void>,
+  promise: Promise<unknown>,
   ms: number,
 ): Promise<boolean> {
   if (ms > MAX_TIMER_DELAY) {
