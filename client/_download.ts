@@ -7,6 +7,7 @@
 
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { toPath } from "../fs/_path.ts";
+import { shown } from "./_args.ts";
 import type { Attempt, Sender } from "./_send.ts";
 import type { DownloadOptions, DownloadResult } from "./download.ts";
 import { NetworkError } from "./errors.ts";
@@ -40,7 +41,9 @@ export function downloadWith(
       !(Number.isInteger(fileMode) && fileMode >= 0 && fileMode <= 0o7777)
     ) {
       throw new RangeError(
-        `${WHERE}: "fileMode" must be an integer from 0 to 0o7777, received ${fileMode}`,
+        `${WHERE}: "fileMode" must be an integer from 0 to 0o7777, received ${
+          shown(fileMode)
+        }`,
       );
     }
     if (typeof fsync !== "boolean") {

@@ -511,7 +511,7 @@ export class Client implements AsyncDisposable {
    */
   gather<const T extends readonly GatherTask[]>(
     tasks: T,
-    options?: Omit<GatherOptions, "request"> & { settle?: false },
+    options?: Omit<GatherOptions, "request"> & { settle?: false | undefined },
   ): Promise<{ -readonly [K in keyof T]: GatherValue<T[K]> }>;
   /**
    * `gather()` through this client, reporting each task's outcome
@@ -609,18 +609,12 @@ export class Client implements AsyncDisposable {
     const concurrency = options.concurrency ?? this.#limiter.limit;
     // gather's own signal already follows the client's, so the requests need
     // no second link to it.
-    return gather(
-      tasks,
-      {
-        ...options,
-        concurrency,
-        signal,
-        request: (input, init) =>
-          this.#call(input, init, guardBody, init.signal),
-        // Both overloads of gather() take these options; which one applies is
-        // this overload's business.
-      } as GatherOptions & { settle?: false },
-    );
+    return gather(tasks, {
+      ...options,
+      concurrency,
+      signal,
+      request: (input, init) => this.#call(input, init, guardBody, init.signal),
+    });
   }
 
   /**

@@ -330,6 +330,14 @@ Deno.test("download() rejects bad arguments before sending anything", {
   await assertRejects(
     () =>
       download(server.url(), "/tmp/x", {
+        fileMode: "644" as unknown as number,
+      }),
+    RangeError,
+    '"fileMode" must be an integer from 0 to 0o7777, received "644"',
+  );
+  await assertRejects(
+    () =>
+      download(server.url(), "/tmp/x", {
         onProgress: 1 as unknown as () => void,
       }),
     TypeError,

@@ -260,7 +260,7 @@ export interface GatherOptions {
  */
 export function gather<const T extends readonly GatherTask[]>(
   tasks: T,
-  options?: GatherOptions & { settle?: false },
+  options?: GatherOptions & { settle?: false | undefined },
 ): Promise<{ -readonly [K in keyof T]: GatherValue<T[K]> }>;
 /**
  * Runs tasks concurrently and reports each one's outcome in input order

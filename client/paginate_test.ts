@@ -394,6 +394,12 @@ Deno.test("paginate() rejects bad options at once", { permissions: {} }, () => {
     '"maxPages" must be a positive integer or Infinity, received 0',
   );
   assertThrows(
+    () =>
+      paginate("http://127.0.0.1:9/", { maxPages: "5" as unknown as number }),
+    RangeError,
+    '"maxPages" must be a positive integer or Infinity, received "5"',
+  );
+  assertThrows(
     () => paginate("http://127.0.0.1:9/", { next: 3 as unknown as string }),
     TypeError,
     '"next" must be a JSON field path or a function',

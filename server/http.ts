@@ -245,7 +245,9 @@ export interface FetchHandlerOptions {
    *
    * @default {logs the error and the request with console.error}
    */
-  onError?: (error: unknown, request: Request | undefined) => Response | void;
+  onError?:
+    | ((error: unknown, request: Request | undefined) => Response | void)
+    | undefined;
   /**
    * `true` logs one line per request to `console.log` (time, client,
    * method, URL, status, duration); a function gets each
@@ -1378,6 +1380,8 @@ function copyRequest(request: Request, init: { body: BodyInit }): Request {
  */
 function clientFault(request: Request, error: unknown): string | undefined {
   if (error instanceof URIError) {
+    // Not a URL (a malformed Host header): the path cannot be judged.
+    if (!URL.canParse(request.url)) return undefined;
     try {
       // The path only: a query is often sent with a bare "%" (?q=100%).
       decodeURI(new URL(request.url).pathname);

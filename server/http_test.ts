@@ -569,6 +569,24 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "serveHttp() reports a handler's URIError under a malformed Host header as its own",
+  permissions: NET,
+  async fn() {
+    const reported: unknown[] = [];
+    await using server = serveHttp(() => {
+      decodeURIComponent("%"); // the server's own data, not the path
+      return new Response("unreachable");
+    }, { onError: (error) => void reported.push(error) });
+    using conn = await Deno.connect({ port: server.addr.port });
+    await conn.write(encoder.encode("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n"));
+    assertEquals((await readResponse(conn))?.status, 500);
+    assertEquals(reported.length, 1);
+    assertInstanceOf(reported[0], URIError);
+  },
+});
+
+Deno.test({
   name: "serveHttp() reads a Content-Length sent twice as one",
   permissions: NET,
   async fn(t) {

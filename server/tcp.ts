@@ -180,7 +180,9 @@ export interface ServeTcpOptions {
    *
    * @default {logs the error and the peer's address with console.error}
    */
-  onError?: (error: unknown, conn: Deno.TcpConn | undefined) => void;
+  onError?:
+    | ((error: unknown, conn: Deno.TcpConn | undefined) => void)
+    | undefined;
   /**
    * The most connections served at once. At the limit the server stops
    * accepting: new connections wait in the kernel's listen backlog (511 by

@@ -27,6 +27,7 @@ Deno.test({
       port: maybe<number>(),
       requestTimeout: maybe<number>(),
       onListen: maybe<(addr: Deno.NetAddr) => void>(),
+      onError: maybe<() => void>(),
     });
     const url = `http://127.0.0.1:${server.addr.port}/`;
     assertEquals(
@@ -42,10 +43,13 @@ Deno.test({
       concurrency: maybe<number>(),
     });
     assertEquals(await client.text(url, { signal }), "hi");
-    assertEquals(
-      await gather([() => 1], { signal, concurrency: maybe<number>() }),
-      [1],
-    );
+    // settle: undefined is fail-fast: plain values.
+    const values: number[] = await gather([() => 1], {
+      signal,
+      concurrency: maybe<number>(),
+      settle: maybe<false>(),
+    });
+    assertEquals(values, [1]);
     assertEquals(
       await Array.fromAsync(
         mapConcurrent([1, 2], (n) => n * 2, { signal, ordered: maybe() }),
@@ -61,6 +65,7 @@ Deno.test({
     await using tcp = serveTcp(echo, {
       signal,
       maxConnections: maybe<number>(),
+      onError: maybe<() => void>(),
     });
     using conn = await Deno.connect({ port: tcp.addr.port });
     await conn.write(new TextEncoder().encode("x"));
