@@ -33,7 +33,7 @@ import { UsageError } from "./_cli/args.ts";
 import { CRAWL_USAGE, crawlCommand } from "./_cli/crawl.ts";
 import { DEMO_USAGE, demoCommand } from "./_cli/demo.ts";
 import { FETCH_USAGE, fetchCommand } from "./_cli/fetch.ts";
-import { failureLine, type Io, writeLine } from "./_cli/io.ts";
+import { failureLine, type Io, OutputClosed, writeLine } from "./_cli/io.ts";
 import { SERVE_USAGE, serveCommand, serveUsage } from "./_cli/serve.ts";
 
 const USAGE = `usage: aio <command> [options]
@@ -124,29 +124,31 @@ export async function main(args: string[]): Promise<number> {
     for (const [s, listener] of signals) Deno.addSignalListener(s, listener);
     return await command.run(rest, std);
   } catch (error) {
-    if (error instanceof Deno.errors.BrokenPipe) {
+    if (error instanceof OutputClosed) {
       // The reader of the output left (`aio fetch - | head -1`): end quietly,
       // with the code of a program killed by SIGPIPE (128 + 13), as the shell
       // tools in the same pipe do.
       return 141;
     }
+    // Best effort: standard error may be closed too.
+    const complain = (text: string) =>
+      writeLine(std.stderr, text).catch(() => {});
     if (error instanceof UsageError) {
-      await writeLine(std.stderr, `aio: ${error.message}\n`);
-      await writeLine(
-        std.stderr,
+      await complain(`aio: ${error.message}\n`);
+      await complain(
         name === "serve" ? serveUsage(rest[0]) : command?.usage ?? USAGE,
       );
       return 2;
     }
     if (std.signal.aborted) {
-      await writeLine(std.stderr, "aio: interrupted");
+      await complain("aio: interrupted");
       return interrupted;
     }
     // `serve tcp` and `serve http` each have their own help.
     const which = name === "serve" && ["tcp", "http"].includes(rest[0]!)
       ? `serve ${rest[0]}`
       : name ?? "<command>";
-    await writeLine(std.stderr, `aio: ${failureLine(error, which)}`);
+    await complain(`aio: ${failureLine(error, which)}`);
     return 1;
   } finally {
     if (command) {

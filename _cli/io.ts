@@ -41,6 +41,12 @@ export function failureLine(error: unknown, command: string): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * The reader of standard output left (EPIPE), as `head -1` does after one
+ * line: the command ends quietly.
+ */
+export class OutputClosed extends Error {}
+
 /** Writes `text` and a newline, all of it, waiting for the sink. */
 export async function writeLine(out: Output, text: string): Promise<void> {
   const bytes = encoder.encode(text + "\n");
@@ -95,6 +101,13 @@ export async function writeRecords(
   const shared = progress !== undefined && io.stdout.isTerminal();
   for await (const record of records) {
     if (shared) progress.clear();
-    await writeLine(io.stdout, JSON.stringify(record));
+    try {
+      await writeLine(io.stdout, JSON.stringify(record));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      throw new OutputClosed("Cannot write: standard output was closed", {
+        cause: error,
+      });
+    }
   }
 }
