@@ -487,8 +487,9 @@ export class Client implements AsyncDisposable {
    * client's `concurrency`.
    * @returns The values in the order of `tasks`.
    * @throws {TypeError} If a task is not a function, a URL or a `Request`,
-   * `options` is not an object, or `signal` is not an `AbortSignal`; like
-   * every failure, it rejects the returned promise.
+   * `options` is not an object, `signal` is not an `AbortSignal`, or
+   * `settle` is not a boolean; like every failure, it rejects the returned
+   * promise.
    * @throws {RangeError} If `concurrency` is out of range.
    * @throws {unknown} The first task's error, or the `signal`'s reason.
    *
@@ -522,8 +523,9 @@ export class Client implements AsyncDisposable {
    * @param options `settle: true`, and the other options of `gather()`.
    * @returns One `PromiseSettledResult` per task, in the order of `tasks`.
    * @throws {TypeError} If a task is not a function, a URL or a `Request`,
-   * `options` is not an object, or `signal` is not an `AbortSignal`; like
-   * every failure, it rejects the returned promise.
+   * `options` is not an object, `signal` is not an `AbortSignal`, or
+   * `settle` is not a boolean; like every failure, it rejects the returned
+   * promise.
    * @throws {RangeError} If `concurrency` is out of range.
    * @throws {unknown} The `signal`'s reason.
    *
@@ -560,8 +562,9 @@ export class Client implements AsyncDisposable {
    * @returns The results in the order of `tasks`: values, or with `settle`
    * one `PromiseSettledResult` per task.
    * @throws {TypeError} If a task is not a function, a URL or a `Request`,
-   * `options` is not an object, or `signal` is not an `AbortSignal`; like
-   * every failure, it rejects the returned promise.
+   * `options` is not an object, `signal` is not an `AbortSignal`, or
+   * `settle` is not a boolean; like every failure, it rejects the returned
+   * promise.
    * @throws {RangeError} If `concurrency` is out of range.
    * @throws {unknown} Without `settle`, the first task's error; the
    * `signal`'s reason.

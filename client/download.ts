@@ -178,6 +178,8 @@ export interface DownloadResult {
  * wrong type.
  * @throws {RangeError} If a timeout, retry or `fileMode` option is out of
  * range.
+ * @throws {Deno.errors.NotSupported} If `path` is a FIFO, a device or a
+ * socket, which the atomic rename would remove.
  * @throws {Deno.errors.NotFound} If the directory of `path` does not exist.
  * @throws {unknown} `signal.reason` when `signal` aborts, or what
  * `onProgress` throws.

@@ -258,6 +258,8 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
  * as it was.
  * @throws {Deno.errors.NotFound} When the directory does not exist; like
  * every file-system error, with Deno's error as `cause`.
+ * @throws {Deno.errors.NotSupported} When `atomic` and `path` is a FIFO, a
+ * device or a socket, which the rename would remove.
  * @throws {unknown} `signal.reason` itself when the signal aborts, or what
  * the iterable throws, unchanged.
  *

@@ -510,6 +510,8 @@ async function* batchesAsync(
  * @throws {Deno.errors.NotFound} When the directory does not exist; every
  * error of the file system keeps Deno's class, names the path, and has
  * Deno's error as its `cause`.
+ * @throws {Deno.errors.NotSupported} When `atomic` and `path` is a FIFO, a
+ * device or a socket, which the rename would remove.
  * @throws {unknown} `signal.reason` itself when the signal aborts, or what
  * the iterable throws, unchanged.
  *

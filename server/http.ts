@@ -241,7 +241,9 @@ export interface FetchHandlerOptions {
    * no error hook, Deno logs those itself), and for an error accepting a
    * connection (EMFILE: out of file descriptors), after which `serveHttp`
    * listens again on the same address 100 ms later, and every 100 ms until
-   * it can; the connections it has are served meanwhile.
+   * it can; the connections it has are served meanwhile. Listening again
+   * may fail otherwise (the port was taken meanwhile): that error is
+   * reported once, and the retries go on.
    *
    * @default {logs the error and the request with console.error}
    */
@@ -501,6 +503,7 @@ export function createFetchHandler(
  * @throws {Deno.errors.AddrInUse} If the port is taken (the message names
  * the address, Deno's error is the `cause`; likewise for an address that
  * is not available or a host name that does not resolve).
+ * @throws {unknown} What `onListen` throws, after the server is closed.
  *
  * @example Hello, world
  * ```ts

@@ -291,6 +291,7 @@ export interface TcpServer extends AsyncDisposable {
  * @throws {Deno.errors.AddrInUse} If the port is taken (the message names
  * the address, Deno's error is the `cause`; likewise for an address that
  * is not available or a host name that does not resolve).
+ * @throws {unknown} What `onListen` throws, after the listener is closed.
  *
  * @example A server that greets each client
  * ```ts
