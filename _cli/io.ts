@@ -84,8 +84,10 @@ export async function readStdinLines(
 
 /**
  * Writes records as JSON lines, as they come: atomically to `out` when
- * given (readers see the old file until the last line is written), else to
- * standard output, erasing `progress`'s bar first when both are on a terminal.
+ * given (readers see the old file until the last line is written; into it
+ * when it is a FIFO or a device such as `/dev/stdout`, which a rename would
+ * remove), else to standard output, erasing `progress`'s bar first when both
+ * are on a terminal.
  */
 export async function writeRecords(
   io: Io,
@@ -94,7 +96,9 @@ export async function writeRecords(
   progress?: ProgressReporter,
 ): Promise<void> {
   if (out !== undefined) {
-    await writeJsonLines(out, records, { signal: io.signal });
+    const info = await Deno.stat(out).catch(() => undefined);
+    const atomic = info === undefined || info.isFile || info.isDirectory;
+    await writeJsonLines(out, records, { signal: io.signal, atomic });
     return;
   }
   // A bar on the terminal the records go to would run into them.
