@@ -8,7 +8,11 @@
  * @module
  */
 
-import { assertInstanceOf, assertLess } from "jsr:@std/assert@^1.0.19";
+import {
+  assertEquals,
+  assertInstanceOf,
+  assertLess,
+} from "jsr:@std/assert@^1.0.19";
 import { TimeoutError } from "../../errors.ts";
 import { Client } from "../../client/client.ts";
 import { gather } from "../../client/gather.ts";
@@ -82,4 +86,35 @@ Deno.test("gather() of a URL: the same", async () => {
         request(input, { ...options, timeout: TIMEOUT }),
     })
   );
+});
+
+Deno.test("request(): a response dropped unread lets go of its body at the deadline, after a gc", async () => {
+  const cancelled = Promise.withResolvers<string>();
+  const end = Promise.withResolvers<void>();
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Response(
+        new ReadableStream({
+          pull: (controller) => end.promise.then(() => controller.close()),
+          cancel: () => cancelled.resolve("cancelled"),
+        }),
+      ),
+  );
+  let limit: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await request(`http://127.0.0.1:${server.addr.port}/`, {
+      timeout: TIMEOUT,
+    }); // dropped: never read, nothing refers to it
+    gc();
+    gc();
+    const outcome = await Promise.race([
+      cancelled.promise,
+      new Promise((resolve) => limit = setTimeout(resolve, 10_000, "kept")),
+    ]);
+    assertEquals(outcome, "cancelled");
+  } finally {
+    clearTimeout(limit);
+    end.resolve();
+  }
 });
