@@ -148,7 +148,8 @@ export function mapBodyErrors(
 /**
  * A new `Response` with `response`'s status, headers and URL and `body`
  * (`kept`: anything the copy must keep alive). A status Deno's fetch
- * accepts but `new Response()` refuses (600 to 999) is kept too.
+ * accepts but `new Response()` refuses (600 to 999) is kept too, and all
+ * of it by the copy's `clone()`.
  */
 export function copyResponse(
   response: Response,
@@ -156,25 +157,46 @@ export function copyResponse(
   kept?: unknown,
 ): Response {
   const { status } = response;
-  // new Response() takes 200 to 599 only (and 101, which has no body).
-  const usual = status >= 200 && status <= 599;
   const copy = new Response(body, {
-    status: usual ? status : 200,
+    status: isUsual(status) ? status : 200,
     statusText: response.statusText,
     headers: response.headers,
   });
-  // A constructed Response has an empty `url`; relative links in the body or
-  // in `Link` headers must still resolve against where it came from.
+  return asCopyOf(copy, response, kept);
+}
+
+/** Whether new Response() takes `status` (it takes 200 to 599, and 101). */
+function isUsual(status: number): boolean {
+  return status >= 200 && status <= 599;
+}
+
+const KEPT = Symbol("kept");
+
+/**
+ * `copy` with what a constructed Response lacks of `response`: its URL (so
+ * that relative links in the body or in `Link` headers still resolve), and
+ * an unusual status.
+ */
+function asCopyOf(
+  copy: Response,
+  response: Response,
+  kept: unknown,
+): Response {
   const own: PropertyDescriptorMap = {
     url: { value: response.url },
     redirected: { value: response.redirected },
+    clone: { value: cloneCopy },
   };
-  if (!usual) {
-    own.status = { value: status };
+  if (!isUsual(response.status)) {
+    own.status = { value: response.status };
     own.ok = { value: false };
   }
   if (kept !== undefined) own[KEPT] = { value: kept };
   return Object.defineProperties(copy, own);
 }
 
-const KEPT = Symbol("kept");
+/** `clone()` of a copy: the clone is a copy too. */
+function cloneCopy(this: Response): Response {
+  const clone = Response.prototype.clone.call(this);
+  return asCopyOf(clone, this, (this as { [KEPT]?: unknown })[KEPT]);
+}

@@ -398,6 +398,14 @@ Deno.test(
     );
     const response = await request(server.url(), { throwHttpErrors: false });
     assertEquals([response.status, response.ok], [600, false]);
+    // A clone keeps what the copy added: the status and the URL.
+    const clone = response.clone();
+    assertEquals([clone.status, clone.ok, clone.url], [
+      600,
+      false,
+      server.url(),
+    ]);
+    assertEquals(await clone.text(), "ok");
     assertEquals(await response.text(), "ok");
     const [gathered] = await gather([server.url()], {
       request: (input, options) =>
