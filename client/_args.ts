@@ -23,6 +23,14 @@ export function shown(value: unknown): string {
 }
 
 /**
+ * The class of the error for a bad numeric option: `RangeError` for a
+ * number out of range, `TypeError` for anything else (`"5"`).
+ */
+export function numberError(value: unknown): ErrorConstructor {
+  return typeof value === "number" ? RangeError : TypeError;
+}
+
+/**
  * Throws a `TypeError` unless `value` is a boolean: a string such as
  * `"false"` would otherwise count as true.
  */

@@ -7,7 +7,7 @@
 
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { toPath } from "../fs/_path.ts";
-import { shown } from "./_args.ts";
+import { numberError, shown } from "./_args.ts";
 import type { Attempt, Sender } from "./_send.ts";
 import type { DownloadOptions, DownloadResult } from "./download.ts";
 import { NetworkError } from "./errors.ts";
@@ -40,7 +40,7 @@ export function downloadWith(
       fileMode !== undefined &&
       !(Number.isInteger(fileMode) && fileMode >= 0 && fileMode <= 0o7777)
     ) {
-      throw new RangeError(
+      throw new (numberError(fileMode))(
         `${WHERE}: "fileMode" must be an integer from 0 to 0o7777, received ${
           shown(fileMode)
         }`,

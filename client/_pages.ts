@@ -5,7 +5,7 @@
  * @module
  */
 
-import { shown } from "./_args.ts";
+import { numberError, shown } from "./_args.ts";
 import { mapBodyErrors, readJson } from "./_body.ts";
 import { type Attempt, discard, type Sender } from "./_send.ts";
 import { PaginationCycleError } from "./errors.ts";
@@ -36,7 +36,7 @@ export function pages<T>(
   if (
     maxPages !== Infinity && !(Number.isInteger(maxPages) && maxPages > 0)
   ) {
-    throw new RangeError(
+    throw new (numberError(maxPages))(
       `${WHERE}: "maxPages" must be a positive integer or Infinity, received ${
         shown(maxPages)
       }`,

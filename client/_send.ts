@@ -14,7 +14,7 @@
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { TimeoutError } from "../errors.ts";
-import { checkBoolean, shown } from "./_args.ts";
+import { checkBoolean, numberError, shown } from "./_args.ts";
 import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
 import { HttpError, NetworkError } from "./errors.ts";
 import type { RequestOptions } from "./request.ts";
@@ -276,14 +276,14 @@ export function resolveRetry(
     ? { attempts: retry }
     : retryObject(retry, where);
   if (!Number.isInteger(attempts) || attempts < 1) {
-    throw new RangeError(
+    throw new (numberError(attempts))(
       `${where}: "retry.attempts" must be a positive integer, received ${
         shown(attempts)
       }`,
     );
   }
-  if (!(maxRetryAfter >= 0)) {
-    throw new RangeError(
+  if (typeof maxRetryAfter !== "number" || !(maxRetryAfter >= 0)) {
+    throw new (numberError(maxRetryAfter))(
       `${where}: "retry.maxRetryAfter" must be a number >= 0, received ${
         shown(maxRetryAfter)
       }`,

@@ -26,7 +26,7 @@
  */
 
 import { abortError } from "./_abort.ts";
-import { shown } from "./_args.ts";
+import { numberError, shown } from "./_args.ts";
 import { guardBody, readBytes, readJson, readText } from "./_body.ts";
 import { downloadWith } from "./_download.ts";
 import { Limiter, Waiter } from "./_limiter.ts";
@@ -908,7 +908,7 @@ class QueuedCall<T> extends Waiter {
 
 function checkLimit(where: string, name: string, value: number): void {
   if (!(Number.isInteger(value) && value > 0) && value !== Infinity) {
-    throw new RangeError(
+    throw new (numberError(value))(
       `${where}: "${name}" must be a positive integer or Infinity, received ${
         shown(value)
       }`,

@@ -597,7 +597,7 @@ Deno.test("Client rejects bad options", { permissions: {} }, () => {
   assertThrows(
     // @ts-expect-error: a string is not a number
     () => new Client({ concurrency: "8" }),
-    RangeError,
+    TypeError,
     'Cannot create client: "concurrency" must be a positive integer or Infinity, received "8"',
   );
   assertThrows(

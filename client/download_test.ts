@@ -332,7 +332,7 @@ Deno.test("download() rejects bad arguments before sending anything", {
       download(server.url(), "/tmp/x", {
         fileMode: "644" as unknown as number,
       }),
-    RangeError,
+    TypeError,
     '"fileMode" must be an integer from 0 to 0o7777, received "644"',
   );
   await assertRejects(

@@ -7,7 +7,7 @@
 
 import { abortError } from "./_abort.ts";
 import { copyResponse } from "./_body.ts";
-import { checkBoolean, shown } from "./_args.ts";
+import { checkBoolean, numberError, shown } from "./_args.ts";
 import { request } from "./request.ts";
 import type { TaskFunction, TaskValue } from "./task_group.ts";
 
@@ -398,7 +398,7 @@ function checkedGather(
     !(Number.isInteger(concurrency) && concurrency > 0) &&
     concurrency !== Infinity
   ) {
-    throw new RangeError(
+    throw new (numberError(concurrency))(
       `Cannot gather: "concurrency" must be a positive integer or Infinity, received ${
         shown(concurrency)
       }`,
@@ -687,7 +687,7 @@ export function mapConcurrent<T, R>(
     );
   }
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(
+    throw new (numberError(concurrency))(
       `Cannot map concurrently: "concurrency" must be a positive integer, received ${
         shown(concurrency)
       }`,

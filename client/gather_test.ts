@@ -314,7 +314,7 @@ Deno.test("gather() rejects bad arguments", {
   await assertRejects(
     // @ts-expect-error: a string is not a number
     () => gather([() => 1], { concurrency: "2" }),
-    RangeError,
+    TypeError,
     `Cannot gather: "concurrency" must be a positive integer or Infinity, received "2"`,
   );
   await assertRejects(
@@ -804,7 +804,7 @@ Deno.test(
     assertThrows(
       // @ts-expect-error: a string is not a number
       () => mapConcurrent([1], (i) => i, { concurrency: "2" }),
-      RangeError,
+      TypeError,
       `Cannot map concurrently: "concurrency" must be a positive integer, received "2"`,
     );
     for (const [input, received] of [[null, "null"], [5, "number 5"]]) {

@@ -396,7 +396,7 @@ Deno.test("paginate() rejects bad options at once", { permissions: {} }, () => {
   assertThrows(
     () =>
       paginate("http://127.0.0.1:9/", { maxPages: "5" as unknown as number }),
-    RangeError,
+    TypeError,
     '"maxPages" must be a positive integer or Infinity, received "5"',
   );
   assertThrows(

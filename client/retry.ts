@@ -27,7 +27,7 @@
  * @module
  */
 
-import { shown } from "./_args.ts";
+import { numberError, shown } from "./_args.ts";
 
 /**
  * The statuses retried by default: 408 Request Timeout, 429 Too Many
@@ -288,15 +288,18 @@ export function exponentialBackoff(
   const where = "Cannot create backoff";
   nonNegative(where, "delay", delay);
   nonNegative(where, "maxDelay", maxDelay);
-  if (!(multiplier >= 1) || multiplier === Infinity) {
-    throw new RangeError(
+  if (
+    typeof multiplier !== "number" || !(multiplier >= 1) ||
+    multiplier === Infinity
+  ) {
+    throw new (numberError(multiplier))(
       `${where}: "multiplier" must be a finite number >= 1, received ${
         shown(multiplier)
       }`,
     );
   }
-  if (!(jitter >= 0 && jitter <= 1)) {
-    throw new RangeError(
+  if (typeof jitter !== "number" || !(jitter >= 0 && jitter <= 1)) {
+    throw new (numberError(jitter))(
       `${where}: "jitter" must be between 0 and 1, received ${shown(jitter)}`,
     );
   }
@@ -386,8 +389,8 @@ function parseHttpDate(text: string, now: number): number | undefined {
 }
 
 function nonNegative(where: string, name: string, value: number): void {
-  if (!(value >= 0)) {
-    throw new RangeError(
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new (numberError(value))(
       `${where}: "${name}" must be a number >= 0, received ${shown(value)}`,
     );
   }

@@ -464,6 +464,14 @@ Deno.test("exponentialBackoff() grows, caps and jitters the wait", {
       RangeError,
       '"jitter" must be between 0 and 1, received 2',
     );
+    // Strings that compare like numbers are not numbers.
+    for (const name of ["delay", "maxDelay", "multiplier", "jitter"]) {
+      assertThrows(
+        () => exponentialBackoff({ [name]: "1" }),
+        TypeError,
+        `"${name}" must be`,
+      );
+    }
   });
 });
 

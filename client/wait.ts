@@ -6,7 +6,13 @@
  */
 
 import { abortError } from "./_abort.ts";
-import { checkBoolean, checkOptions, kind, shown } from "./_args.ts";
+import {
+  checkBoolean,
+  checkOptions,
+  kind,
+  numberError,
+  shown,
+} from "./_args.ts";
 import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
 
 /** The longest delay setTimeout takes; it fires at once for more. */
@@ -235,7 +241,7 @@ function checkedWait<T>(
   }
   checkBoolean("Cannot wait", "cancelPending", cancelPending);
   if (typeof timeout !== "number" || !(timeout >= 0)) {
-    throw new RangeError(
+    throw new (numberError(timeout))(
       `Cannot wait: "timeout" must be a non-negative number, received ${
         shown(timeout)
       }`,

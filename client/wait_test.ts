@@ -256,7 +256,7 @@ Deno.test("wait() rejects bad arguments", {
   await assertRejects(
     // @ts-expect-error: a string is not a number
     () => wait([], { timeout: "5" }),
-    RangeError,
+    TypeError,
     `Cannot wait: "timeout" must be a non-negative number, received "5"`,
   );
   await assertRejects(
