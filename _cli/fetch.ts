@@ -7,6 +7,7 @@
 import { Client } from "../client/client.ts";
 import { mapConcurrent } from "../client/gather.ts";
 import { HttpError, RequestError } from "../client/errors.ts";
+import { SCHEME } from "../client/_send.ts";
 import { TimeoutError } from "../errors.ts";
 import {
   describeFlags,
@@ -166,7 +167,7 @@ export function checkUrls(inputs: string[], action = "fetch"): string[] {
     } catch {
       throw new UsageError(
         `Cannot ${action} "${input}": ${
-          /^[a-z][a-z\d+.-]*:/i.test(input) ? "not a valid" : "not an absolute"
+          SCHEME.test(input) ? "not a valid" : "not an absolute"
         } URL`,
       );
     }

@@ -485,7 +485,7 @@ function logHookError(error: unknown): void {
 }
 
 /** A URL's scheme, as in "http:": what an absolute URL starts with. */
-const SCHEME = /^[a-z][a-z\d+.-]*:/i;
+export const SCHEME: RegExp = /^[a-z][a-z\d+.-]*:/i;
 
 function parseUrl(input: string | URL, base: URL | undefined): URL {
   try {
