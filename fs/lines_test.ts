@@ -390,7 +390,13 @@ Deno.test({
       return await new Response(reader.readable).text();
     });
     // fsync: true by default; fdatasync of a pipe is an EINVAL.
-    await writeLines(fifo, ["a", "b"], { atomic: false, mode: 0o600 });
+    const written = writeLines(fifo, ["a", "b"], { atomic: false, mode: 0o600 })
+      .catch(async (error) => {
+        // Failed before opening: the reader's open would wait forever.
+        (await Deno.open(fifo, { write: true })).close();
+        throw error;
+      });
+    await written;
     assertEquals(await reading, "a\nb\n");
     const info = await Deno.stat(fifo);
     assert(info.isFifo);
