@@ -195,15 +195,20 @@ export function nonEmpty(name: string, value: string): string {
 }
 
 /**
- * The `--out` file: `undefined` for standard output (no flag, or `-`).
+ * The `--out` file: `undefined` for standard output (no flag, `-`, or
+ * `/dev/stdout` and its aliases).
  *
  * @throws {UsageError} For an empty path.
  */
 export function outPath(value: string | undefined): string | undefined {
-  return value === undefined || value === "-"
+  // Standard output by its names, whatever it is (a file opened for
+  // appending is not to be replaced).
+  return value === undefined || STANDARD_OUTPUT.includes(value)
     ? undefined
     : nonEmpty("out", value);
 }
+
+const STANDARD_OUTPUT = ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"];
 
 /** The flag lines of a usage text, aligned. */
 export function describeFlags(specs: FlagSpecs): string {

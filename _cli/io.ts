@@ -85,7 +85,7 @@ export async function readStdinLines(
 /**
  * Writes records as JSON lines, as they come: atomically to `out` when
  * given (readers see the old file until the last line is written; into it
- * when it is a FIFO or a device such as `/dev/stdout`, which a rename would
+ * when it is a FIFO or a device such as `/dev/stderr`, which a rename would
  * remove), else to standard output, erasing `progress`'s bar first when both
  * are on a terminal.
  */
@@ -97,7 +97,8 @@ export async function writeRecords(
 ): Promise<void> {
   if (out !== undefined) {
     const info = await Deno.stat(out).catch(() => undefined);
-    const atomic = info === undefined || info.isFile || info.isDirectory;
+    const stream = info?.isFifo || info?.isCharDevice || info?.isBlockDevice;
+    const atomic = !stream;
     await writeJsonLines(out, records, { signal: io.signal, atomic });
     return;
   }

@@ -85,11 +85,16 @@ export class ProgressReporter {
     this.#intervalMs = options.intervalMs ?? 100;
   }
 
+  /** Best effort: a closed standard error does not fail the run. */
   #write(text: string): void {
     const bytes = this.#encoder.encode(text);
     let written = 0;
-    while (written < bytes.length) {
-      written += this.#sink.writeSync(bytes.subarray(written));
+    try {
+      while (written < bytes.length) {
+        written += this.#sink.writeSync(bytes.subarray(written));
+      }
+    } catch {
+      // The reader left (EPIPE) or the stream is gone: nothing to show on.
     }
   }
 

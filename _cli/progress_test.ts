@@ -87,3 +87,20 @@ Deno.test("ProgressReporter.endLine() ends a bar left mid-line, once", () => {
   assertEquals(plain.text().endsWith("s\n"), true);
   assertEquals(plain.text().split("\n").length, 2);
 });
+
+Deno.test("ProgressReporter does not fail the run when its sink is closed", () => {
+  let tries = 0;
+  const closed: ProgressSink = {
+    writeSync() {
+      tries++;
+      throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+    },
+    isTerminal: () => false,
+  };
+  const progress = new ProgressReporter({ sink: closed });
+  for (let done = 0; done <= 10; done++) {
+    progress.update({ done, failed: 0, total: 10 });
+  }
+  progress.finish({ done: 10, failed: 0, total: 10 });
+  assertEquals(tries > 0, true);
+});

@@ -39,8 +39,10 @@ export function fsError(
 ): unknown {
   if (!(error instanceof Error)) return error;
   const code = (error as { code?: unknown }).code;
-  const fromDeno = isDenoError(error);
-  if (!fromDeno && typeof code !== "string") return error;
+  // Some errno errors Deno leaves a plain Error without a code (ENXIO:
+  // opening a socket file); their message ends with the OS error.
+  const fromOs = isDenoError(error) || / \(os error \d+\)/.test(error.message);
+  if (!fromOs && typeof code !== "string") return error;
   const name = error.constructor.name;
   const reason = reasons[name] ?? REASONS[name] ?? osReason(error.message);
   const Type = error.constructor as ErrorConstructor;

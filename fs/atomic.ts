@@ -176,7 +176,8 @@ export interface WriteFileAtomicOptions {
  * @throws {Deno.errors.FilesystemLoop} When `path` is a loop of links.
  * @throws {Deno.errors.NotSupported} When `path` is a FIFO, a device or a
  * socket, which a rename would remove (write to it with
- * `writeLines(..., { atomic: false })` or `Deno.open`).
+ * `writeLines(..., { atomic: false })` or `Deno.open`), or leads to an open
+ * file descriptor (`/dev/stdout`, `/proc/self/fd/1`).
  * Every error of the file system keeps Deno's class, names the path, and
  * has Deno's error as its `cause`.
  * @throws {unknown} `signal.reason` itself when the signal aborts, or what
@@ -480,6 +481,9 @@ function permissions(info: Deno.FileInfo | undefined): number | undefined {
 // Like the kernel's limit on the links in one path (ELOOP).
 const MAX_LINKS = 40;
 
+/** The links of a process's open files: /dev/stdout leads to one. */
+const FD_LINK = /^\/proc\/[^/]+\/fd\/\d+$/;
+
 /**
  * Where the data goes and the file there now, if any. A chain of symbolic
  * links is followed to its end, which is created if it does not exist.
@@ -501,6 +505,14 @@ async function inspect(
     if (!info.isSymlink) {
       refuseUnlessFile(info, destination);
       return { destination, old: info };
+    }
+    if (FD_LINK.test(destination)) {
+      // Not a path: "pipe:[7]", or a file's name, which may be another one
+      // now ("... (deleted)"); a file opened for appending (`>> log`)
+      // would be replaced rather than appended to.
+      throw new Deno.errors.NotSupported(
+        `It is an open file descriptor ("${destination}"), which a rename cannot replace`,
+      );
     }
     if (links === 0) {
       // Where the links end, by the kernel: some lead to what has no path

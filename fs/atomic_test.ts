@@ -9,7 +9,7 @@ import {
 } from "@std/assert";
 import { delay } from "@std/async/delay";
 import { TextLineStream } from "@std/streams/text-line-stream";
-import { denoCommand } from "../tests/_deno.ts";
+import { denoArgs, denoCommand } from "../tests/_deno.ts";
 import {
   CHILD_IN_TMP,
   NOBODY,
@@ -267,6 +267,39 @@ Deno.test({
       assert((await Deno.lstat(`${dir}/fifo`)).isFifo);
       assert((await Deno.stat("/dev/null")).isCharDevice);
       assertEquals(await names(dir), ["fifo", "null", "to-fifo"]);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "writeFileAtomic() refuses /dev/stdout when it is a file opened for appending",
+  ignore: Deno.build.os !== "linux",
+  permissions: {
+    read: ["/tmp", "../shared/std-offline"],
+    write: ["/tmp"],
+    run: ["sh", "deno"],
+  },
+  async fn() {
+    await withDir(async (dir) => {
+      const log = `${dir}/log`;
+      await Deno.writeTextFile(log, "kept\n");
+      const script = `import { writeFileAtomic } from "${
+        new URL("./atomic.ts", import.meta.url).href
+      }";
+        await writeFileAtomic("/dev/stdout", "new\\n").catch((error) =>
+          Deno.stderr.writeSync(new TextEncoder().encode(error.name)));`;
+      const { stderr } = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          `exec "$0" "$@" >> "${log}"`,
+          "deno",
+          ...denoArgs("eval", [script]),
+        ],
+        stderr: "piped",
+      }).output();
+      assertEquals(new TextDecoder().decode(stderr), "NotSupported");
+      assertEquals(await Deno.readTextFile(log), "kept\n");
     });
   },
 });

@@ -606,6 +606,11 @@ async function writeInPlace(
   }
   await unlessSpecial(file.truncate(), fail);
   await writeData(file, chunks, { context, signal, fail });
+  // Writing clears the setuid and setgid bits (for a writer without
+  // CAP_FSETID): set once more.
+  if (mode !== undefined && (mode & 0o6000) !== 0) {
+    await fsCall(Deno.chmod(path, mode), fail);
+  }
   if (fsync) await unlessSpecial(file.syncData(), fail);
 }
 

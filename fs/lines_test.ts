@@ -406,6 +406,42 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "writeLines() in place names the path when the OS refuses without a Deno error class (a socket file)",
+  ignore: Deno.build.os !== "linux",
+  permissions: { ...TMP, run: ["deno"] },
+  async fn() {
+    await using dir = await tempDir();
+    const path = `${dir.path}/sock`;
+    // A child listens on it until its standard input closes.
+    const script = `Deno.listen({ transport: "unix", path: ${
+      JSON.stringify(path)
+    } });
+      console.log("ready");
+      await Deno.stdin.readable.pipeTo(new WritableStream());`;
+    const child = denoCommand("eval", [script], {
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const ready = child.stdout.getReader();
+    await ready.read();
+    try {
+      // Deno's ENXIO is a plain Error without a code.
+      const error = await assertRejects(
+        () => writeLines(path, ["a"], { atomic: false }),
+        Error,
+        `Cannot write lines to "${path}": no such device or address`,
+      );
+      assertInstanceOf(error.cause, Error);
+    } finally {
+      await child.stdin.close();
+      await ready.cancel();
+      await child.status;
+    }
+  },
+});
+
+Deno.test({
   name: "readLines() names the file in file-system errors",
   permissions: TMP,
   async fn(t) {
