@@ -118,6 +118,11 @@ export function mapBodyErrors(
   if (source === null) return response;
   const reader = source.getReader();
   const body = new ReadableStream<Uint8Array>({
+    // Deno's fetch reaches the body through a weak reference to its
+    // Response when the signal aborts: once the original is collected, a
+    // deadline never reaches a body that stalls. The copy's body keeps it,
+    // as long as anything reads it (the copy, a clone, the stream alone).
+    original: response,
     async pull(controller) {
       let step: ReadableStreamReadResult<Uint8Array>;
       try {
@@ -138,23 +143,18 @@ export function mapBodyErrors(
       ended();
       return reader.cancel(reason);
     },
-  }, { highWaterMark: 0 });
-  // Deno's fetch reaches the body through a weak reference to its Response
-  // when the signal aborts: once the original is collected, a deadline
-  // never reaches a body that stalls. The copy keeps it.
-  return copyResponse(response, body, response);
+  } as UnderlyingDefaultSource<Uint8Array>, { highWaterMark: 0 });
+  return copyResponse(response, body);
 }
 
 /**
- * A new `Response` with `response`'s status, headers and URL and `body`
- * (`kept`: anything the copy must keep alive). A status Deno's fetch
- * accepts but `new Response()` refuses (600 to 999) is kept too, and all
- * of it by the copy's `clone()`.
+ * A new `Response` with `response`'s status, headers and URL and `body`. A
+ * status Deno's fetch accepts but `new Response()` refuses (600 to 999) is
+ * kept too, and all of it by the copy's `clone()`.
  */
 export function copyResponse(
   response: Response,
   body: BodyInit | null,
-  kept?: unknown,
 ): Response {
   const { status } = response;
   const copy = new Response(body, {
@@ -162,7 +162,7 @@ export function copyResponse(
     statusText: response.statusText,
     headers: response.headers,
   });
-  return asCopyOf(copy, response, kept);
+  return asCopyOf(copy, response);
 }
 
 /** Whether new Response() takes `status` (it takes 200 to 599, and 101). */
@@ -170,18 +170,12 @@ function isUsual(status: number): boolean {
   return status >= 200 && status <= 599;
 }
 
-const KEPT = Symbol("kept");
-
 /**
  * `copy` with what a constructed Response lacks of `response`: its URL (so
  * that relative links in the body or in `Link` headers still resolve), and
  * an unusual status.
  */
-function asCopyOf(
-  copy: Response,
-  response: Response,
-  kept: unknown,
-): Response {
+function asCopyOf(copy: Response, response: Response): Response {
   const own: PropertyDescriptorMap = {
     url: { value: response.url },
     redirected: { value: response.redirected },
@@ -191,12 +185,11 @@ function asCopyOf(
     own.status = { value: response.status };
     own.ok = { value: false };
   }
-  if (kept !== undefined) own[KEPT] = { value: kept };
   return Object.defineProperties(copy, own);
 }
 
 /** `clone()` of a copy: the clone is a copy too. */
 function cloneCopy(this: Response): Response {
   const clone = Response.prototype.clone.call(this);
-  return asCopyOf(clone, this, (this as { [KEPT]?: unknown })[KEPT]);
+  return asCopyOf(clone, this);
 }

@@ -71,6 +71,22 @@ Deno.test("request(): a body that stalls times out after a gc", async () => {
   });
 });
 
+Deno.test("request(): the same with only the body kept", async () => {
+  await timesOutAfterGc(async (url) => {
+    const reader = (await request(url, { timeout: TIMEOUT })).body!
+      .getReader();
+    while (!(await reader.read()).done) {
+      // Read on.
+    }
+  });
+});
+
+Deno.test("request(): the same with only a clone kept", async () => {
+  await timesOutAfterGc(async (url) => {
+    await (await request(url, { timeout: TIMEOUT })).clone().text();
+  });
+});
+
 Deno.test("Client.request(): the same", async () => {
   await using client = new Client({ timeout: TIMEOUT });
   await timesOutAfterGc(async (url) => {
