@@ -365,6 +365,11 @@ export function prepareTarget(
     url = new URL(input.url);
     fetchInput = input;
     method = (options?.method ?? input.method).toUpperCase();
+    if (input.bodyUsed && body === undefined) {
+      throw new TypeError(
+        `Cannot ${method} "${url.href}": the Request's body was already read`,
+      );
+    }
     if (input.body instanceof ReadableStream && body === undefined) {
       // A Request's own body is replayed by cloning it before each attempt.
       replayable = true;
@@ -436,12 +441,6 @@ export function prepareTarget(
   };
 }
 
-/**
- * One attempt of a call: its scope (deadline and cancellation, shared with
- * the calls that started in the same tick) and its slots. A consumer that
- * hands the body on (`request()`) calls {@linkcode Attempt.keep} and then
- * owns the cleanup.
- */
 /** The schemes Deno's fetch takes. */
 const FETCH_SCHEMES = new Set(["http:", "https:", "data:", "blob:", "file:"]);
 /** An HTTP method: an RFC 9110 token. */
@@ -450,12 +449,32 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * Deno's fetch errors for what it refuses to send, however often it is
  * tried: a port the Fetch standard blocks (in the URL or a redirect), a
  * redirect loop (past 20 redirects), a redirect to a `Location` that is not
- * a valid http(s) URL (the request's own URL was checked before).
+ * a valid http(s) URL (the request's own URL was checked before), a
+ * redirect under `redirect: "error"`.
  */
 const REFUSED =
-  /\bRequests to port \d+ are blocked\b|\bMaximum number of redirects\b|\bredirect to a non HTTP\(s\) url\b|^Invalid URL\b/i;
+  /\bRequests to port \d+ are blocked\b|\bMaximum number of redirects\b|\bredirect to a non HTTP\(s\) url\b|^Invalid URL\b|\bredirect mode is set to 'error'/i;
 /** Methods that fetch refuses to send, as a failed connection would fail. */
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/**
+ * Whether `fetch` can build its request from `target`: it refuses some
+ * options before sending anything (`mode: "navigate"`, an unknown `cache`,
+ * a bad `referrer`) with the TypeError of a failed connection. Checked only
+ * after a failure; a `Request` input or a stream body, which building would
+ * consume, counts as buildable.
+ */
+function buildable({ input, init }: Target): boolean {
+  if (typeof input !== "string" || init?.body instanceof ReadableStream) {
+    return true;
+  }
+  try {
+    new Request(input, init);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** `host:port`, with the scheme's default port written out. */
 function hostKey(url: URL): string {
@@ -516,6 +535,12 @@ function reason(error: Error): string {
   return message;
 }
 
+/**
+ * One attempt of a call: its scope (deadline and cancellation, shared with
+ * the calls that started in the same tick) and its slots. A consumer that
+ * hands the body on (`request()`) calls {@linkcode Attempt.keep} and then
+ * owns the cleanup.
+ */
 export class Attempt {
   /** 1 for the first attempt. */
   readonly number: number;
@@ -568,9 +593,10 @@ export class Attempt {
     }
     if (error instanceof TypeError) {
       const { url, method } = this.#call.target;
-      // What fetch refuses (a blocked port, a redirect loop): retrying
-      // cannot help.
-      if (REFUSED.test(error.message)) {
+      // What fetch refuses (a blocked port, a redirect loop), or options it
+      // cannot take (`mode: "navigate"`, an unknown `cache`): retrying cannot
+      // help.
+      if (REFUSED.test(error.message) || !buildable(this.#call.target)) {
         return new TypeError(`Cannot ${method} "${url}": ${reason(error)}`, {
           cause: error,
         });

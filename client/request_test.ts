@@ -88,6 +88,45 @@ Deno.test("request() does not retry a port that fetch blocks", {
   assertEquals(retries, []);
 });
 
+Deno.test("request() does not retry options or inputs fetch refuses", {
+  permissions: NET,
+}, async () => {
+  let requests = 0;
+  await using server = serve((req) => {
+    requests++;
+    const redirect = new URL(req.url).pathname === "/moved";
+    return redirect
+      ? new Response(null, { status: 302, headers: { location: "/" } })
+      : new Response("ok");
+  });
+  const bad: [RequestOptions, string][] = [
+    [{ mode: "navigate" }, ""],
+    [{ cache: "bogus" as RequestCache }, ""],
+    [{ referrer: "http://[" }, ""],
+    [{ redirect: "error" }, "redirect mode is set to 'error'"],
+  ];
+  for (const [options, message] of bad) {
+    requests = 0;
+    const path = options.redirect ? "/moved" : "/";
+    const error = await assertRejects(
+      () => fetchText(server.url(path), { ...options, retry: 3 }),
+      TypeError,
+      message,
+    );
+    assertStringIncludes(error.message, `Cannot GET "${server.url(path)}"`);
+    assertEquals(requests, options.redirect ? 1 : 0, JSON.stringify(options));
+  }
+  const used = new Request(server.url(), { method: "PUT", body: "abc" });
+  await used.text();
+  for (const retry of [1, 3]) {
+    await assertRejects(
+      () => request(used, { retry }),
+      TypeError,
+      `Cannot PUT "${server.url()}": the Request's body was already read`,
+    );
+  }
+});
+
 Deno.test("request() does not retry a redirect that fetch refuses", {
   permissions: NET,
 }, async () => {
