@@ -897,16 +897,22 @@ function httpError(
 }
 
 /**
- * `text` on one line, cut to `max` characters with an ellipsis; control
- * characters written as escapes (`\u001b`), so that a server's body cannot
- * put terminal escape sequences into a log through an error message.
+ * `text` on one line, cut to `max` characters (not inside a surrogate
+ * pair) with an ellipsis; control characters, and those that reorder or
+ * hide text (bidirectional overrides, zero-width), written as escapes
+ * (`\u001b`), so that a server's body cannot put terminal escape sequences
+ * or spoofed text into a log through an error message.
  */
 export function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
-  const cut = flat.length > max ? `${flat.slice(0, max)}…` : flat;
+  let cut = flat;
+  if (flat.length > max) {
+    const end = /[\ud800-\udbff]/.test(flat[max - 1] ?? "") ? max - 1 : max;
+    cut = `${flat.slice(0, end)}…`;
+  }
   return cut.replace(
     // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f-\x9f]/g,
+    /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }

@@ -1,4 +1,5 @@
 import {
+  assert,
   assertEquals,
   assertGreaterOrEqual,
   assertInstanceOf,
@@ -310,6 +311,12 @@ Deno.test(
       if (path === "/escape") {
         return new Response("\x1b[31mred\x00\x9b", { status: 500 });
       }
+      if (path === "/spoof") {
+        // A right-to-left override, and an emoji across the cut.
+        return new Response("\u202egnp.exe " + "a".repeat(190) + "😀tail", {
+          status: 500,
+        });
+      }
       return new Response("no such page\n", {
         status: 404,
         headers: { "x-reason": "missing" },
@@ -349,6 +356,14 @@ Deno.test(
         error.message,
         `Cannot GET "${url}": server answered 500 Internal Server Error: \\u001b[31mred\\u0000\\u009b`,
       );
+    });
+    await t.step("text that reorders or is cut mid-character", async () => {
+      const error = await assertRejects(
+        () => fetchText(server.url("/spoof")),
+        HttpError,
+      );
+      assert(error.message.includes("\\u202egnp.exe"), error.message);
+      assert(error.message.endsWith("a…"), error.message);
     });
     await t.step("throwHttpErrors: false returns the response", async () => {
       const response = await request(server.url(), { throwHttpErrors: false });
