@@ -1168,15 +1168,12 @@ class Server implements HttpServer {
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<void>;
   #dispatcher: Dispatcher;
-  /** The server that listens (or the last that did). */
-  #current: Deno.HttpServer<Deno.NetAddr>;
   /**
-   * Every server started: the current one, and those whose listener failed,
-   * which still serve the connections they had.
+   * The servers still serving: the one that listens, and those whose
+   * listener failed, with the connections they had, until retired.
    */
-  #servers: Deno.HttpServer<Deno.NetAddr>[] = [];
-  /** Resolves once each of them is done. */
-  #done: Promise<void>[] = [];
+  #servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
+  #ended = Promise.withResolvers<void>();
   /** Aborting it closes every connection at once (Deno's forced stop). */
   #force = new AbortController();
   /** Aborts when shutdown starts. */
@@ -1190,8 +1187,9 @@ class Server implements HttpServer {
     this.#dispatcher = dispatcher;
     this.#options = options;
     let thrown: { error: unknown } | undefined;
+    let server: Deno.HttpServer<Deno.NetAddr>;
     try {
-      this.#current = this.#serve(hostname, port, (addr) => {
+      server = this.#serve(hostname, port, (addr) => {
         try {
           onListen?.(addr);
         } catch (error) {
@@ -1207,8 +1205,8 @@ class Server implements HttpServer {
       this.#force.abort();
       throw thrown.error;
     }
-    this.addr = this.#current.addr;
-    this.finished = this.#finish().finally(() => {
+    this.addr = server.addr;
+    this.finished = this.#ended.promise.finally(() => {
       signal?.removeEventListener("abort", this.#onAbort);
       dispatcher[Symbol.dispose]();
     });
@@ -1231,7 +1229,7 @@ class Server implements HttpServer {
     return this.shutdown();
   }
 
-  /** A `Deno.serve` on the address, watched until it is done. */
+  /** A `Deno.serve` on the address, which re-listens if its listener fails. */
   #serve(
     hostname: string,
     port: number,
@@ -1250,10 +1248,8 @@ class Server implements HttpServer {
         return textResponse(500, "Internal Server Error\n");
       },
     }, dispatcher.fetch);
-    this.#servers.push(server);
-    this.#done.push(
-      server.finished.catch((error) => this.#relisten(server, error)),
-    );
+    this.#servers.add(server);
+    server.finished.catch((error) => this.#relisten(server, error));
     return server;
   }
 
@@ -1261,20 +1257,25 @@ class Server implements HttpServer {
    * After Deno's accept loop failed (EMFILE: out of file descriptors), which
    * closes the listener but goes on serving the connections it has: reports
    * the error and listens again on the same address, every
-   * {@linkcode ACCEPT_RETRY_DELAY} ms until that works or shutdown starts;
-   * `failed` is done once its shutdown (started by `#close`) completes.
+   * {@linkcode ACCEPT_RETRY_DELAY} ms until that works or shutdown starts.
+   * Then `failed` is retired once no request is in flight (its keep-alive
+   * connections close; a shutdown with requests in flight would spoil
+   * their bodies, denoland/deno#36809), so that repeated failures do not
+   * pile up.
    */
   async #relisten(
     failed: Deno.HttpServer<Deno.NetAddr>,
     error: unknown,
   ): Promise<void> {
     const closing = this.#closing.signal;
-    if (!closing.aborted) this.#dispatcher.report(error);
+    if (closing.aborted) return; // #close shuts it down
+    this.#dispatcher.report(error);
     let reported = "";
-    while (!closing.aborted && failed === this.#current) {
+    for (let listening = false; !listening && !closing.aborted;) {
       try {
         await delay(ACCEPT_RETRY_DELAY, { signal: closing });
-        this.#current = this.#serve(this.addr.hostname, this.addr.port);
+        this.#serve(this.addr.hostname, this.addr.port);
+        listening = true;
       } catch (retry) {
         // Running out of descriptors again is expected; another error
         // (the port was taken meanwhile) is told once.
@@ -1287,17 +1288,10 @@ class Server implements HttpServer {
         }
       }
     }
-    await new Promise((resolve) =>
-      closing.aborted
-        ? resolve(undefined)
-        : closing.addEventListener("abort", resolve, { once: true })
-    );
+    await this.#dispatcher.idle();
+    if (closing.aborted) return;
     await failed.shutdown().catch(noop);
-  }
-
-  /** Resolves once every server started, also while waiting, is done. */
-  async #finish(): Promise<void> {
-    for (let i = 0; i < this.#done.length; i++) await this.#done[i];
+    this.#servers.delete(failed);
   }
 
   async #close(): Promise<void> {
@@ -1318,17 +1312,21 @@ class Server implements HttpServer {
         this.#force.abort();
       }
     }
-    // Stops re-listening.
+    // No re-listening from now on: the set of servers is final.
     this.#closing.abort();
+    const servers = [...this.#servers];
+    // Done: a server's `finished`, or for one whose listener failed (its
+    // `finished` rejected), its shutdown.
+    Promise.allSettled(
+      servers.map((server) => server.finished.catch(() => server.shutdown())),
+    ).then(() => this.#ended.resolve());
     // Deno's shutdown() delivers what is answered and closes the rest, but
     // waits without limit for a request body that never ends (a client that
     // stalled mid-upload after its answer), and once started it can no
     // longer be forced (nor does closing earlier work: answered responses
     // may still be on their way). After a grace, shutdown() is done;
     // `finished` waits for such clients.
-    const stopped = Promise.all(
-      this.#servers.map((server) => server.shutdown()),
-    );
+    const stopped = Promise.all(servers.map((server) => server.shutdown()));
     if (
       !this.#force.signal.aborted && !await settlesWithin(stopped, FORCE_GRACE)
     ) {
