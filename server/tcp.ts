@@ -200,8 +200,10 @@ export interface ServeTcpOptions {
    * One sweep per server checks timestamps, every `idleTimeout / 8` (5 ms
    * to 1 s), so the close comes between `idleTimeout` and two sweeps after
    * it: `idleTimeout * 1.25` (at most 2 s late), or up to 10 ms late below
-   * an `idleTimeout` of 40 ms, plus the event loop's timer lag. `undefined`
-   * or `Infinity`: no idle limit.
+   * an `idleTimeout` of 40 ms, plus the event loop's timer lag. A read
+   * counts when it reaches JavaScript, which under heavy load can be later
+   * than the sweep: keep it well above the event loop's lag (seconds).
+   * `undefined` or `Infinity`: no idle limit.
    *
    * @default {undefined}
    */
