@@ -354,7 +354,8 @@ export function prepareTarget(
   let init: RequestInit | undefined;
   if (options !== undefined) {
     const { signal: _callers, ...rest } = options;
-    init = rest;
+    // Fields given as undefined are absent to fetch.
+    init = rest as RequestInit;
   }
   const body = options?.body;
   let url: URL;

@@ -38,6 +38,35 @@ import type { RetryOptions } from "./retry.ts";
 import type { HttpError, NetworkError, TimeoutError } from "./errors.ts";
 
 /**
+ * The fields of `RequestInit` but `signal`, each of which also takes
+ * `undefined` (meaning the default), as every option of this library does,
+ * also under `exactOptionalPropertyTypes`.
+ *
+ * @example Headers that may be missing
+ * ```ts
+ * import { fetchText, type RequestInitFields } from "@aio/aio/client/request";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(req.headers.get("x-token") ?? "none"),
+ * );
+ * const url = `http://127.0.0.1:${server.addr.port}/`;
+ * const get = (token?: string) => {
+ *   const init: RequestInitFields = {
+ *     headers: token === undefined ? undefined : { "x-token": token },
+ *   };
+ *   return fetchText(url, init);
+ * };
+ * assertEquals(await get(), "none");
+ * assertEquals(await get("secret"), "secret");
+ * ```
+ */
+export type RequestInitFields = {
+  [K in Exclude<keyof RequestInit, "signal">]?: RequestInit[K] | undefined;
+};
+
+/**
  * Options of {@linkcode request} and the `fetch*` helpers.
  *
  * @example A 404 as an answer, not an error
@@ -61,7 +90,7 @@ import type { HttpError, NetworkError, TimeoutError } from "./errors.ts";
  * assertEquals(await response.text(), "no text/plain here");
  * ```
  */
-export interface RequestOptions extends Omit<RequestInit, "signal"> {
+export interface RequestOptions extends RequestInitFields {
   /**
    * Aborts the request, retries and waits included; the call then rejects
    * with `signal.reason`. When the input is a `Request`, its own signal

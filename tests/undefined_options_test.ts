@@ -35,6 +35,8 @@ Deno.test({
         signal,
         timeout: maybe<number>(),
         retry: maybe(),
+        headers: maybe<HeadersInit>(),
+        method: maybe<string>(),
       }),
       "hi",
     );
