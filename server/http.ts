@@ -847,7 +847,11 @@ class Dispatcher implements FetchHandler {
   #draining = false;
   #idle: PromiseWithResolvers<void> | undefined;
   #delivered = () => {
-    if (--this.#active === 0) this.#idle?.resolve();
+    if (--this.#active === 0 && this.#idle !== undefined) {
+      this.#idle.resolve();
+      // The next wait is for the next idle moment.
+      this.#idle = undefined;
+    }
   };
 
   constructor(handler: HttpHandler, options: FetchHandlerOptions) {
@@ -1274,6 +1278,7 @@ class Server implements HttpServer {
     for (let listening = false; !listening && !closing.aborted;) {
       try {
         await delay(ACCEPT_RETRY_DELAY, { signal: closing });
+        if (closing.aborted) break; // the delay ended as shutdown began
         this.#serve(this.addr.hostname, this.addr.port);
         listening = true;
       } catch (retry) {

@@ -50,6 +50,11 @@ Deno.test({
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789",
       ));
       await stalled.read(new Uint8Array(1024));
+      // In flight while the listener fails and comes back.
+      const held = fetch(`http://${hostname}:${port}/hold`).then((r) =>
+        r.text()
+      );
+      assertEquals(await next(), "holding");
       // More idle connections than the child has descriptors, until its
       // listener closes (refused, or reset while in the backlog).
       try {
@@ -79,7 +84,18 @@ Deno.test({
         }
       }
       assertEquals(answer, "ok");
+      const base = `http://${hostname}:${port}`;
+      assertEquals(await (await fetch(`${base}/release`)).text(), "released");
+      assertEquals(await held, "held");
+      // The shutdown still waits for what is in flight, shutdownTimeout
+      // long, then answers 503 (it skipped the wait once an earlier idle
+      // moment had passed).
+      const hung = fetch(`${base}/hang`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
       child.kill("SIGTERM");
+      const response = await hung;
+      assertEquals(response.status, 503);
+      await response.body?.cancel();
       // shutdown() gives up on the stalled upload after its grace; finished
       // waits for that client.
       const news = await nextNews();
