@@ -62,6 +62,7 @@ export class IdleSweep<T extends IdleTracked> implements Disposable {
   wake(): void {
     if (this.#timer !== undefined) return;
     this.#last = performance.now();
+    this.#pausedUntil = 0;
     this.#timer = setInterval(() => this.#sweep(), this.#period);
   }
 
