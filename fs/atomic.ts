@@ -481,8 +481,11 @@ function permissions(info: Deno.FileInfo | undefined): number | undefined {
 // Like the kernel's limit on the links in one path (ELOOP).
 const MAX_LINKS = 40;
 
-/** The links of a process's open files: /dev/stdout leads to one. */
-const FD_LINK = /^\/proc\/[^/]+\/fd\/\d+$/;
+/**
+ * The links of a process's open files, by the names they go by:
+ * /dev/stdout leads to /proc/self/fd/1, /dev/fd is /proc/self/fd.
+ */
+const FD_LINK = /^\/(?:proc\/[^/]+(?:\/task\/\d+)?|dev)\/fd\/\d+$/;
 
 /**
  * Where the data goes and the file there now, if any. A chain of symbolic

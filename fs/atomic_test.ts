@@ -287,8 +287,10 @@ Deno.test({
       const script = `import { writeFileAtomic } from "${
         new URL("./atomic.ts", import.meta.url).href
       }";
-        await writeFileAtomic("/dev/stdout", "new\\n").catch((error) =>
-          Deno.stderr.writeSync(new TextEncoder().encode(error.name)));`;
+        for (const path of ["/dev/stdout", "/dev/fd/1"]) {
+          await writeFileAtomic(path, "new\\n").catch((error) =>
+            Deno.stderr.writeSync(new TextEncoder().encode(error.name + " ")));
+        }`;
       const { stderr } = await new Deno.Command("sh", {
         args: [
           "-c",
@@ -298,7 +300,10 @@ Deno.test({
         ],
         stderr: "piped",
       }).output();
-      assertEquals(new TextDecoder().decode(stderr), "NotSupported");
+      assertEquals(
+        new TextDecoder().decode(stderr),
+        "NotSupported NotSupported ",
+      );
       assertEquals(await Deno.readTextFile(log), "kept\n");
     });
   },
