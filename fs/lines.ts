@@ -608,7 +608,9 @@ async function writeInPlace(
   await writeData(file, chunks, { context, signal, fail });
   // Writing clears the setuid and setgid bits (for a writer without
   // CAP_FSETID): set once more.
-  if (mode !== undefined && (mode & 0o6000) !== 0) {
+  if (
+    mode !== undefined && (mode & 0o6000) !== 0 && Deno.build.os !== "windows"
+  ) {
     await fsCall(Deno.chmod(path, mode), fail);
   }
   if (fsync) await unlessSpecial(file.syncData(), fail);

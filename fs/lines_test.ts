@@ -393,7 +393,8 @@ Deno.test({
     const written = writeLines(fifo, ["a", "b"], { atomic: false, mode: 0o600 })
       .catch(async (error) => {
         // Failed before opening: the reader's open would wait forever.
-        (await Deno.open(fifo, { write: true })).close();
+        // Read and write: never blocks, even with the reader gone.
+        (await Deno.open(fifo, { read: true, write: true })).close();
         throw error;
       });
     await written;
