@@ -63,7 +63,19 @@ function standardIo(signal: AbortSignal): Io {
       return Deno.stdin.readable;
     },
     stdinIsTerminal: Deno.stdin.isTerminal(),
-    stdout: Deno.stdout,
+    stdout: {
+      // Its reader leaving (`| head -1`) ends the run quietly, whoever writes.
+      write: (bytes) =>
+        Deno.stdout.write(bytes).catch((error) => {
+          throw error instanceof Deno.errors.BrokenPipe
+            ? new OutputClosed("Cannot write: standard output was closed", {
+              cause: error,
+            })
+            : error;
+        }),
+      writeSync: (bytes) => Deno.stdout.writeSync(bytes),
+      isTerminal: () => Deno.stdout.isTerminal(),
+    },
     stderr: Deno.stderr,
     signal,
   };

@@ -694,3 +694,26 @@ Deno.test({
     assert(performance.now() - start < 60_000);
   },
 });
+
+Deno.test({
+  name: "aio demo whose reader leaves after one line exits 141 quietly",
+  permissions: PERMISSIONS,
+  async fn() {
+    const child = denoCommand("run", [
+      "-N=127.0.0.1",
+      "-R=/tmp",
+      "-W=/tmp",
+      "cli.ts",
+      "demo",
+      "--requests",
+      "10",
+    ], { stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream())
+      .pipeThrough(new TextLineStream()).getReader();
+    assertMatch((await lines.read()).value ?? "", /^echo server on /);
+    await lines.cancel(); // `aio demo | head -1`
+    assertEquals((await child.status).code, 141);
+    assert(!(await stderr).includes("aio:"), await stderr);
+  },
+});

@@ -43,7 +43,8 @@ export function failureLine(error: unknown, command: string): string {
 
 /**
  * The reader of standard output left (EPIPE), as `head -1` does after one
- * line: the command ends quietly.
+ * line: the command ends quietly. Thrown by the standard output of
+ * `cli.ts`.
  */
 export class OutputClosed extends Error {}
 
@@ -106,13 +107,6 @@ export async function writeRecords(
   const shared = progress !== undefined && io.stdout.isTerminal();
   for await (const record of records) {
     if (shared) progress.clear();
-    try {
-      await writeLine(io.stdout, JSON.stringify(record));
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
-      throw new OutputClosed("Cannot write: standard output was closed", {
-        cause: error,
-      });
-    }
+    await writeLine(io.stdout, JSON.stringify(record));
   }
 }
