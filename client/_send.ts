@@ -366,7 +366,7 @@ export function prepareTarget(
     url = new URL(input.url);
     fetchInput = input;
     method = (options?.method ?? input.method).toUpperCase();
-    if (input.bodyUsed && body === undefined) {
+    if (input.bodyUsed && body == null) {
       throw new TypeError(
         `Cannot ${method} "${url.href}": the Request's body was already read`,
       );
@@ -911,11 +911,14 @@ export function oneLine(text: string, max: number): string {
     const end = /[\ud800-\udbff]/.test(flat[max - 1] ?? "") ? max - 1 : max;
     cut = `${flat.slice(0, end)}…`;
   }
-  return cut.replace(
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  // Controls and invisible formatting (bidirectional overrides,
+  // zero-width characters, soft hyphens).
+  return cut.replace(/[\p{Cc}\p{Cf}]/gu, (c) => {
+    const code = c.codePointAt(0)!;
+    return code > 0xffff
+      ? `\\u{${code.toString(16)}}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
 }
 
 /** Cancels a body nobody will read, so its connection is freed at once. */

@@ -204,8 +204,8 @@ export interface GatherOptions {
  * @returns The values in the order of `tasks`.
  * @throws {TypeError} If `tasks` is not an array, a task is not a function,
  * a URL or a `Request`, `options` is not an object, `signal` is not an
- * `AbortSignal`, `request` or `onProgress` is not a function, or `settle`
- * is not a boolean.
+ * `AbortSignal`, `request` or `onProgress` is not a function, `settle` is
+ * not a boolean, or `concurrency` is not a number.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} The first task's error, the `onProgress` error, or the
@@ -274,8 +274,8 @@ export function gather<const T extends readonly GatherTask[]>(
  * @returns One `PromiseSettledResult` per task, in the order of `tasks`.
  * @throws {TypeError} If `tasks` is not an array, a task is not a function,
  * a URL or a `Request`, `options` is not an object, `signal` is not an
- * `AbortSignal`, `request` or `onProgress` is not a function, or `settle`
- * is not a boolean.
+ * `AbortSignal`, `request` or `onProgress` is not a function, `settle` is
+ * not a boolean, or `concurrency` is not a number.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} The `onProgress` error or the `signal`'s reason.
@@ -312,8 +312,8 @@ export function gather<const T extends readonly GatherTask[]>(
  * one `PromiseSettledResult` per task.
  * @throws {TypeError} If `tasks` is not an array, a task is not a function,
  * a URL or a `Request`, `options` is not an object, `signal` is not an
- * `AbortSignal`, `request` or `onProgress` is not a function, or `settle`
- * is not a boolean.
+ * `AbortSignal`, `request` or `onProgress` is not a function, `settle` is
+ * not a boolean, or `concurrency` is not a number.
  * @throws {RangeError} If `concurrency` is not a positive integer or
  * `Infinity`.
  * @throws {unknown} Without `settle`, the first task's error; the
@@ -612,7 +612,7 @@ export interface MapConcurrentOptions {
  * @throws {TypeError} At once, from this call rather than from the iterator,
  * if `iterable` is neither iterable nor async iterable, `fn` is not a
  * function, `options` is not an object, `signal` is not an `AbortSignal`,
- * or `ordered` is not a boolean.
+ * `ordered` is not a boolean, or `concurrency` is not a number.
  * @throws {RangeError} At once if `concurrency` is not a positive integer.
  * @throws {TypeError} From the iterator, if the input's `next()` returns
  * something other than an object.

@@ -268,6 +268,7 @@ export interface ExponentialBackoffOptions {
  * @param options The first wait, the growth, the cap and the jitter.
  * @returns A function from the retry number (1, 2, ...) to a wait in
  * milliseconds, for {@linkcode RetryOptions.backoff}.
+ * @throws {TypeError} If an option is not a number.
  * @throws {RangeError} If an option is negative, `multiplier` is below 1 or
  * `jitter` is above 1.
  *

@@ -166,9 +166,9 @@ const RETURN_WHEN: readonly ReturnWhen[] = [
  * @returns The done tasks and the pending ones.
  * @throws {TypeError} If `tasks` is not iterable, a task is neither a
  * function nor a `TaskHandle`, `options` is not an object, `returnWhen` is
- * not one of the three values, `signal` is not an `AbortSignal`, or
- * `cancelPending` is not a boolean.
- * @throws {RangeError} If `timeout` is negative or not a number.
+ * not one of the three values, `signal` is not an `AbortSignal`,
+ * `cancelPending` is not a boolean, or `timeout` is not a number.
+ * @throws {RangeError} If `timeout` is negative or NaN.
  * @throws {unknown} The `signal`'s reason if it aborts first.
  *
  * @example The first answer wins, the others are cancelled
