@@ -495,12 +495,17 @@ export class TaskGroup implements AsyncDisposable {
 
   /**
    * Same as {@linkcode TaskGroup.wait}: leaving an `await using` scope waits
-   * for every task.
+   * for every task. If `wait()` was called already, its failure went to that
+   * caller: leaving the scope does not throw it again (which would wrap it in
+   * a `SuppressedError`).
    *
-   * @returns What {@linkcode TaskGroup.wait} returns.
+   * @returns What {@linkcode TaskGroup.wait} returns, or after an earlier
+   * `wait()`, a promise that resolves when it has settled.
    */
   [Symbol.asyncDispose](): Promise<void> {
-    return this.wait();
+    return this.#waiting === undefined
+      ? this.wait()
+      : this.#waiting.catch(() => {});
   }
 
   async #wait(): Promise<void> {

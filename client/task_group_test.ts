@@ -109,6 +109,26 @@ Deno.test("TaskHandle.abort() and the parent signal abort the task", {
   });
 });
 
+Deno.test(
+  "TaskGroup scope after an explicit wait() does not throw its failure again",
+  {
+    permissions: {},
+  },
+  async () => {
+    const boom = new Error("boom");
+    let caught: unknown;
+    try {
+      await using group = new TaskGroup();
+      group.spawn(() => Promise.reject(boom));
+      await group.wait();
+    } catch (error) {
+      caught = error;
+    }
+    // The failure itself, not a SuppressedError holding it twice.
+    assertStrictEquals(caught, boom);
+  },
+);
+
 Deno.test("TaskGroup waits for every task when the scope ends", {
   permissions: {},
 }, async () => {
