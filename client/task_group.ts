@@ -371,6 +371,8 @@ export class TaskGroup implements AsyncDisposable {
   #closed = false;
   #idle: (() => void) | undefined;
   #waiting: Promise<void> | undefined;
+  /** Whether `#waiting` has settled: its caller could see how. */
+  #waited = false;
   #track = (task: TaskHandle<unknown>) => this.#tasks.add(task);
 
   /**
@@ -490,22 +492,25 @@ export class TaskGroup implements AsyncDisposable {
    * group closed and no task failed.
    */
   wait(): Promise<void> {
-    return this.#waiting ??= this.#wait();
+    if (this.#waiting === undefined) {
+      this.#waiting = this.#wait();
+      const settled = () => this.#waited = true;
+      this.#waiting.then(settled, settled);
+    }
+    return this.#waiting;
   }
 
   /**
    * Same as {@linkcode TaskGroup.wait}: leaving an `await using` scope waits
-   * for every task. If `wait()` was called already, its failure went to that
-   * caller: leaving the scope does not throw it again (which would wrap it in
-   * a `SuppressedError`).
+   * for every task. If an earlier `wait()` has settled already, its caller
+   * could see its failure: leaving the scope does not throw it again (which
+   * would wrap it in a `SuppressedError`).
    *
    * @returns What {@linkcode TaskGroup.wait} returns, or after an earlier
-   * `wait()`, a promise that resolves when it has settled.
+   * `wait()` that settled, a promise that resolves.
    */
   [Symbol.asyncDispose](): Promise<void> {
-    return this.#waiting === undefined
-      ? this.wait()
-      : this.#waiting.catch(() => {});
+    return this.#waited ? Promise.resolve() : this.wait();
   }
 
   async #wait(): Promise<void> {

@@ -126,6 +126,26 @@ Deno.test(
     }
     // The failure itself, not a SuppressedError holding it twice.
     assertStrictEquals(caught, boom);
+    // A wait() that had not settled (not awaited, or raced) loses nothing.
+    const notAwaited = (_waiting: Promise<void>) => {};
+    const raced = (waiting: Promise<void>) =>
+      Promise.race([waiting, delay(10)]);
+    for (const waitFor of [notAwaited, raced]) {
+      let seen: unknown;
+      try {
+        await using group = new TaskGroup();
+        group.spawn(async () => {
+          await delay(50);
+          throw boom;
+        });
+        const waiting = group.wait();
+        waiting.catch(() => {}); // seen below, through the scope
+        await waitFor(waiting);
+      } catch (error) {
+        seen = error;
+      }
+      assertStrictEquals(seen, boom);
+    }
   },
 );
 
