@@ -64,7 +64,8 @@ function standardIo(signal: AbortSignal): Io {
     },
     stdinIsTerminal: Deno.stdin.isTerminal(),
     stdout: {
-      // Its reader leaving (`| head -1`) ends the run quietly, whoever writes.
+      // Its reader leaving (`| head -1`) ends the run quietly, whichever
+      // command writes.
       write: (bytes) =>
         Deno.stdout.write(bytes).catch((error) => {
           throw error instanceof Deno.errors.BrokenPipe

@@ -705,8 +705,6 @@ Deno.test({
       "-W=/tmp",
       "cli.ts",
       "demo",
-      "--requests",
-      "10",
     ], { stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
     const stderr = new Response(child.stderr).text();
     const lines = child.stdout.pipeThrough(new TextDecoderStream())

@@ -91,10 +91,13 @@ Deno.test({
       // long, then answers 503 (it skipped the wait once an earlier idle
       // moment had passed).
       const hung = fetch(`${base}/hang`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      assertEquals(await next(), "hanging");
+      const stopping = performance.now();
       child.kill("SIGTERM");
       const response = await hung;
       assertEquals(response.status, 503);
+      // Abandoned after shutdownTimeout (300 ms), not refused at once.
+      assert(performance.now() - stopping >= 250);
       await response.body?.cancel();
       // shutdown() gives up on the stalled upload after its grace; finished
       // waits for that client.

@@ -3,8 +3,8 @@
  * server that prints `listening <port>`, one `error <message>` line per
  * error reported to `onError`, `shut down` once the shutdown that SIGTERM
  * starts resolves, and `finished` when `finished` does. `/hold` prints
- * `holding` and answers once `/release` is asked for; `/hang` answers only
- * when its signal aborts.
+ * `holding` and answers once `/release` is asked for; `/hang` prints
+ * `hanging` and answers only when its signal aborts.
  *
  * @module
  */
@@ -22,6 +22,7 @@ const server = serveHttp(async (request, context) => {
       release.resolve();
       return new Response("released");
     case "/hang": // until the shutdown gives up on it
+      console.log("hanging");
       await new Promise((resolve) =>
         context.signal.addEventListener("abort", resolve)
       );
