@@ -119,9 +119,9 @@ Deno.test("request() does not retry options or inputs fetch refuses", {
   }
   const used = new Request(server.url(), { method: "PUT", body: "abc" });
   await used.text();
-  for (const retry of [1, 3]) {
+  for (const options of [{ retry: 1 }, { retry: 3 }, { body: null }]) {
     await assertRejects(
-      () => request(used, { retry }),
+      () => request(used, options),
       TypeError,
       `Cannot PUT "${server.url()}": the Request's body was already read`,
     );
