@@ -517,15 +517,6 @@ async function inspect(
         `It is an open file descriptor ("${destination}"), which a rename cannot replace`,
       );
     }
-    if (links === 0) {
-      // Where the links end, by the kernel: some lead to what has no path
-      // ("/dev/stdout" to "pipe:[7]").
-      const end = await Deno.stat(path).catch((error) => {
-        if (error instanceof Deno.errors.NotFound) return undefined;
-        throw error;
-      });
-      if (end !== undefined) refuseUnlessFile(end, path);
-    }
     if (links === MAX_LINKS) {
       throw withCode(
         new Deno.errors.FilesystemLoop(
