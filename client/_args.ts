@@ -23,11 +23,20 @@ export function shown(value: unknown): string {
 }
 
 /**
- * The class of the error for a bad numeric option: `RangeError` for a
- * number out of range, `TypeError` for anything else (`"5"`).
+ * The error for a bad numeric option, `${where}: "${name}" must be ${must},
+ * received ...`: a `RangeError` for a number out of range, a `TypeError`
+ * for anything else (`"5"`).
  */
-export function numberError(value: unknown): ErrorConstructor {
-  return typeof value === "number" ? RangeError : TypeError;
+export function badNumber(
+  where: string,
+  name: string,
+  must: string,
+  value: unknown,
+): Error {
+  const Class = typeof value === "number" ? RangeError : TypeError;
+  return new Class(
+    `${where}: "${name}" must be ${must}, received ${shown(value)}`,
+  );
 }
 
 /**

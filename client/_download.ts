@@ -7,7 +7,7 @@
 
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { toPath } from "../fs/_path.ts";
-import { numberError, shown } from "./_args.ts";
+import { badNumber } from "./_args.ts";
 import type { Attempt, Sender } from "./_send.ts";
 import type { DownloadOptions, DownloadResult } from "./download.ts";
 import { NetworkError } from "./errors.ts";
@@ -40,10 +40,11 @@ export function downloadWith(
       fileMode !== undefined &&
       !(Number.isInteger(fileMode) && fileMode >= 0 && fileMode <= 0o7777)
     ) {
-      throw new (numberError(fileMode))(
-        `${WHERE}: "fileMode" must be an integer from 0 to 0o7777, received ${
-          shown(fileMode)
-        }`,
+      throw badNumber(
+        WHERE,
+        "fileMode",
+        "an integer from 0 to 0o7777",
+        fileMode,
       );
     }
     if (typeof fsync !== "boolean") {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { numberError, shown } from "./_args.ts";
+import { badNumber } from "./_args.ts";
 import { mapBodyErrors, readJson } from "./_body.ts";
 import { type Attempt, discard, type Sender } from "./_send.ts";
 import { PaginationCycleError } from "./errors.ts";
@@ -36,10 +36,11 @@ export function pages<T>(
   if (
     maxPages !== Infinity && !(Number.isInteger(maxPages) && maxPages > 0)
   ) {
-    throw new (numberError(maxPages))(
-      `${WHERE}: "maxPages" must be a positive integer or Infinity, received ${
-        shown(maxPages)
-      }`,
+    throw badNumber(
+      WHERE,
+      "maxPages",
+      "a positive integer or Infinity",
+      maxPages,
     );
   }
   if (

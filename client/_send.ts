@@ -14,7 +14,7 @@
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { TimeoutError } from "../errors.ts";
-import { checkBoolean, numberError, shown } from "./_args.ts";
+import { badNumber, checkBoolean, shown } from "./_args.ts";
 import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
 import { HttpError, NetworkError } from "./errors.ts";
 import type { RequestOptions } from "./request.ts";
@@ -225,11 +225,11 @@ export function checkTimeout(
   name: string,
 ): number {
   if (!(typeof value === "number" && value > 0)) {
-    const Class = typeof value === "number" ? RangeError : TypeError;
-    throw new Class(
-      `${where}: "${name}" must be a positive number of milliseconds or Infinity, received ${
-        shown(value)
-      }`,
+    throw badNumber(
+      where,
+      name,
+      "a positive number of milliseconds or Infinity",
+      value,
     );
   }
   return value;
@@ -276,17 +276,14 @@ export function resolveRetry(
     ? { attempts: retry }
     : retryObject(retry, where);
   if (!Number.isInteger(attempts) || attempts < 1) {
-    throw new (numberError(attempts))(
-      `${where}: "retry.attempts" must be a positive integer, received ${
-        shown(attempts)
-      }`,
-    );
+    throw badNumber(where, "retry.attempts", "a positive integer", attempts);
   }
   if (typeof maxRetryAfter !== "number" || !(maxRetryAfter >= 0)) {
-    throw new (numberError(maxRetryAfter))(
-      `${where}: "retry.maxRetryAfter" must be a number >= 0, received ${
-        shown(maxRetryAfter)
-      }`,
+    throw badNumber(
+      where,
+      "retry.maxRetryAfter",
+      "a number >= 0",
+      maxRetryAfter,
     );
   }
   if (typeof backoff !== "function") {

@@ -26,7 +26,7 @@
  */
 
 import { abortError } from "./_abort.ts";
-import { numberError, shown } from "./_args.ts";
+import { badNumber } from "./_args.ts";
 import { guardBody, readBytes, readJson, readText } from "./_body.ts";
 import { downloadWith } from "./_download.ts";
 import { Limiter, Waiter } from "./_limiter.ts";
@@ -908,10 +908,6 @@ class QueuedCall<T> extends Waiter {
 
 function checkLimit(where: string, name: string, value: number): void {
   if (!(Number.isInteger(value) && value > 0) && value !== Infinity) {
-    throw new (numberError(value))(
-      `${where}: "${name}" must be a positive integer or Infinity, received ${
-        shown(value)
-      }`,
-    );
+    throw badNumber(where, name, "a positive integer or Infinity", value);
   }
 }

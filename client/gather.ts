@@ -7,7 +7,7 @@
 
 import { abortError } from "./_abort.ts";
 import { copyResponse } from "./_body.ts";
-import { checkBoolean, numberError, shown } from "./_args.ts";
+import { badNumber, checkBoolean } from "./_args.ts";
 import { request } from "./request.ts";
 import type { TaskFunction, TaskValue } from "./task_group.ts";
 
@@ -398,10 +398,11 @@ function checkedGather(
     !(Number.isInteger(concurrency) && concurrency > 0) &&
     concurrency !== Infinity
   ) {
-    throw new (numberError(concurrency))(
-      `Cannot gather: "concurrency" must be a positive integer or Infinity, received ${
-        shown(concurrency)
-      }`,
+    throw badNumber(
+      "Cannot gather",
+      "concurrency",
+      "a positive integer or Infinity",
+      concurrency,
     );
   }
   for (let i = 0; i < tasks.length; i++) {
@@ -687,10 +688,11 @@ export function mapConcurrent<T, R>(
     );
   }
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new (numberError(concurrency))(
-      `Cannot map concurrently: "concurrency" must be a positive integer, received ${
-        shown(concurrency)
-      }`,
+    throw badNumber(
+      "Cannot map concurrently",
+      "concurrency",
+      "a positive integer",
+      concurrency,
     );
   }
   checkBoolean("Cannot map concurrently", "ordered", ordered);

@@ -27,7 +27,7 @@
  * @module
  */
 
-import { numberError, shown } from "./_args.ts";
+import { badNumber } from "./_args.ts";
 
 /**
  * The statuses retried by default: 408 Request Timeout, 429 Too Many
@@ -293,16 +293,10 @@ export function exponentialBackoff(
     typeof multiplier !== "number" || !(multiplier >= 1) ||
     multiplier === Infinity
   ) {
-    throw new (numberError(multiplier))(
-      `${where}: "multiplier" must be a finite number >= 1, received ${
-        shown(multiplier)
-      }`,
-    );
+    throw badNumber(where, "multiplier", "a finite number >= 1", multiplier);
   }
   if (typeof jitter !== "number" || !(jitter >= 0 && jitter <= 1)) {
-    throw new (numberError(jitter))(
-      `${where}: "jitter" must be between 0 and 1, received ${shown(jitter)}`,
-    );
+    throw badNumber(where, "jitter", "between 0 and 1", jitter);
   }
   return (retry) => {
     // 0 × Infinity (a large retry number) would be NaN.
@@ -391,8 +385,6 @@ function parseHttpDate(text: string, now: number): number | undefined {
 
 function nonNegative(where: string, name: string, value: number): void {
   if (typeof value !== "number" || !(value >= 0)) {
-    throw new (numberError(value))(
-      `${where}: "${name}" must be a number >= 0, received ${shown(value)}`,
-    );
+    throw badNumber(where, name, "a number >= 0", value);
   }
 }

@@ -6,13 +6,7 @@
  */
 
 import { abortError } from "./_abort.ts";
-import {
-  checkBoolean,
-  checkOptions,
-  kind,
-  numberError,
-  shown,
-} from "./_args.ts";
+import { badNumber, checkBoolean, checkOptions, kind } from "./_args.ts";
 import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
 
 /** The longest delay setTimeout takes; it fires at once for more. */
@@ -241,11 +235,7 @@ function checkedWait<T>(
   }
   checkBoolean("Cannot wait", "cancelPending", cancelPending);
   if (typeof timeout !== "number" || !(timeout >= 0)) {
-    throw new (numberError(timeout))(
-      `Cannot wait: "timeout" must be a non-negative number, received ${
-        shown(timeout)
-      }`,
-    );
+    throw badNumber("Cannot wait", "timeout", "a non-negative number", timeout);
   }
   if (typeof tasks?.[Symbol.iterator] !== "function") {
     throw new TypeError(
