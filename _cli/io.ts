@@ -98,8 +98,7 @@ export async function writeRecords(
 ): Promise<void> {
   if (out !== undefined) {
     const info = await Deno.stat(out).catch(() => undefined);
-    const stream = info?.isFifo || info?.isCharDevice || info?.isBlockDevice;
-    const atomic = !stream;
+    const atomic = !(info?.isFifo || info?.isCharDevice || info?.isBlockDevice);
     await writeJsonLines(out, records, { signal: io.signal, atomic });
     return;
   }
