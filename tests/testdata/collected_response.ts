@@ -23,13 +23,14 @@ declare const gc: () => void;
 const TIMEOUT = 300;
 
 /**
- * Runs `read` against a server that sends "first", then nothing until the
- * test ends, while garbage is collected; expects a `TimeoutError` within a
- * generous multiple of the deadline (it hung).
+ * A server whose bodies send "first", then nothing until `end` settles;
+ * `onCancel` hears of a body its client let go of.
  */
-async function timesOutAfterGc(read: (url: string) => Promise<unknown>) {
-  const end = Promise.withResolvers<void>();
-  await using server = Deno.serve(
+function stalledServer(
+  end: Promise<void>,
+  onCancel?: () => void,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     () =>
       new Response(
@@ -37,10 +38,21 @@ async function timesOutAfterGc(read: (url: string) => Promise<unknown>) {
           start(controller) {
             controller.enqueue(new TextEncoder().encode("first"));
           },
-          pull: (controller) => end.promise.then(() => controller.close()),
+          pull: (controller) => end.then(() => controller.close()),
+          cancel: onCancel,
         }),
       ),
   );
+}
+
+/**
+ * Runs `read` against a {@linkcode stalledServer} while garbage is
+ * collected; expects a `TimeoutError` within a generous multiple of the
+ * deadline (it hung).
+ */
+async function timesOutAfterGc(read: (url: string) => Promise<unknown>) {
+  const end = Promise.withResolvers<void>();
+  await using server = stalledServer(end.promise);
   const start = performance.now();
   const collect = setTimeout(() => {
     gc();
@@ -107,15 +119,9 @@ Deno.test("gather() of a URL: the same", async () => {
 Deno.test("request(): a response dropped unread lets go of its body at the deadline, after a gc", async () => {
   const cancelled = Promise.withResolvers<string>();
   const end = Promise.withResolvers<void>();
-  await using server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () =>
-      new Response(
-        new ReadableStream({
-          pull: (controller) => end.promise.then(() => controller.close()),
-          cancel: () => cancelled.resolve("cancelled"),
-        }),
-      ),
+  await using server = stalledServer(
+    end.promise,
+    () => cancelled.resolve("cancelled"),
   );
   let limit: ReturnType<typeof setTimeout> | undefined;
   try {
