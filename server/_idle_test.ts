@@ -22,18 +22,19 @@ Deno.test({
     const connections = new Set([connection]);
     const idle: IdleTracked[] = [];
     // Closed: out of the set, as the server does.
-    using sweep = new IdleSweep(40, connections, (c) => {
+    // 200 ms (a sweep every 25 ms): wide margins for a loaded machine.
+    using sweep = new IdleSweep(200, connections, (c) => {
       idle.push(c);
       connections.delete(c);
     });
     sweep.wake();
-    blockFor(150);
+    blockFor(400);
     // Runs after the late sweep: a read that completed during the block.
     setTimeout(() => connection.active = true, 0);
-    await sleep(20);
+    await sleep(60); // a close now would be 140 ms early at least
     assertEquals(idle, []);
     // Then idle for real: closed.
-    for (let i = 0; i < 50 && idle.length === 0; i++) await sleep(10);
+    for (let i = 0; i < 200 && idle.length === 0; i++) await sleep(10);
     assertEquals(idle, [connection]);
   },
 });
@@ -49,11 +50,11 @@ Deno.test({
     sweep.wake();
     await sleep(10);
     connections.delete(connection);
-    await sleep(30); // a sweep finds the set empty and stops
+    await sleep(100); // a sweep finds the set empty and stops
     connections.add(connection);
     sweep.wake(); // started again
     await sleep(10);
     connections.delete(connection);
-    await sleep(30);
+    await sleep(100);
   },
 });
