@@ -39,7 +39,7 @@ function stalledServer(
             controller.enqueue(new TextEncoder().encode("first"));
           },
           pull: (controller) => end.then(() => controller.close()),
-          cancel: onCancel,
+          cancel: () => onCancel?.(),
         }),
       ),
   );
