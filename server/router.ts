@@ -6,6 +6,7 @@
  */
 
 import type { HttpContext, HttpHandler } from "./http.ts";
+import type { RequiredNames } from "./_pattern_params.ts";
 import { textResponse } from "./_text_response.ts";
 import { assertOptions } from "./_validate.ts";
 
@@ -39,10 +40,50 @@ import { assertOptions } from "./_validate.ts";
 export type RouteParams = Record<string, string>;
 
 /**
+ * The parameters a pattern string always captures, as `string` properties:
+ * the route's handler can use `params.id` of `"/users/:id"` without a check.
+ * {@linkcode router} gives each route's handler this type, inferred from the
+ * route's literal `pattern`. Every other key (a wildcard's `"0"`, an optional
+ * `:name?` or `:name*`, a name in a `{...}` group, a non-ASCII name) keeps
+ * the type of {@linkcode RouteParams}, as do a pattern typed only as
+ * `string` and a `URLPattern` object.
+ *
+ * @typeParam Pattern The route's pattern.
+ *
+ * @example What a pattern's handler can rely on
+ * ```ts
+ * import { type PatternParams, router } from "@aio/aio/server/router";
+ * import { createFetchHandler } from "@aio/aio/server/http";
+ * import { assertEquals } from "@std/assert";
+ *
+ * // `id` and `size` are strings; `format` may be missing.
+ * type ImageParams = PatternParams<"/images/:id/:size(\\d+).:format?">;
+ * const describe = ({ id, size, format = "png" }: ImageParams) =>
+ *   `${id.toUpperCase()} at ${Number(size)} px as ${format}`;
+ *
+ * using app = createFetchHandler(router([{
+ *   pattern: "/images/:id/:size(\\d+).:format?",
+ *   // The same type, inferred from the pattern.
+ *   handler: (_request, _context, params) => new Response(describe(params)),
+ * }]));
+ * const response = await app.fetch(new Request("http://localhost/images/ab/64.webp"));
+ * assertEquals(await response.text(), "AB at 64 px as webp");
+ * ```
+ */
+export type PatternParams<Pattern> = Pattern extends string
+  ? string extends Pattern ? RouteParams
+  : Pattern extends `${string}{${string}` ? RouteParams
+  : { readonly [Name in RequiredNames<Pattern>]: string } & RouteParams
+  : RouteParams;
+
+/**
  * Answers a request that matched a route.
  *
  * @param request The request.
  * @param context The request's signal, client address and start time.
+ * @typeParam Params The parameters' type: {@linkcode RouteParams}, or for a
+ * route given to {@linkcode router} with a literal pattern, its
+ * {@linkcode PatternParams}.
  * @param params The decoded path parameters of the route's pattern.
  * @returns The response.
  *
@@ -72,10 +113,10 @@ export type RouteParams = Record<string, string>;
  * assertEquals(await (await app.fetch(new Request(url))).text(), "milk");
  * ```
  */
-export type RouteHandler = (
+export type RouteHandler<Params extends RouteParams = RouteParams> = (
   request: Request,
   context: HttpContext,
-  params: RouteParams,
+  params: Params,
 ) => Response | Promise<Response>;
 
 /**
@@ -112,7 +153,9 @@ export type RouteHandler = (
  * assertEquals(await answer("PATCH", "/any"), [200, "any PATCH"]);
  * ```
  */
-export interface Route {
+export interface Route<
+  Pattern extends string | URLPattern = string | URLPattern,
+> {
   /**
    * The method(s) the route answers; a `"GET"` route answers `HEAD` too.
    * Omitted, it answers every method.
@@ -124,9 +167,9 @@ export interface Route {
    * A `URLPattern` pathname such as `"/users/:id"` or `"/files/*"`, or a
    * `URLPattern`, which may also match the host, search, etc.
    */
-  pattern: string | URLPattern;
-  /** Answers the requests the route matches. */
-  handler: RouteHandler;
+  pattern: Pattern;
+  /** Answers the requests the route matches, with its pattern's parameters. */
+  handler: RouteHandler<PatternParams<Pattern>>;
 }
 
 /**
@@ -239,8 +282,10 @@ const SIMPLE_PATTERN =
  * assertEquals(await response.text(), "hi");
  * ```
  */
-export function router(
-  routes: readonly Route[],
+export function router<
+  const Patterns extends readonly (string | URLPattern)[],
+>(
+  routes: { readonly [Index in keyof Patterns]: Route<Patterns[Index]> },
   options: RouterOptions = {},
 ): HttpHandler {
   assertOptions(options, "route");

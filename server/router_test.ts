@@ -1,6 +1,11 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { createFetchHandler } from "./http.ts";
-import { type Route, type RouteParams, router } from "./router.ts";
+import {
+  type PatternParams,
+  type Route,
+  type RouteParams,
+  router,
+} from "./router.ts";
 import { serveHttp } from "./http.ts";
 import { readResponse } from "./_http_test_util.ts";
 
@@ -18,6 +23,15 @@ function named(
     handler: (_request, _context, params) => Response.json({ name, params }),
   };
 }
+
+/** Compiles only if `Actual` and `Expected` are the same type. */
+type Same<Actual, Expected> = (<T>() => T extends Actual ? 1 : 2) extends
+  (<T>() => T extends Expected ? 1 : 2) ? true : false;
+
+/** The named keys of a params type (its index signature left out). */
+type Sure<Params> = keyof {
+  [Key in keyof Params as string extends Key ? never : Key]: Params[Key];
+};
 
 async function call(
   app: { fetch(request: Request): Response | Promise<Response> },
@@ -454,6 +468,68 @@ Deno.test({
     assertEquals(JSON.parse(cafe.body), {
       name: "café",
       params: { café: "xyz" },
+    });
+  },
+});
+
+Deno.test({
+  name: "router() types each handler's params from its literal pattern",
+  permissions: {},
+  async fn() {
+    // Names that always match are strings; the rest keep RouteParams' type.
+    const sure: [
+      Same<Sure<PatternParams<"/users/:id">>, "id">,
+      Same<Sure<PatternParams<"/a/:from-:to/:rest+">>, "from" | "to" | "rest">,
+      Same<
+        Sure<PatternParams<"/v:version(\\d+)/:file.:ext">>,
+        "version" | "file" | "ext"
+      >,
+      Same<Sure<PatternParams<"/a/:b?/:c*/:d(\\d+)?/:e">>, "e">,
+      Same<Sure<PatternParams<"/a/(x:y)/\\:z/:w">>, "w">,
+      Same<Sure<PatternParams<"/a/:b((a)|c)/:d">>, never>,
+      Same<Sure<PatternParams<"/a{/:b}?/:c">>, never>,
+      Same<Sure<PatternParams<"/:café/:ok">>, "ok">,
+      Same<Sure<PatternParams<"/files/*">>, never>,
+      Same<PatternParams<string>, RouteParams>,
+      Same<PatternParams<URLPattern>, RouteParams>,
+    ] = [true, true, true, true, true, true, true, true, true, true, true];
+    assertEquals(sure.length, 11);
+
+    const seen: unknown[] = [];
+    using app = createFetchHandler(router([
+      {
+        pattern: "/users/:id/:tab?",
+        handler: (_request, _context, params) => {
+          // Compiles without a check: `id` is a string.
+          seen.push(params.id.toUpperCase());
+          // @ts-expect-error `tab` may be missing.
+          const tab: string = params.tab;
+          seen.push(tab);
+          return new Response(null, { status: 204 });
+        },
+      },
+      {
+        pattern: new URLPattern({ pathname: "/objects/:id" }),
+        handler: (_request, _context, params) => {
+          // @ts-expect-error A URLPattern object's params are not inferred.
+          const id: string = params.id;
+          seen.push(id);
+          return new Response(null, { status: 204 });
+        },
+      },
+    ]));
+    assertEquals((await call(app, "http://h/users/ada/posts")).status, 204);
+    // What the types allow for is what happens: `tab` may be missing.
+    assertEquals((await call(app, "http://h/users/ada")).status, 204);
+    assertEquals((await call(app, "http://h/objects/x")).status, 204);
+    assertEquals(seen, ["ADA", "posts", "ADA", undefined, "x"]);
+
+    // Routes typed as Route[] (no literal patterns) are taken as before.
+    const routes: Route[] = [named("user", "/users/:id")];
+    using plain = createFetchHandler(router(routes));
+    assertEquals(JSON.parse((await call(plain, "http://h/users/7")).body), {
+      name: "user",
+      params: { id: "7" },
     });
   },
 });
