@@ -42,11 +42,18 @@ export function assertOptions(options: unknown, action = "serve"): void {
   }
 }
 
-/** Throws a `TypeError` unless `value` is a function. */
-export function assertFunction(name: string, value: unknown): void {
+/**
+ * Throws a `TypeError` unless `value` is a function; `must` says what else
+ * passes (`a boolean or a function`).
+ */
+export function assertFunction(
+  name: string,
+  value: unknown,
+  must = "a function",
+): void {
   if (typeof value !== "function") {
     throw new TypeError(
-      `Cannot serve: "${name}" must be a function, received ${show(value)}`,
+      `Cannot serve: "${name}" must be ${must}, received ${show(value)}`,
     );
   }
 }
@@ -71,13 +78,17 @@ export function assertBoolean(name: string, value: unknown): void {
   }
 }
 
-/** Throws a `RangeError` unless `value` is an integer from 0 to 65535. */
+/**
+ * Throws unless `value` is an integer from 0 to 65535: a `RangeError` for
+ * another number, a `TypeError` for anything else (`"80"`).
+ */
 export function assertPort(value: unknown): void {
   if (
     typeof value !== "number" || !Number.isInteger(value) || value < 0 ||
     value > 65535
   ) {
-    throw new RangeError(
+    const Class = typeof value === "number" ? RangeError : TypeError;
+    throw new Class(
       `Cannot serve: "port" must be an integer from 0 to 65535, received ${
         show(value)
       }`,
@@ -86,26 +97,43 @@ export function assertPort(value: unknown): void {
 }
 
 /**
- * Throws a `RangeError` unless `value` is a positive number (`zero`: or 0),
- * an integer if `integer` is set; `Infinity` always passes.
+ * Throws a `TypeError` unless `signal` is `undefined` or an `AbortSignal`;
+ * `action` names what cannot be done (`serve`, `echo`).
+ */
+export function assertSignal(signal: unknown, action = "serve"): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${action}: "signal" must be an AbortSignal, received ${
+        show(signal)
+      }`,
+    );
+  }
+}
+
+/**
+ * Throws unless `value` is a positive number (`zero`: or 0), an integer if
+ * `integer` is set, or `Infinity` unless `infinity` is `false`. A number out
+ * of range is a `RangeError`, anything else (`"5"`) a `TypeError`; `action`
+ * names what cannot be done.
  */
 export function assertLimit(
   name: string,
   value: unknown,
-  { integer = false, zero = false } = {},
+  { integer = false, zero = false, infinity = true, action = "serve" } = {},
 ): void {
   const ok = typeof value === "number" &&
-    (value === Infinity ||
+    ((infinity && value === Infinity) ||
       (Number.isFinite(value) && (zero ? value >= 0 : value > 0) &&
         (!integer || Number.isInteger(value))));
   if (!ok) {
     const kind = `${zero ? "non-negative" : "positive"} ${
       integer ? "integer" : "number"
     }`;
-    throw new RangeError(
-      `Cannot serve: "${name}" must be a ${kind} or Infinity, received ${
-        show(value)
-      }`,
+    const Class = typeof value === "number" ? RangeError : TypeError;
+    throw new Class(
+      `Cannot ${action}: "${name}" must be a ${kind}${
+        infinity ? " or Infinity" : ""
+      }, received ${show(value)}`,
     );
   }
 }

@@ -16,7 +16,7 @@
 // deno-lint-ignore no-unused-vars
 import type { serveTcp } from "./tcp.ts";
 import { isPeerReset } from "./_connection.ts";
-import { assertOptions } from "./_validate.ts";
+import { assertLimit, assertOptions, assertSignal } from "./_validate.ts";
 
 const INITIAL_BUFFER_SIZE = 4 * 1024;
 
@@ -86,6 +86,8 @@ export interface EchoOptions {
  * @param options A signal to stop, and the buffer size.
  * @returns A promise that resolves when the peer has stopped sending and
  * everything it sent was written back.
+ * @throws {TypeError} If `options` is not an object, `signal` is not an
+ * `AbortSignal` or `bufferSize` is not a number.
  * @throws {RangeError} If `bufferSize` is not a positive integer.
  * @throws {unknown} `signal.reason` when `signal` aborts; a read or write
  * error other than the peer resetting the connection.
@@ -109,11 +111,12 @@ export async function echo(
 ): Promise<void> {
   assertOptions(options, "echo");
   const { signal, bufferSize = 64 * 1024 } = options;
-  if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) {
-    throw new RangeError(
-      `Cannot echo: "bufferSize" must be a positive integer, received ${bufferSize}`,
-    );
-  }
+  assertSignal(signal, "echo");
+  assertLimit("bufferSize", bufferSize, {
+    integer: true,
+    infinity: false,
+    action: "echo",
+  });
   signal?.throwIfAborted();
   let buffer = new Uint8Array(Math.min(INITIAL_BUFFER_SIZE, bufferSize));
   const onAbort = () => conn[Symbol.dispose]();

@@ -147,6 +147,21 @@ Deno.test({
       RangeError,
       'Cannot echo: "bufferSize" must be a positive integer, received 0',
     );
+    await assertRejects(
+      () => echo(conn, { bufferSize: Infinity }),
+      RangeError,
+      'Cannot echo: "bufferSize" must be a positive integer, received Infinity',
+    );
+    await assertRejects(
+      () => echo(conn, { bufferSize: "1024" as unknown as number }),
+      TypeError,
+      'Cannot echo: "bufferSize" must be a positive integer, received "1024"',
+    );
+    await assertRejects(
+      () => echo(conn, { signal: "stop" as unknown as AbortSignal }),
+      TypeError,
+      'Cannot echo: "signal" must be an AbortSignal, received "stop"',
+    );
   },
 });
 

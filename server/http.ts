@@ -18,6 +18,7 @@ import {
   assertLimit,
   assertOptions,
   assertPort,
+  assertSignal,
   assertString,
   listenFailure,
   MAX_TIMER_DELAY,
@@ -545,11 +546,7 @@ export function serveHttp(
   } = options;
   assertString("hostname", hostname);
   assertPort(port);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot serve: "signal" must be an AbortSignal, received ${typeof signal}`,
-    );
-  }
+  assertSignal(signal);
   if (onListen !== undefined) assertFunction("onListen", onListen);
   assertLimit("shutdownTimeout", shutdownTimeout, { zero: true });
   const dispatcher = new Dispatcher(handler, options);
@@ -865,7 +862,9 @@ class Dispatcher implements FetchHandler {
     assertLimit("requestTimeout", requestTimeout);
     assertLimit("maxBodySize", maxBodySize, { integer: true, zero: true });
     assertFunction("onError", onError);
-    if (typeof accessLog !== "boolean") assertFunction("accessLog", accessLog);
+    if (typeof accessLog !== "boolean") {
+      assertFunction("accessLog", accessLog, "a boolean or a function");
+    }
     this.#handler = handler;
     this.#maxBodySize = maxBodySize;
     this.#onError = onError;

@@ -139,7 +139,19 @@ Deno.test({
       // @ts-expect-error: neither a boolean nor a function
       () => serveHttp(ok, { accessLog: "yes" }),
       TypeError,
-      '"accessLog" must be a function, received "yes"',
+      '"accessLog" must be a boolean or a function, received "yes"',
+    );
+    assertThrows(
+      // @ts-expect-error: not a number
+      () => serveHttp(ok, { port: "80" }),
+      TypeError,
+      '"port" must be an integer from 0 to 65535, received "80"',
+    );
+    assertThrows(
+      // @ts-expect-error: not a number
+      () => serveHttp(ok, { requestTimeout: "100" }),
+      TypeError,
+      '"requestTimeout" must be a positive number or Infinity, received "100"',
     );
     assertThrows(
       // @ts-expect-error: not a signal

@@ -20,6 +20,7 @@ import {
   assertLimit,
   assertOptions,
   assertPort,
+  assertSignal,
   assertString,
   listenFailure,
   MAX_TIMER_DELAY,
@@ -329,11 +330,7 @@ export function serveTcp(
   assertFunction("handler", handler);
   assertString("hostname", hostname);
   assertPort(port);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot serve: "signal" must be an AbortSignal, received ${typeof signal}`,
-    );
-  }
+  assertSignal(signal);
   if (onListen !== undefined) assertFunction("onListen", onListen);
   assertFunction("onError", onError);
   assertLimit("maxConnections", maxConnections, { integer: true });

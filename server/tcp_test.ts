@@ -508,7 +508,13 @@ Deno.test({
         "signal",
         () => serveTcp(echo, { signal: {} as AbortSignal }),
         TypeError,
-        'Cannot serve: "signal" must be an AbortSignal, received object',
+        'Cannot serve: "signal" must be an AbortSignal, received an object',
+      ],
+      [
+        "a limit that is not a number",
+        () => serveTcp(echo, { maxConnections: "5" as unknown as number }),
+        TypeError,
+        'Cannot serve: "maxConnections" must be a positive integer or Infinity, received "5"',
       ],
       [
         "reusePort without --unstable-net",
