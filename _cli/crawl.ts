@@ -5,8 +5,7 @@
  */
 
 import { ParseError } from "../client/errors.ts";
-import { type Page, paginate } from "../client/paginate.ts";
-import { nextUrl } from "../client/_pages.ts";
+import { nextPageUrl, type Page, paginate } from "../client/paginate.ts";
 import {
   describeFlags,
   outPath,
@@ -142,7 +141,7 @@ export async function crawlCommand(args: string[], io: Io): Promise<number> {
   // Why it stopped, so that a mistyped --next path shows at once. The last
   // page of exactly --max-pages pages may have had no next page either.
   const cut = count === maxPages &&
-    await nextUrl(next, last!).then((url) => url !== undefined, () => true);
+    await nextPageUrl(last!, next).then((url) => url !== undefined, () => true);
   const why = cut
     ? `--max-pages ${maxPages} reached`
     : `page ${count} has ${

@@ -7,7 +7,6 @@
 import { Client } from "../client/client.ts";
 import { mapConcurrent } from "../client/gather.ts";
 import { HttpError, RequestError } from "../client/errors.ts";
-import { SCHEME } from "../client/_send.ts";
 import { TimeoutError } from "../errors.ts";
 import {
   describeFlags,
@@ -167,7 +166,9 @@ export function checkUrls(inputs: string[], action = "fetch"): string[] {
     } catch {
       throw new UsageError(
         `Cannot ${action} "${input}": ${
-          SCHEME.test(input) ? "not a valid" : "not an absolute"
+          URL.canParse(input, "http://localhost/")
+            ? "not an absolute"
+            : "not a valid"
         } URL`,
       );
     }

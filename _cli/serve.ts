@@ -9,7 +9,7 @@ import { hello } from "../server/hello.ts";
 import { serveHttp } from "../server/http.ts";
 import { serveLines } from "../server/lines.ts";
 import { serveTcp } from "../server/tcp.ts";
-import { formatAddr } from "../server/_connection.ts";
+import { formatAddr } from "../_show.ts";
 import {
   describeFlags,
   nonEmpty,

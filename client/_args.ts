@@ -5,22 +5,7 @@
  * @module
  */
 
-/** `typeof value`, with `null` named, for the "received ..." of messages. */
-export function kind(value: unknown): string {
-  return value === null ? "null" : typeof value;
-}
-
-/**
- * `value` for the "received ..." of a message about a bad option: strings
- * quoted (`"5"` is not `5`), objects by their kind, the rest as they print.
- */
-export function shown(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    return "object";
-  }
-  return typeof value === "function" ? "function" : String(value);
-}
+import { show } from "../_show.ts";
 
 /**
  * The error for a bad numeric option, `${where}: "${name}" must be ${must},
@@ -35,7 +20,7 @@ export function badNumber(
 ): Error {
   const Class = typeof value === "number" ? RangeError : TypeError;
   return new Class(
-    `${where}: "${name}" must be ${must}, received ${shown(value)}`,
+    `${where}: "${name}" must be ${must}, received ${show(value)}`,
   );
 }
 
@@ -50,7 +35,20 @@ export function checkBoolean(
 ): void {
   if (typeof value !== "boolean") {
     throw new TypeError(
-      `${where}: "${name}" must be a boolean, received ${shown(value)}`,
+      `${where}: "${name}" must be a boolean, received ${show(value)}`,
+    );
+  }
+}
+
+/**
+ * Throws a `TypeError` unless `options` is an object (a string or `null`
+ * would otherwise pass as no options, or fail deep inside); `where` starts
+ * the message (`Cannot wait`).
+ */
+export function checkObject(options: unknown, where: string): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${where}: "options" must be an object, received ${show(options)}`,
     );
   }
 }
@@ -67,15 +65,11 @@ export function checkOptions<
   options: T,
   where: string,
 ): T {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `${where}: "options" must be an object, received ${kind(options)}`,
-    );
-  }
+  checkObject(options, where);
   const { signal } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
-      `${where}: "signal" must be an AbortSignal, received ${kind(signal)}`,
+      `${where}: "signal" must be an AbortSignal, received ${show(signal)}`,
     );
   }
   return options;

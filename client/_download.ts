@@ -6,8 +6,9 @@
  */
 
 import { writeFileAtomic } from "../fs/atomic.ts";
-import { toPath } from "../fs/_path.ts";
-import { badNumber } from "./_args.ts";
+import { toPath } from "../_file_path.ts";
+import { show } from "../_show.ts";
+import { badNumber, checkBoolean, checkObject } from "./_args.ts";
 import type { Attempt, Sender } from "./_send.ts";
 import type { DownloadOptions, DownloadResult } from "./download.ts";
 import { NetworkError } from "./errors.ts";
@@ -20,40 +21,28 @@ const WHERE = "Cannot download";
  * @throws {TypeError} If `path` or an option has the wrong type.
  * @throws {RangeError} If `fileMode` is out of range.
  */
-export function downloadWith(
+export async function downloadWith(
   sender: Sender,
   url: string | URL,
   path: string | URL,
   options: DownloadOptions = {},
 ): Promise<DownloadResult> {
+  checkObject(options, WHERE);
   const { onProgress, fileMode, fsync = true, ...requestOptions } = options;
-  try {
-    if (!(path instanceof URL) && (typeof path !== "string" || path === "")) {
-      throw new TypeError(
-        `${WHERE}: "path" must be a non-empty string or a file URL`,
-      );
-    }
-    if (onProgress !== undefined && typeof onProgress !== "function") {
-      throw new TypeError(`${WHERE}: "onProgress" must be a function`);
-    }
-    if (
-      fileMode !== undefined &&
-      !(Number.isInteger(fileMode) && fileMode >= 0 && fileMode <= 0o7777)
-    ) {
-      throw badNumber(
-        WHERE,
-        "fileMode",
-        "an integer from 0 to 0o7777",
-        fileMode,
-      );
-    }
-    if (typeof fsync !== "boolean") {
-      throw new TypeError(`${WHERE}: "fsync" must be a boolean`);
-    }
-  } catch (error) {
-    return Promise.reject(error);
+  const target = toPath(path, "download");
+  if (onProgress !== undefined && typeof onProgress !== "function") {
+    throw new TypeError(
+      `${WHERE}: "onProgress" must be a function, received ${show(onProgress)}`,
+    );
   }
-  return sender.call(
+  if (
+    fileMode !== undefined &&
+    !(Number.isInteger(fileMode) && fileMode >= 0 && fileMode <= 0o7777)
+  ) {
+    throw badNumber(WHERE, "fileMode", "an integer from 0 to 0o7777", fileMode);
+  }
+  checkBoolean(WHERE, "fsync", fsync);
+  return await sender.call(
     url,
     requestOptions,
     async (response: Response, attempt: Attempt): Promise<DownloadResult> => {
@@ -72,8 +61,7 @@ export function downloadWith(
       }
       return {
         url: response.url || attempt.target.url,
-        // Valid: `writeFileAtomic` has just written to it.
-        path: toPath(path, "download"),
+        path: target,
         size: chunks.loaded(),
         headers: response.headers,
       };

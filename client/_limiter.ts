@@ -21,7 +21,7 @@
  * @module
  */
 
-import { shown } from "./_args.ts";
+import { show } from "../_show.ts";
 
 /**
  * A place in a {@linkcode Limiter}'s queue, given to {@linkcode Limiter.wait}:
@@ -124,7 +124,7 @@ export class Limiter {
     if (!(Number.isInteger(limit) && limit > 0) && limit !== Infinity) {
       throw new RangeError(
         `Cannot create limiter: "limit" must be a positive integer or Infinity, received ${
-          shown(limit)
+          show(limit)
         }`,
       );
     }

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { badNumber } from "./_args.ts";
+import { show } from "../_show.ts";
+import { badNumber, checkObject } from "./_args.ts";
 import { mapBodyErrors, readJson } from "./_body.ts";
 import { type Attempt, discard, type Sender } from "./_send.ts";
 import { PaginationCycleError } from "./errors.ts";
@@ -32,6 +33,7 @@ export function pages<T>(
   start: string | URL,
   options: PaginateOptions<T> = {},
 ): AsyncGenerator<Page<T>, void, undefined> {
+  checkObject(options, WHERE);
   const { next, parse, maxPages = Infinity, ...requestOptions } = options;
   if (
     maxPages !== Infinity && !(Number.isInteger(maxPages) && maxPages > 0)
@@ -146,7 +148,9 @@ export async function nextUrl<T>(
     found = field(page.data, next);
     if (found !== undefined && found !== null && typeof found !== "string") {
       throw new TypeError(
-        `${WHERE}: field "${next}" of page ${page.number} must hold a URL, received ${typeof found}`,
+        `${WHERE}: field "${next}" of page ${page.number} must hold a URL, received ${
+          show(found)
+        }`,
       );
     }
   } else {

@@ -13,8 +13,9 @@
  */
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
+import { show } from "../_show.ts";
 import { TimeoutError } from "../errors.ts";
-import { badNumber, checkBoolean, shown } from "./_args.ts";
+import { badNumber, checkBoolean, checkObject } from "./_args.ts";
 import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
 import { HttpError, NetworkError } from "./errors.ts";
 import type { RequestOptions } from "./request.ts";
@@ -169,11 +170,12 @@ export function resolvePolicy(
   base: Policy,
 ): Policy {
   if (options === undefined) return base;
+  checkObject(options, where);
   const { signal, timeout, totalTimeout, retry, throwHttpErrors } = options;
   // null is no signal, as for fetch: a RequestInit passes as it is.
   if (signal != null && !(signal instanceof AbortSignal)) {
     throw new TypeError(
-      `${where}: "signal" must be an AbortSignal, received ${shown(signal)}`,
+      `${where}: "signal" must be an AbortSignal, received ${show(signal)}`,
     );
   }
   if (
@@ -296,14 +298,14 @@ export function resolveRetry(
   if (!isListOf(retryOn, "number")) {
     throw new TypeError(
       `${where}: "retry.retryOn" must be an array of status codes, received ${
-        shown(retryOn)
+        show(retryOn)
       }`,
     );
   }
   if (!isListOf(methods, "string")) {
     throw new TypeError(
       `${where}: "retry.methods" must be an array of method names, received ${
-        shown(methods)
+        show(methods)
       }`,
     );
   }
@@ -322,7 +324,7 @@ function retryObject(retry: unknown, where: string): RetryOptions {
   if (typeof retry !== "object" || retry === null) {
     throw new TypeError(
       `${where}: "retry" must be a number of attempts or an object, received ${
-        shown(retry)
+        show(retry)
       }`,
     );
   }
@@ -502,7 +504,7 @@ function logHookError(error: unknown): void {
 }
 
 /** A URL's scheme, as in "http:": what an absolute URL starts with. */
-export const SCHEME: RegExp = /^[a-z][a-z\d+.-]*:/i;
+const SCHEME = /^[a-z][a-z\d+.-]*:/i;
 
 function parseUrl(input: string | URL, base: URL | undefined): URL {
   try {
@@ -803,7 +805,7 @@ class Call<T> {
       if (!(response instanceof Response)) {
         throw new TypeError(
           `Cannot ${target.method} "${target.url}": fetch resolved to ${
-            shown(response)
+            show(response)
           }, not a Response`,
         );
       }
@@ -869,7 +871,7 @@ function waitBefore(
   if (typeof wait !== "number" || Number.isNaN(wait)) {
     throw new TypeError(
       `Cannot retry: "retry.backoff" must return a number of milliseconds, received ${
-        shown(wait)
+        show(wait)
       }`,
     );
   }

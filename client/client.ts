@@ -26,7 +26,8 @@
  */
 
 import { abortError } from "./_abort.ts";
-import { badNumber } from "./_args.ts";
+import { show } from "../_show.ts";
+import { badNumber, checkObject } from "./_args.ts";
 import { guardBody, readBytes, readJson, readText } from "./_body.ts";
 import { downloadWith } from "./_download.ts";
 import { Limiter, Waiter } from "./_limiter.ts";
@@ -222,6 +223,7 @@ export class Client implements AsyncDisposable {
    * range.
    */
   constructor(options: ClientOptions = {}) {
+    checkObject(options, "Cannot create client");
     const {
       baseUrl,
       headers,
@@ -248,7 +250,9 @@ export class Client implements AsyncDisposable {
     }
     this.#headers = headers === undefined ? undefined : new Headers(headers);
     if (fetchFn !== undefined && typeof fetchFn !== "function") {
-      throw new TypeError(`${where}: "fetch" must be a function`);
+      throw new TypeError(
+        `${where}: "fetch" must be a function, received ${show(fetchFn)}`,
+      );
     }
     this.#policy = {
       fetch: fetchFn ?? DEFAULT_POLICY.fetch,

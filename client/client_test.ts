@@ -424,7 +424,7 @@ Deno.test("Client.gather() rejects bad arguments as gather() does", {
   await assertRejects(
     () => run,
     TypeError,
-    'Cannot gather: "signal" must be an AbortSignal, received Object',
+    'Cannot gather: "signal" must be an AbortSignal, received an object',
   );
   assertEquals(called, false);
   await assertRejects(
@@ -614,9 +614,36 @@ Deno.test("Client rejects bad options", { permissions: {} }, () => {
   assertThrows(
     () => new Client({ fetch: "no" as unknown as typeof fetch }),
     TypeError,
-    '"fetch" must be a function',
+    '"fetch" must be a function, received "no"',
   );
   assertThrows(() => new Client({ retry: { attempts: -1 } }), RangeError);
+  for (const [options, received] of [["x", '"x"'], [null, "null"]]) {
+    assertThrows(
+      () => new Client(options as never),
+      TypeError,
+      `Cannot create client: "options" must be an object, received ${received}`,
+    );
+  }
+});
+
+Deno.test("Client calls reject options that are not an object", {
+  permissions: {},
+}, async () => {
+  let calls = 0;
+  await using client = new Client({
+    fetch: () => Promise.resolve(new Response(`call ${++calls}`)),
+  });
+  await assertRejects(
+    () => client.text("http://api.test/", "x" as never),
+    TypeError,
+    '"options" must be an object, received "x"',
+  );
+  await assertRejects(
+    () => client.download("http://api.test/", "/tmp/x", 5 as never),
+    TypeError,
+    'Cannot download: "options" must be an object, received 5',
+  );
+  assertEquals(calls, 0);
 });
 
 Deno.test(

@@ -320,7 +320,22 @@ Deno.test("download() rejects bad arguments before sending anything", {
   await assertRejects(
     () => download(server.url(), ""),
     TypeError,
-    '"path" must be a non-empty string or a file URL',
+    'Cannot download: "path" must not be empty',
+  );
+  await assertRejects(
+    () => download(server.url(), new URL("https://example.com/x")),
+    TypeError,
+    'Cannot download: "path" must be a file URL, received "https://example.com/x"',
+  );
+  await assertRejects(
+    () => download(server.url(), "/tmp/x", null as unknown as undefined),
+    TypeError,
+    'Cannot download: "options" must be an object, received null',
+  );
+  await assertRejects(
+    () => download(server.url(), "/tmp/x", { fsync: "no" as never }),
+    TypeError,
+    'Cannot download: "fsync" must be a boolean, received "no"',
   );
   await assertRejects(
     () => download(server.url(), "/tmp/x", { fileMode: 0o10000 }),
@@ -341,7 +356,7 @@ Deno.test("download() rejects bad arguments before sending anything", {
         onProgress: 1 as unknown as () => void,
       }),
     TypeError,
-    '"onProgress" must be a function',
+    '"onProgress" must be a function, received 1',
   );
   assertEquals(requests, 0);
 });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { show } from "../_show.ts";
 import { abortError } from "./_abort.ts";
 import { copyResponse } from "./_body.ts";
 import { badNumber, checkBoolean } from "./_args.ts";
@@ -357,9 +358,7 @@ function checkedGather(
 ): Promise<unknown[]> {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
-      `Cannot gather: "options" must be an object, received ${
-        describe(options)
-      }`,
+      `Cannot gather: "options" must be an object, received ${show(options)}`,
     );
   }
   const {
@@ -371,26 +370,26 @@ function checkedGather(
   } = options;
   if (!Array.isArray(tasks)) {
     throw new TypeError(
-      `Cannot gather: "tasks" must be an array, received ${describe(tasks)}`,
+      `Cannot gather: "tasks" must be an array, received ${show(tasks)}`,
     );
   }
   checkBoolean("Cannot gather", "settle", settle);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
       `Cannot gather: "signal" must be an AbortSignal, received ${
-        describe(signal)
+        show(signal)
       }`,
     );
   }
   if (typeof send !== "function") {
     throw new TypeError(
-      `Cannot gather: "request" must be a function, received ${describe(send)}`,
+      `Cannot gather: "request" must be a function, received ${show(send)}`,
     );
   }
   if (onProgress !== undefined && typeof onProgress !== "function") {
     throw new TypeError(
       `Cannot gather: "onProgress" must be a function, received ${
-        describe(onProgress)
+        show(onProgress)
       }`,
     );
   }
@@ -413,7 +412,7 @@ function checkedGather(
     ) {
       throw new TypeError(
         `Cannot gather: task ${i} must be a function, a URL or a Request, received ${
-          describe(task)
+          show(task)
         }`,
       );
     }
@@ -661,7 +660,7 @@ export function mapConcurrent<T, R>(
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
       `Cannot map concurrently: "options" must be an object, received ${
-        describe(options)
+        show(options)
       }`,
     );
   }
@@ -669,21 +668,19 @@ export function mapConcurrent<T, R>(
   if (!isIterable(iterable)) {
     throw new TypeError(
       `Cannot map concurrently: "iterable" must be an iterable or an async iterable, received ${
-        describe(iterable)
+        show(iterable)
       }`,
     );
   }
   if (typeof fn !== "function") {
     throw new TypeError(
-      `Cannot map concurrently: "fn" must be a function, received ${
-        describe(fn)
-      }`,
+      `Cannot map concurrently: "fn" must be a function, received ${show(fn)}`,
     );
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
       `Cannot map concurrently: "signal" must be an AbortSignal, received ${
-        describe(signal)
+        show(signal)
       }`,
     );
   }
@@ -897,7 +894,7 @@ function checkResult<T>(result: IteratorResult<T>): IteratorResult<T> {
   ) {
     throw new TypeError(
       `Cannot map concurrently: the input's next() must return an object, received ${
-        describe(result)
+        show(result)
       }`,
     );
   }
@@ -917,10 +914,4 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return ((typeof value === "object" && value !== null) ||
     typeof value === "function") &&
     typeof (value as PromiseLike<T>).then === "function";
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  return `${typeof value} ${String(value)}`;
 }

@@ -36,7 +36,7 @@
  * @module
  */
 
-import { pages } from "./_pages.ts";
+import { nextUrl, pages } from "./_pages.ts";
 import { DEFAULT_SENDER } from "./_send.ts";
 import type { RequestOptions } from "./request.ts";
 
@@ -273,6 +273,50 @@ export function paginate<T = unknown>(
   options?: PaginateOptions<T>,
 ): AsyncGenerator<Page<T>, void, undefined> {
   return pages(DEFAULT_SENDER, start, options);
+}
+
+/**
+ * The URL of the page after `page`, found as {@linkcode paginate} finds it:
+ * with `next` as its option of that name, or without, the `Link` header's
+ * `rel="next"` target. For code that keeps a page: to tell a run cut by
+ * `maxPages` from one that reached the last page, or to resume later.
+ *
+ * @typeParam T The type of the page's `data`.
+ * @param page A page that {@linkcode paginate} yielded.
+ * @param next A JSON field path or a function, as `paginate`'s `next`.
+ * @returns The next page's absolute URL, or `undefined` when `page` names
+ * none.
+ * @throws {TypeError} If the URL found is invalid or not `http:`/`https:`,
+ * or the JSON field holds something other than a string.
+ * @throws {unknown} What a `next` function throws.
+ *
+ * @example Telling `maxPages` from the last page
+ * ```ts
+ * import { nextPageUrl, type Page, paginate } from "@aio/aio/client/paginate";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => {
+ *     const page = Number(new URL(req.url).searchParams.get("page") ?? 1);
+ *     const link = page < 3 ? `<?page=${page + 1}>; rel="next"` : "";
+ *     return Response.json([page], { headers: { link } });
+ *   },
+ * );
+ * const start = `http://127.0.0.1:${server.addr.port}/items`;
+ * let last: Page<unknown> | undefined;
+ * for await (const page of paginate(start, { maxPages: 2 })) last = page;
+ * assertEquals(await nextPageUrl(last!), `${start}?page=3`);
+ *
+ * for await (const page of paginate(start)) last = page;
+ * assertEquals(await nextPageUrl(last!), undefined);
+ * ```
+ */
+export function nextPageUrl<T>(
+  page: Page<T>,
+  next?: NextPage<T>,
+): Promise<string | undefined> {
+  return nextUrl(next, page);
 }
 
 /**

@@ -133,7 +133,7 @@ Deno.test("paginate() follows a JSON field path", {
     await assertRejects(
       () => collect(paginate(server.url("/api"), { next: "broken" })),
       TypeError,
-      'field "broken" of page 1 must hold a URL, received number',
+      'field "broken" of page 1 must hold a URL, received 42',
     );
   });
 });
@@ -405,6 +405,11 @@ Deno.test("paginate() rejects bad options at once", { permissions: {} }, () => {
     '"next" must be a JSON field path or a function',
   );
   assertThrows(() => paginate("/relative"), TypeError);
+  assertThrows(
+    () => paginate("http://127.0.0.1:9/", "5" as never),
+    TypeError,
+    'Cannot paginate: "options" must be an object, received "5"',
+  );
 });
 
 Deno.test(

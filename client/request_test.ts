@@ -559,6 +559,19 @@ Deno.test(
 Deno.test("request() rejects bad arguments with TypeError and RangeError", {
   permissions: NET,
 }, async (t) => {
+  await t.step("options that are not an object", async () => {
+    for (
+      const [options, received] of [["x", '"x"'], [null, "null"], [5, "5"]]
+    ) {
+      for (const call of [request, fetchText, fetchJson, fetchBytes]) {
+        await assertRejects(
+          () => call("http://127.0.0.1:9/", options as never),
+          TypeError,
+          `Cannot request: "options" must be an object, received ${received}`,
+        );
+      }
+    }
+  });
   await t.step("relative URL", async () => {
     await assertRejects(
       () => request("/relative"),

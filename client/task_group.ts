@@ -5,8 +5,9 @@
  * @module
  */
 
+import { show } from "../_show.ts";
 import { abortError } from "./_abort.ts";
-import { checkOptions, kind } from "./_args.ts";
+import { checkOptions } from "./_args.ts";
 
 /**
  * Set by {@linkcode TaskGroup.spawn} for the one `new TaskHandle()` it runs:
@@ -183,7 +184,7 @@ export class TaskHandle<T> implements PromiseLike<T> {
     tracker = undefined;
     if (typeof fn !== "function") {
       throw new TypeError(
-        `Cannot start task: "fn" must be a function, received ${kind(fn)}`,
+        `Cannot start task: "fn" must be a function, received ${show(fn)}`,
       );
     }
     const { signal: parent } = checkOptions(options, "Cannot start task");

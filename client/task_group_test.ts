@@ -396,7 +396,7 @@ Deno.test("TaskGroup and TaskHandle throw at once on bad arguments", {
     // @ts-expect-error: not a function
     () => group.spawn(5),
     TypeError,
-    'Cannot start task: "fn" must be a function, received number',
+    'Cannot start task: "fn" must be a function, received 5',
   );
   assertEquals(group.size, 0);
   await group.wait();
@@ -409,12 +409,12 @@ Deno.test("TaskGroup and TaskHandle throw at once on bad arguments", {
   assertThrows(
     () => new TaskHandle(() => 1, { signal: {} as AbortSignal }),
     TypeError,
-    'Cannot start task: "signal" must be an AbortSignal, received object',
+    'Cannot start task: "signal" must be an AbortSignal, received an object',
   );
   assertThrows(
     () => new TaskGroup({ signal: {} as AbortSignal }),
     TypeError,
-    'Cannot create task group: "signal" must be an AbortSignal, received object',
+    'Cannot create task group: "signal" must be an AbortSignal, received an object',
   );
   assertThrows(
     // @ts-expect-error: options must be an object

@@ -5,8 +5,9 @@
  * @module
  */
 
+import { show } from "../_show.ts";
 import { abortError } from "./_abort.ts";
-import { badNumber, checkBoolean, checkOptions, kind } from "./_args.ts";
+import { badNumber, checkBoolean, checkOptions } from "./_args.ts";
 import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
 
 /** The longest delay setTimeout takes; it fires at once for more. */
@@ -239,7 +240,7 @@ function checkedWait<T>(
   }
   if (typeof tasks?.[Symbol.iterator] !== "function") {
     throw new TypeError(
-      `Cannot wait: "tasks" must be an iterable, received ${kind(tasks)}`,
+      `Cannot wait: "tasks" must be an iterable, received ${show(tasks)}`,
     );
   }
   const list = Array.from(tasks);
@@ -247,7 +248,7 @@ function checkedWait<T>(
     if (typeof task !== "function" && !(task instanceof TaskHandle)) {
       throw new TypeError(
         `Cannot wait: task ${i} must be a function or a TaskHandle, received ${
-          kind(task)
+          show(task)
         }`,
       );
     }

@@ -263,7 +263,7 @@ Deno.test("wait() rejects bad arguments", {
     // @ts-expect-error: a promise is not a task
     () => wait([Promise.resolve(1)]),
     TypeError,
-    "Cannot wait: task 0 must be a function or a TaskHandle, received object",
+    "Cannot wait: task 0 must be a function or a TaskHandle, received an instance of Promise",
   );
   await assertRejects(
     // @ts-expect-error: not an iterable
@@ -284,7 +284,7 @@ Deno.test("wait() rejects bad arguments", {
         called = true;
       }], { signal: {} as AbortSignal }),
     TypeError,
-    'Cannot wait: "signal" must be an AbortSignal, received object',
+    'Cannot wait: "signal" must be an AbortSignal, received an object',
   );
   assertFalse(called);
   // A rejected promise, never a synchronous throw.

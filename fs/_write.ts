@@ -4,8 +4,8 @@
 // written as they are. Nothing is ever held in memory beyond one buffer.
 
 import { abortable } from "jsr:@std/async@^1.5.0/abortable";
+import { show } from "../_show.ts";
 import { type Fail, fsCall } from "./_errors.ts";
-import { describe } from "./_path.ts";
 import type { WriteFileAtomicData as Data } from "./atomic.ts";
 
 type Chunk = string | Uint8Array;
@@ -124,7 +124,7 @@ export function checkData(
   ) return;
   throw new TypeError(
     `${context}: "data" must be a string, a Uint8Array, a ReadableStream or an iterable of chunks, received ${
-      describe(data)
+      show(data)
     }`,
   );
 }
@@ -142,7 +142,7 @@ export function checkWriteOptions(
   if (mode !== undefined) {
     if (typeof mode !== "number" || !Number.isInteger(mode)) {
       throw new TypeError(
-        `${context}: "mode" must be an integer, received ${describe(mode)}`,
+        `${context}: "mode" must be an integer, received ${show(mode)}`,
       );
     }
     if (mode < 0 || mode > 0o7777) {
@@ -155,14 +155,12 @@ export function checkWriteOptions(
   }
   if (typeof fsync !== "boolean") {
     throw new TypeError(
-      `${context}: "fsync" must be a boolean, received ${describe(fsync)}`,
+      `${context}: "fsync" must be a boolean, received ${show(fsync)}`,
     );
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
-      `${context}: "signal" must be an AbortSignal, received ${
-        describe(signal)
-      }`,
+      `${context}: "signal" must be an AbortSignal, received ${show(signal)}`,
     );
   }
 }
@@ -188,7 +186,7 @@ export function byKind<T>(
   }
   throw new TypeError(
     `${context}: "${name}" must be an iterable or an async iterable, received ${
-      describe(source)
+      show(source)
     }`,
   );
 }
@@ -314,7 +312,7 @@ function checkChunk(chunk: unknown, position: number, context: string): Chunk {
   if (typeof chunk === "string" || chunk instanceof Uint8Array) return chunk;
   throw new TypeError(
     `${context}: chunk ${position} must be a string or a Uint8Array, received ${
-      describe(chunk)
+      show(chunk)
     }`,
   );
 }

@@ -8,7 +8,8 @@
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { exists } from "jsr:@std/fs@^1.0.24/exists";
 import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
-import { basename, checkOptions, dirname, join, toPath } from "./_path.ts";
+import { toPath, WINDOWS } from "../_file_path.ts";
+import { basename, checkOptions, dirname, join } from "./_path.ts";
 import {
   checkData,
   checkWriteOptions,
@@ -16,8 +17,6 @@ import {
   inMemoryBytes,
   writeData,
 } from "./_write.ts";
-
-const WINDOWS = Deno.build.os === "windows";
 
 /**
  * What {@linkcode writeFileAtomic} writes: a string (written as UTF-8),

@@ -5,7 +5,9 @@
  * @module
  */
 
-import { checkOptions, describe, toPath } from "./_path.ts";
+import { show } from "../_show.ts";
+import { toPath } from "../_file_path.ts";
+import { checkOptions } from "./_path.ts";
 import { byKind, discardData } from "./_write.ts";
 import {
   type LineIterator,
@@ -313,7 +315,7 @@ function toJson(value: unknown, index: number, context: string): string {
   } catch (error) {
     const reason = error instanceof Error
       ? error.message
-      : `JSON.stringify threw ${describe(error)}`;
+      : `JSON.stringify threw ${show(error)}`;
     throw new TypeError(
       `${context}: value ${index} cannot be written as JSON: ${reason}`,
       { cause: error },
@@ -322,7 +324,7 @@ function toJson(value: unknown, index: number, context: string): string {
   if (json === undefined) {
     throw new TypeError(
       `${context}: value ${index} cannot be written as JSON, received ${
-        describe(value)
+        show(value)
       }`,
     );
   }

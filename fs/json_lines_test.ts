@@ -196,7 +196,7 @@ Deno.test({
               throw "not ready";
             },
           },
-          `value 2 cannot be written as JSON: JSON.stringify threw the string "not ready"`,
+          `value 2 cannot be written as JSON: JSON.stringify threw "not ready"`,
         ],
       ];
       for (const [bad, message] of cases) {
@@ -224,7 +224,7 @@ Deno.test({
       await assertRejects(
         () => writeJsonLines(path, 5 as never),
         TypeError,
-        `"values" must be an iterable or an async iterable, received number 5`,
+        `"values" must be an iterable or an async iterable, received 5`,
       );
       await assertRejects(
         () => writeJsonLines(path, [], null as never),

@@ -7,9 +7,11 @@
 
 import { abortable } from "jsr:@std/async@^1.5.0/abortable";
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
+import { show } from "../_show.ts";
 import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
 import { type LineCount, lineSource } from "./_line_source.ts";
-import { checkOptions, describe, dirname, toPath } from "./_path.ts";
+import { toPath, WINDOWS } from "../_file_path.ts";
+import { checkOptions, dirname } from "./_path.ts";
 import { byKind, checkWriteOptions, discardData, writeData } from "./_write.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
@@ -181,7 +183,7 @@ export function readLines(
   ) {
     throw new TypeError(
       `${context}: "maxLineLength" must be an integer or Infinity, received ${
-        describe(maxLineLength)
+        show(maxLineLength)
       }`,
     );
   }
@@ -192,9 +194,7 @@ export function readLines(
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
-      `${context}: "signal" must be an AbortSignal, received ${
-        describe(signal)
-      }`,
+      `${context}: "signal" must be an AbortSignal, received ${show(signal)}`,
     );
   }
   return new Lines(file, maxLineLength, signal);
@@ -434,7 +434,7 @@ class Batcher {
     if (typeof line !== "string") {
       throw new TypeError(
         `${this.#context}: line ${this.#index + 1} must be a string, received ${
-          describe(line)
+          show(line)
         }`,
       );
     }
@@ -543,7 +543,7 @@ export async function writeLines(
     const { atomic = true, mode, fsync = true, signal } = options;
     if (typeof atomic !== "boolean") {
       throw new TypeError(
-        `${context}: "atomic" must be a boolean, received ${describe(atomic)}`,
+        `${context}: "atomic" must be a boolean, received ${show(atomic)}`,
       );
     }
     const chunks = byKind(
@@ -601,7 +601,7 @@ async function writeInPlace(
     throw error;
   }
   using file = opened;
-  if (mode !== undefined && Deno.build.os !== "windows") {
+  if (mode !== undefined && !WINDOWS) {
     await fsCall(Deno.chmod(path, mode), fail);
   }
   await unlessSpecial(file.truncate(), fail);
@@ -609,7 +609,7 @@ async function writeInPlace(
   // Writing clears the setuid and setgid bits (for a writer without
   // CAP_FSETID): set once more.
   if (
-    mode !== undefined && (mode & 0o6000) !== 0 && Deno.build.os !== "windows"
+    mode !== undefined && (mode & 0o6000) !== 0 && !WINDOWS
   ) {
     await fsCall(Deno.chmod(path, mode), fail);
   }

@@ -489,12 +489,12 @@ Deno.test({
     assertThrows(
       () => readLines("x", { maxLineLength: 2.5 }),
       TypeError,
-      `"maxLineLength" must be an integer or Infinity, received number 2.5`,
+      `"maxLineLength" must be an integer or Infinity, received 2.5`,
     );
     assertThrows(
       () => readLines("x", { signal: "no" as never }),
       TypeError,
-      `"signal" must be an AbortSignal, received the string "no"`,
+      `"signal" must be an AbortSignal, received "no"`,
     );
     assertThrows(() => readLines(42 as never), TypeError, `"path" must be`);
     assertThrows(
@@ -600,7 +600,7 @@ Deno.test({
         await assertRejects(
           () => writeLines(path, ["fine", 7 as never]),
           TypeError,
-          `line 2 must be a string, received number 7`,
+          `line 2 must be a string, received 7`,
         );
         await assertRejects(
           () => writeLines(path, ["ends with\r"]),
@@ -652,12 +652,12 @@ Deno.test({
       await assertRejects(
         () => writeLines(path, "abc" as never),
         TypeError,
-        `"lines" must be an iterable or an async iterable, received the string "abc"`,
+        `"lines" must be an iterable or an async iterable, received "abc"`,
       );
       await assertRejects(
         () => writeLines(path, [], { atomic: 1 as never }),
         TypeError,
-        `"atomic" must be a boolean, received number 1`,
+        `"atomic" must be a boolean, received 1`,
       );
       await assertRejects(
         () => writeLines(path, [], { atomic: false, mode: -1 }),

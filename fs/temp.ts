@@ -4,10 +4,10 @@
  * @module
  */
 
+import { show } from "../_show.ts";
 import { fsError } from "./_errors.ts";
-import { checkOptions, describe, join } from "./_path.ts";
-
-const WINDOWS = Deno.build.os === "windows";
+import { WINDOWS } from "../_file_path.ts";
+import { checkOptions, join } from "./_path.ts";
 
 /**
  * Options of {@linkcode makeTempDir}.
@@ -125,7 +125,7 @@ export async function makeTempDir(
     if (typeof value !== "string") {
       throw new TypeError(
         `Cannot make a temporary directory: "${name}" must be a string, received ${
-          describe(value)
+          show(value)
         }`,
       );
     }
@@ -149,7 +149,7 @@ export async function makeTempDir(
   if (dir !== undefined && typeof dir !== "string") {
     throw new TypeError(
       `Cannot make a temporary directory: "dir" must be a string, received ${
-        describe(dir)
+        show(dir)
       }`,
     );
   }
@@ -219,5 +219,5 @@ function systemTemp(): string {
     return `$${variable}`;
   }
   return Deno.env.get(variable) ||
-    (Deno.build.os === "windows" ? "%TEMP%" : "/tmp");
+    (WINDOWS ? "%TEMP%" : "/tmp");
 }

@@ -96,7 +96,7 @@ Deno.test({
     );
     assertStringIncludes(
       bad.message,
-      `Cannot make a temporary directory: "prefix" must be a string, received number 1`,
+      `Cannot make a temporary directory: "prefix" must be a string, received 1`,
     );
     await assertRejects(
       () => makeTempDir({ prefix: "a/b" }),

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { formatAddr } from "../_show.ts";
 import { AioError } from "../errors.ts";
 import type { TcpContext } from "./tcp.ts";
 import { writeAll } from "./_write_all.ts";
@@ -133,15 +134,6 @@ export class Connection implements TcpContext {
       }: it is closed`,
     );
   }
-}
-
-/** `host:port`, with IPv6 hosts in brackets. */
-export function formatAddr(addr: Deno.NetAddr): string {
-  // A host name given as "[::1]" (Deno takes it so) has its brackets.
-  const host = addr.hostname.includes(":") && !addr.hostname.startsWith("[")
-    ? `[${addr.hostname}]`
-    : addr.hostname;
-  return `${host}:${addr.port}`;
 }
 
 function readableFor(conn: Deno.Conn): ReadableStream<Uint8Array<ArrayBuffer>> {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { formatAddr } from "./_connection.ts";
+import { formatAddr, show } from "../_show.ts";
 
 /**
  * The longest delay `setTimeout` honours; a longer one fires at once. A
@@ -20,13 +20,6 @@ export const MAX_TIMER_DELAY = 2 ** 31 - 1;
  * out of file descriptors), so as not to spin.
  */
 export const ACCEPT_RETRY_DELAY = 100;
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (typeof value === "object" && value !== null) return "an object";
-  return String(value);
-}
 
 /**
  * Throws a `TypeError` unless `options` is an object; `action` names what

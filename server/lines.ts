@@ -6,7 +6,8 @@
  */
 
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
-import { formatAddr, isServedPeerReset } from "./_connection.ts";
+import { formatAddr, show } from "../_show.ts";
+import { isServedPeerReset } from "./_connection.ts";
 import { LineDecoder } from "./_line_decoder.ts";
 import { assertFunction, assertLimit, assertOptions } from "./_validate.ts";
 import { writeAll } from "./_write_all.ts";
@@ -359,7 +360,7 @@ function badReply(reply: unknown, context: LineContext): TypeError {
     `Cannot reply to line ${context.lineNumber} from ${
       formatAddr(context.remoteAddr)
     }: the handler returned ${
-      typeOf(reply)
+      show(reply)
     }, expected a string, nothing, or an iterable of strings`,
   );
 }
@@ -369,11 +370,7 @@ function badItem(item: unknown, context: LineContext): TypeError {
     `Cannot reply to line ${context.lineNumber} from ${
       formatAddr(context.remoteAddr)
     }: the handler returned an iterable holding ${
-      typeOf(item)
+      show(item)
     }, expected an iterable of strings`,
   );
-}
-
-function typeOf(value: unknown): string {
-  return value === null ? "null" : typeof value;
 }

@@ -87,7 +87,7 @@ Deno.test({
     await t.step("a line that is no string closes the connection", async () => {
       const items: [string, () => LineReply, string, string][] = [
         // The lines before the bad one are sent, whatever the iterable.
-        ["an array", () => ["a", 7 as unknown as string], "a\n", "number"],
+        ["an array", () => ["a", 7 as unknown as string], "a\n", "7"],
         [
           "a generator",
           function* () {
@@ -95,7 +95,7 @@ Deno.test({
             yield {} as string;
           },
           "a\n",
-          "object",
+          "an object",
         ],
         [
           "an async generator",
@@ -137,7 +137,7 @@ Deno.test({
       assertInstanceOf(errors[0], TypeError);
       assertStringIncludes(
         errors[0].message,
-        "the handler returned number, expected a string, nothing, or an iterable of strings",
+        "the handler returned 42, expected a string, nothing, or an iterable of strings",
       );
     });
   },

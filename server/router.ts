@@ -5,6 +5,7 @@
  * @module
  */
 
+import { show } from "../_show.ts";
 import type { HttpContext, HttpHandler } from "./http.ts";
 import type { RequiredNames } from "./_pattern_params.ts";
 import { textResponse } from "./_text_response.ts";
@@ -292,12 +293,12 @@ export function router<
   const { notFound = defaultNotFound } = options;
   if (!Array.isArray(routes)) {
     throw new TypeError(
-      `Cannot route: "routes" must be an array, received ${typeof routes}`,
+      `Cannot route: "routes" must be an array, received ${show(routes)}`,
     );
   }
   if (typeof notFound !== "function") {
     throw new TypeError(
-      `Cannot route: "notFound" must be a function, received ${typeof notFound}`,
+      `Cannot route: "notFound" must be a function, received ${show(notFound)}`,
     );
   }
   const table = new RouteTable(
@@ -473,7 +474,9 @@ class CompiledRoute {
     const { method, pattern, handler } = route ?? {} as Partial<Route>;
     if (typeof handler !== "function") {
       throw new TypeError(
-        `Cannot route: route ${index} must have a "handler" function, received ${typeof handler}`,
+        `Cannot route: route ${index} must have a "handler" function, received ${
+          show(handler)
+        }`,
       );
     }
     this.index = index;
@@ -593,7 +596,9 @@ function toURLPattern(pattern: unknown, index: number): URLPattern {
   if (pattern instanceof URLPattern) return pattern;
   if (typeof pattern !== "string") {
     throw new TypeError(
-      `Cannot route: route ${index} "pattern" must be a string or a URLPattern, received ${typeof pattern}`,
+      `Cannot route: route ${index} "pattern" must be a string or a URLPattern, received ${
+        show(pattern)
+      }`,
     );
   }
   if (!pattern.startsWith("/")) {

@@ -403,7 +403,7 @@ Deno.test({
       // @ts-expect-error: not an array
       () => router({}),
       TypeError,
-      'Cannot route: "routes" must be an array, received object',
+      'Cannot route: "routes" must be an array, received an object',
     );
     assertThrows(
       // @ts-expect-error: no handler
@@ -436,7 +436,7 @@ Deno.test({
       // @ts-expect-error: not a function
       () => router([], { notFound: 404 }),
       TypeError,
-      '"notFound" must be a function, received number',
+      '"notFound" must be a function, received 404',
     );
     assertThrows(
       // @ts-expect-error: not an object

@@ -6,12 +6,8 @@
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { AioError, TimeoutError } from "../errors.ts";
-import {
-  Connection,
-  formatAddr,
-  isPeerReset,
-  isServedPeerReset,
-} from "./_connection.ts";
+import { formatAddr } from "../_show.ts";
+import { Connection, isPeerReset, isServedPeerReset } from "./_connection.ts";
 import { IdleSweep } from "./_idle.ts";
 import {
   ACCEPT_RETRY_DELAY,

@@ -1,0 +1,50 @@
+/**
+ * How the library's messages show the values they name: what an argument
+ * error received (`Cannot gather: "concurrency" must be ..., received "5"`),
+ * and network addresses. Private to the package.
+ *
+ * @module
+ */
+
+const MAX_SHOWN_CHARS = 60;
+
+/**
+ * `value` for the "received ..." of a message: strings quoted (`"5"` is not
+ * `5`) and cut to 60 characters, numbers, booleans, `null`, `undefined` and
+ * symbols as they print, a bigint with its `n`, and no object's contents:
+ * `a function`, `an array`, `an object`, or `an instance of Map`.
+ */
+export function show(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(
+        value.length > MAX_SHOWN_CHARS
+          ? `${value.slice(0, MAX_SHOWN_CHARS)}…`
+          : value,
+      );
+    case "bigint":
+      return `${value}n`;
+    case "function":
+      return "a function";
+    case "object": {
+      if (value === null) return "null";
+      if (Array.isArray(value)) return "an array";
+      const prototype = Object.getPrototypeOf(value);
+      const name = prototype?.constructor?.name;
+      return prototype === Object.prototype || prototype === null || !name
+        ? "an object"
+        : `an instance of ${name}`;
+    }
+    default:
+      return String(value);
+  }
+}
+
+/** `host:port`, with IPv6 hosts in brackets. */
+export function formatAddr(addr: Deno.NetAddr): string {
+  // A host name given as "[::1]" (Deno takes it so) has its brackets.
+  const host = addr.hostname.includes(":") && !addr.hostname.startsWith("[")
+    ? `[${addr.hostname}]`
+    : addr.hostname;
+  return `${host}:${addr.port}`;
+}
