@@ -13,6 +13,9 @@
  * - `pooledMap`: `pooledMap` from `@std/async` over raw `fetch`,
  * - `gather`: `gather()` of 20,000 `fetchText()` tasks, `concurrency: 64`,
  * - `mapConcurrent`: `mapConcurrent()` of `fetchText()` over lazy inputs,
+ * - `gather, raw fetch tasks` and `mapConcurrent, raw fetch tasks`: the same
+ *   over the raw pool's own task (`fetch` + `text()`, no timeout), as
+ *   `pooledMap` runs: what the schedulers alone cost,
  * - `Client`: `client.text()` × 20,000 under `concurrency: 64`,
  * - `aiohttp`: the seed's peer, a semaphore + `asyncio.gather`
  *   (bench/client_aiohttp.py).
@@ -88,6 +91,17 @@ async function pool(count: number, fn: () => Promise<unknown>): Promise<void> {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 }
 
+/** 0, 1, ..., `count - 1`, made one at a time. */
+function* numbers(count: number): Generator<number> {
+  for (let i = 0; i < count; i++) yield i;
+}
+
+async function drain(results: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of results) {
+    // Nothing to keep.
+  }
+}
+
 const LOADS: Record<string, () => Load> = {
   "raw pool": () => (url, count) => pool(count, () => readAll(url)),
   "raw pool, fetch with a signal": () => {
@@ -103,29 +117,25 @@ const LOADS: Record<string, () => Load> = {
   "fetchText pool, no timeout": () => (url, count) =>
     pool(count, () => fetchText(url, { timeout: Infinity })),
   "fetchText pool": () => (url, count) => pool(count, () => fetchText(url)),
-  pooledMap: () => async (url, count) => {
-    const inputs = (function* () {
-      for (let i = 0; i < count; i++) yield i;
-    })();
-    for await (const _ of pooledMap(CONCURRENCY, inputs, () => readAll(url))) {
-      // Drain.
-    }
-  },
+  pooledMap: () => (url, count) =>
+    drain(pooledMap(CONCURRENCY, numbers(count), () => readAll(url))),
   gather: () => async (url, count) => {
     const tasks = Array.from({ length: count }, () => () => fetchText(url));
     await gather(tasks, { concurrency: CONCURRENCY });
   },
-  mapConcurrent: () => async (url, count) => {
-    const inputs = (function* () {
-      for (let i = 0; i < count; i++) yield i;
-    })();
-    const results = mapConcurrent(inputs, () => fetchText(url), {
+  mapConcurrent: () => (url, count) =>
+    drain(mapConcurrent(numbers(count), () => fetchText(url), {
       concurrency: CONCURRENCY,
-    });
-    for await (const _ of results) {
-      // Drain.
-    }
+    })),
+  // The schedulers alone, over the raw pool's own task, as pooledMap runs.
+  "gather, raw fetch tasks": () => async (url, count) => {
+    const tasks = Array.from({ length: count }, () => () => readAll(url));
+    await gather(tasks, { concurrency: CONCURRENCY });
   },
+  "mapConcurrent, raw fetch tasks": () => (url, count) =>
+    drain(mapConcurrent(numbers(count), () => readAll(url), {
+      concurrency: CONCURRENCY,
+    })),
   Client: () => {
     const client = new Client({ concurrency: CONCURRENCY });
     return async (url, count) => {
@@ -179,13 +189,10 @@ async function blocks(url: string): Promise<void> {
 
 /** Child process: mapConcurrent over a million lazily made, instant tasks. */
 async function million(): Promise<void> {
-  const inputs = (function* () {
-    for (let i = 0; i < MILLION; i++) yield i;
-  })();
   const start = performance.now();
   let count = 0;
   for await (
-    const _ of mapConcurrent(inputs, (i) => Promise.resolve(i), {
+    const _ of mapConcurrent(numbers(MILLION), (i) => Promise.resolve(i), {
       concurrency: CONCURRENCY,
     })
   ) count++;
