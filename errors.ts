@@ -1,9 +1,16 @@
 /**
  * Errors shared by every area of `@aio/aio`.
  *
- * Every error the library throws on purpose extends {@linkcode AioError}, so
- * one `instanceof` check tells "the library refused or gave up" apart from a
- * programming error. Bad arguments are plain `TypeError`s and `RangeError`s.
+ * When a request, a connection or a limit makes the library give up, the
+ * error extends {@linkcode AioError} (a timeout, an HTTP error status, a
+ * failed network call, a line over its limit, a pagination cycle, a
+ * connection closed under a server's handler), so one `instanceof` check
+ * tells "the library gave up" apart from a bug. The rest keep the classes
+ * JavaScript and Deno use: bad arguments are `TypeError`s and `RangeError`s,
+ * a call at the wrong moment (spawning into a closed task group) a plain
+ * `Error`, a file-system failure Deno's own class (`Deno.errors.NotFound`),
+ * and invalid data what a parser throws for it (`SyntaxError` for a bad JSON
+ * line, `Deno.errors.InvalidData` for invalid UTF-8).
  *
  * @example Telling errors apart
  * ```ts
@@ -20,7 +27,8 @@
  */
 
 /**
- * Base class of every error `@aio/aio` throws on purpose.
+ * Base class of the errors `@aio/aio` throws when it gives up on a request,
+ * a connection or a limit (see the module's documentation for the rest).
  *
  * @example Every library error is an AioError
  * ```ts
@@ -118,8 +126,10 @@ export interface TimeoutErrorOptions extends ErrorOptions {
 /**
  * An operation took longer than the time it was given.
  *
- * Thrown by the client when a request's `timeout` fires, and by the
- * concurrency helpers when their `timeout` runs out.
+ * Thrown by the client when a request's `timeout` or `totalTimeout` fires;
+ * the reason a server handler's signal aborts with when its request or
+ * connection times out. (`wait()`'s `timeout` does not throw: it returns the
+ * pending tasks.)
  *
  * @example Reading the limit and the URL
  * ```ts

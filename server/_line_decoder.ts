@@ -24,7 +24,7 @@ const CARRIAGE_RETURN = 0x0d;
  */
 export class LineDecoder extends TransformStream<Uint8Array, string> {
   /** Why the output ended early, if it did. */
-  error: LineTooLongError | TypeError | undefined;
+  error: LineTooLongError | Deno.errors.InvalidData | undefined;
   /** How many lines were passed on. */
   lines = 0;
 
@@ -54,8 +54,8 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
       controller.terminate();
     };
     const invalid = (controller: TransformStreamDefaultController<string>) => {
-      this.error = new TypeError(
-        `Cannot read line ${this.lines + 1} ${source}: not valid UTF-8`,
+      this.error = new Deno.errors.InvalidData(
+        `Cannot read line ${this.lines + 1} ${source}: it is not valid UTF-8`,
       );
       controller.terminate();
     };

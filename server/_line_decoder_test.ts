@@ -117,10 +117,10 @@ Deno.test("LineDecoder stops at invalid UTF-8, keeping the lines before", {
     ]]);
     assertEquals(lines, ["a", "b"]);
     assertEquals(count, 2);
-    assertInstanceOf(error, TypeError);
+    assertInstanceOf(error, Deno.errors.InvalidData);
     assertEquals(
       error.message,
-      "Cannot read line 3 from test: not valid UTF-8",
+      "Cannot read line 3 from test: it is not valid UTF-8",
     );
   });
 
@@ -141,6 +141,9 @@ Deno.test("LineDecoder stops at invalid UTF-8, keeping the lines before", {
   await t.step("a truncated character at the end", async () => {
     const { lines, error } = await decode(["a\n", [0x62, 0xe2, 0x82]]);
     assertEquals(lines, ["a"]);
-    assertStringIncludes(String(error), "line 2 from test: not valid UTF-8");
+    assertStringIncludes(
+      String(error),
+      "line 2 from test: it is not valid UTF-8",
+    );
   });
 });

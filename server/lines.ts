@@ -179,7 +179,8 @@ const BATCH_BYTES = 16 * 1024;
  *
  * Bad input closes only its own connection, after one error line:
  * `error: line N is longer than M characters` (see `maxLineLength`) or
- * `error: line N is not valid UTF-8` (a `TypeError` goes to `onError`).
+ * `error: line N is not valid UTF-8` (a `Deno.errors.InvalidData` goes to
+ * `onError`, as `readLines()` throws for a file).
  * Lines before the bad one are all answered.
  *
  * @param handler Answers one line; see {@linkcode LineHandler}.
@@ -306,7 +307,7 @@ async function serveConnection(
   }
   const { error } = decoder;
   if (error) {
-    const why = error instanceof TypeError
+    const why = error instanceof Deno.errors.InvalidData
       ? "is not valid UTF-8"
       : `is longer than ${maxLineLength} characters`;
     await writeAll(

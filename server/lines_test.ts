@@ -274,8 +274,9 @@ Deno.test({
       "ok a\nerror: line 2 is not valid UTF-8\n",
     );
     assertEquals(errors.length, 1);
-    assertInstanceOf(errors[0], TypeError);
-    assertStringIncludes(errors[0].message, "not valid UTF-8");
+    assertInstanceOf(errors[0], Deno.errors.InvalidData);
+    assertStringIncludes(errors[0].message, "line 2 from 127.0.0.1:");
+    assertStringIncludes(errors[0].message, ": it is not valid UTF-8");
     // The server goes on.
     assertEquals(await exchange(server.addr.port, "é\n"), "ok é\n");
   },
