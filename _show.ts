@@ -1,7 +1,8 @@
 /**
  * How the library's messages show the values they name: what an argument
  * error received (`Cannot gather: "concurrency" must be ..., received "5"`),
- * and network addresses. Private to the package.
+ * excerpts of text from a peer or a file, and network addresses. Private to
+ * the package.
  *
  * @module
  */
@@ -47,4 +48,32 @@ export function formatAddr(addr: Deno.NetAddr): string {
     ? `[${addr.hostname}]`
     : addr.hostname;
   return `${host}:${addr.port}`;
+}
+
+/**
+ * The first `max` characters of `text` and an ellipsis if there are more,
+ * not cutting a surrogate pair in two.
+ */
+export function excerpt(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const high = text.charCodeAt(max - 1);
+  const end = high >= 0xd800 && high <= 0xdbff ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
+ * `text` with control characters (tab aside) and those that reorder or hide
+ * text (bidirectional overrides, zero-width characters, soft hyphens)
+ * written as escapes (`\u001b`), so that text from a server or a file cannot
+ * put terminal escape sequences or spoofed text into a log through an error
+ * message.
+ */
+export function escapeInvisible(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}]/gu, (c) => {
+    if (c === "\t") return c;
+    const code = c.codePointAt(0)!;
+    return code > 0xffff
+      ? `\\u{${code.toString(16)}}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
 }

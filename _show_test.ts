@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { show } from "./_show.ts";
+import { escapeInvisible, excerpt, formatAddr, show } from "./_show.ts";
 
 Deno.test({
   name: "show() names a value without its contents",
@@ -29,5 +29,43 @@ Deno.test({
       [{ toString: () => "lies" }, "an object"],
     ];
     for (const [value, expected] of cases) assertEquals(show(value), expected);
+  },
+});
+
+Deno.test({
+  name: "excerpt() cuts text without splitting a surrogate pair",
+  permissions: "none",
+  fn() {
+    assertEquals(excerpt("abc", 3), "abc");
+    assertEquals(excerpt("abcd", 3), "abc…");
+    assertEquals(excerpt("ab😀", 4), "ab😀");
+    assertEquals(excerpt("ab😀c", 3), "ab…");
+    assertEquals(excerpt("ab😀c", 4), "ab😀…");
+  },
+});
+
+Deno.test({
+  name: "escapeInvisible() escapes controls and invisible formatting, not tab",
+  permissions: "none",
+  fn() {
+    assertEquals(
+      escapeInvisible("a\tb\nc\x1b[31m\u202e\u200b\u00ad\u{e0001}é"),
+      "a\tb\\u000ac\\u001b[31m\\u202e\\u200b\\u00ad\\u{e0001}é",
+    );
+  },
+});
+
+Deno.test({
+  name: "formatAddr() puts IPv6 hosts in brackets once",
+  permissions: "none",
+  fn() {
+    const addr = (hostname: string): Deno.NetAddr => ({
+      transport: "tcp",
+      hostname,
+      port: 80,
+    });
+    assertEquals(formatAddr(addr("127.0.0.1")), "127.0.0.1:80");
+    assertEquals(formatAddr(addr("::1")), "[::1]:80");
+    assertEquals(formatAddr(addr("[::1]")), "[::1]:80");
   },
 });

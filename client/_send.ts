@@ -13,7 +13,7 @@
  */
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
-import { show } from "../_show.ts";
+import { escapeInvisible, excerpt as cut, show } from "../_show.ts";
 import { TimeoutError } from "../errors.ts";
 import { badNumber, checkBoolean, checkObject } from "./_args.ts";
 import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
@@ -897,27 +897,12 @@ function httpError(
 }
 
 /**
- * `text` on one line, cut to `max` characters (not inside a surrogate
- * pair) with an ellipsis; control characters, and those that reorder or
- * hide text (bidirectional overrides, zero-width), written as escapes
- * (`\u001b`), so that a server's body cannot put terminal escape sequences
- * or spoofed text into a log through an error message.
+ * `text` on one line (runs of white space made one space), cut to `max`
+ * characters, with invisible characters escaped: safe to quote a server's
+ * body in an error message.
  */
 export function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  let cut = flat;
-  if (flat.length > max) {
-    const end = /[\ud800-\udbff]/.test(flat[max - 1] ?? "") ? max - 1 : max;
-    cut = `${flat.slice(0, end)}…`;
-  }
-  // Controls and invisible formatting (bidirectional overrides,
-  // zero-width characters, soft hyphens).
-  return cut.replace(/[\p{Cc}\p{Cf}]/gu, (c) => {
-    const code = c.codePointAt(0)!;
-    return code > 0xffff
-      ? `\\u{${code.toString(16)}}`
-      : `\\u${code.toString(16).padStart(4, "0")}`;
-  });
+  return escapeInvisible(cut(text.replace(/\s+/g, " ").trim(), max));
 }
 
 /** Cancels a body nobody will read, so its connection is freed at once. */

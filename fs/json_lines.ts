@@ -5,7 +5,7 @@
  * @module
  */
 
-import { show } from "../_show.ts";
+import { escapeInvisible, excerpt, show } from "../_show.ts";
 import { toPath } from "../_file_path.ts";
 import { checkOptions } from "./_path.ts";
 import { byKind, discardData } from "./_write.ts";
@@ -108,20 +108,6 @@ export type WriteJsonLinesOptions = WriteLinesOptions;
 export type JsonLinesIterator<T> = AsyncIterableIterator<T> & AsyncDisposable;
 
 const EXCERPT = 40;
-/**
- * Control characters but tab (C0, DEL, C1) and the bidirectional controls,
- * escaped in a quoted line so that none acts on a terminal or a log.
- */
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
-
-/** The first {@linkcode EXCERPT} characters of `line`, not cutting a pair. */
-function excerpt(line: string): string {
-  if (line.length <= EXCERPT) return line;
-  const high = line.charCodeAt(EXCERPT - 1);
-  const end = high >= 0xd800 && high <= 0xdbff ? EXCERPT - 1 : EXCERPT;
-  return `${line.slice(0, end)}…`;
-}
 
 // JSON's own white space; JSON.parse rejects any other (e.g. U+00A0).
 const BLANK = /^[ \t\r\n]*$/;
@@ -210,13 +196,9 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
         return { done: false, value: JSON.parse(line) };
       } catch (error) {
         await this.#lines.return!();
-        // Quoted as it is in the file, to be found there, but for CONTROL.
-        const start = excerpt(line).replace(CONTROL, (c) => {
-          const code = c.charCodeAt(0);
-          return code < 0x100
-            ? `\\x${code.toString(16).padStart(2, "0")}`
-            : `\\u${code.toString(16)}`;
-        });
+        // Quoted as it is in the file, to be found there, but for
+        // characters that would act on a terminal or hide in a log.
+        const start = escapeInvisible(excerpt(line, EXCERPT));
         throw new SyntaxError(
           `Cannot parse line ${this.#lineNumber} of "${this.#path}" as JSON: ${
             (error as Error).message

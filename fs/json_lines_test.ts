@@ -80,11 +80,11 @@ Deno.test({
     });
 
     await t.step("control characters but tab are escaped", async () => {
-      await Deno.writeTextFile(path, "\u009b1m\u202e\n");
+      await Deno.writeTextFile(path, "\u009b1m\u202e\u200bad\u00ad\n");
       await assertRejects(
         () => Array.fromAsync(readJsonLines(path)),
         SyntaxError,
-        "the line starts with: \\x9b1m\\u202e",
+        "the line starts with: \\u009b1m\\u202e\\u200bad\\u00ad",
       );
       // Cut before a pair, not in it.
       await Deno.writeTextFile(path, `${"x".repeat(39)}😀\n`);
@@ -100,7 +100,7 @@ Deno.test({
       );
       assertStringIncludes(
         error.message,
-        "the line starts with: \\x1b[31m\tred\\x0d\\x7f",
+        "the line starts with: \\u001b[31m\tred\\u000d\\u007f",
       );
     });
 
