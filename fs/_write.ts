@@ -6,7 +6,9 @@
 import { abortable } from "jsr:@std/async@^1.5.0/abortable";
 import { show } from "../_show.ts";
 import { type Fail, fsCall } from "./_errors.ts";
+import { checkOptions } from "./_path.ts";
 import type { WriteFileAtomicData as Data } from "./atomic.ts";
+import type { WriteLinesOptions } from "./lines.ts";
 
 type Chunk = string | Uint8Array;
 
@@ -163,6 +165,34 @@ export function checkWriteOptions(
       `${context}: "signal" must be an AbortSignal, received ${show(signal)}`,
     );
   }
+}
+
+/**
+ * The options of `writeLines()` and `writeJsonLines()` with their defaults,
+ * checked with `context` starting the message of a bad one.
+ *
+ * @throws {TypeError} For options that are not an object, or an option of
+ * the wrong type.
+ * @throws {RangeError} For a `mode` out of range.
+ */
+export function checkLinesOptions(
+  options: WriteLinesOptions,
+  context: string,
+): {
+  atomic: boolean;
+  mode: number | undefined;
+  fsync: boolean;
+  signal: AbortSignal | undefined;
+} {
+  checkOptions(options, context);
+  const { atomic = true, mode, fsync = true, signal } = options;
+  if (typeof atomic !== "boolean") {
+    throw new TypeError(
+      `${context}: "atomic" must be a boolean, received ${show(atomic)}`,
+    );
+  }
+  checkWriteOptions(context, mode, fsync, signal);
+  return { atomic, mode, fsync, signal };
 }
 
 /**

@@ -8,7 +8,7 @@
 import { escapeInvisible, excerpt, show } from "../_show.ts";
 import { toPath } from "../_file_path.ts";
 import { checkOptions } from "./_path.ts";
-import { byKind, discardData } from "./_write.ts";
+import { byKind, checkLinesOptions, discardData } from "./_write.ts";
 import {
   type LineIterator,
   readLines,
@@ -274,7 +274,7 @@ export async function writeJsonLines(
   try {
     const file = toPath(path, "write JSON lines");
     const context = `Cannot write JSON lines to "${file}"`;
-    checkOptions(options, context);
+    checkLinesOptions(options, context);
     const lines = byKind(
       values,
       "values",

@@ -227,6 +227,16 @@ Deno.test({
         `"values" must be an iterable or an async iterable, received 5`,
       );
       await assertRejects(
+        () => writeJsonLines(path, [], { mode: 0o10000 }),
+        RangeError,
+        `Cannot write JSON lines to "${path}": "mode" must be between 0 and 0o7777, received 0o10000`,
+      );
+      await assertRejects(
+        () => writeJsonLines(path, [], { atomic: "yes" as never }),
+        TypeError,
+        `Cannot write JSON lines to "${path}": "atomic" must be a boolean, received "yes"`,
+      );
+      await assertRejects(
         () => writeJsonLines(path, [], null as never),
         TypeError,
         `Cannot write JSON lines to "${path}": "options" must be an object, received null`,

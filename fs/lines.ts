@@ -12,7 +12,7 @@ import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
 import { type LineCount, lineSource } from "./_line_source.ts";
 import { toPath, WINDOWS } from "../_file_path.ts";
 import { checkOptions, dirname } from "./_path.ts";
-import { byKind, checkWriteOptions, discardData, writeData } from "./_write.ts";
+import { byKind, checkLinesOptions, discardData, writeData } from "./_write.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
@@ -539,13 +539,10 @@ export async function writeLines(
   try {
     const file = toPath(path, "write lines");
     const context = `Cannot write lines to "${file}"`;
-    checkOptions(options, context);
-    const { atomic = true, mode, fsync = true, signal } = options;
-    if (typeof atomic !== "boolean") {
-      throw new TypeError(
-        `${context}: "atomic" must be a boolean, received ${show(atomic)}`,
-      );
-    }
+    const { atomic, mode, fsync, signal } = checkLinesOptions(
+      options,
+      context,
+    );
     const chunks = byKind(
       lines,
       "lines",
@@ -556,7 +553,6 @@ export async function writeLines(
     if (atomic) {
       return await writeFileAtomic(file, chunks, { mode, fsync, signal });
     }
-    checkWriteOptions(context, mode, fsync, signal);
     await writeInPlace(file, chunks, context, { mode, fsync, signal });
   } catch (error) {
     // Lines that were never read, e.g. those of a response body, are

@@ -659,11 +659,19 @@ Deno.test({
         TypeError,
         `"atomic" must be a boolean, received 1`,
       );
-      await assertRejects(
-        () => writeLines(path, [], { atomic: false, mode: -1 }),
-        RangeError,
-        `"mode" must be between 0 and 0o7777, received -1`,
-      );
+      // The same message whether the write is atomic or not.
+      for (const atomic of [false, true]) {
+        await assertRejects(
+          () => writeLines(path, [], { atomic, mode: -1 }),
+          RangeError,
+          `Cannot write lines to "${path}": "mode" must be between 0 and 0o7777, received -1`,
+        );
+        await assertRejects(
+          () => writeLines(path, [], { atomic, fsync: "no" as never }),
+          TypeError,
+          `Cannot write lines to "${path}": "fsync" must be a boolean, received "no"`,
+        );
+      }
       await assertRejects(
         () => writeLines(path, [], null as never),
         TypeError,

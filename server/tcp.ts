@@ -200,9 +200,9 @@ export interface ServeTcpOptions {
    * an `idleTimeout` of 40 ms, plus the event loop's timer lag. A read
    * counts when it reaches JavaScript, which under heavy load can be later
    * than the sweep: keep it well above the event loop's lag (seconds).
-   * `undefined` or `Infinity`: no idle limit.
+   * `Infinity`: no idle limit.
    *
-   * @default {undefined}
+   * @default {Infinity}
    */
   idleTimeout?: number | undefined;
   /**
