@@ -166,7 +166,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** The summary table: one row per step and a total. */
-export function summaryTable(records: DemoRecord[]): string {
+function summaryTable(records: DemoRecord[]): string {
   const steps = [...new Set(records.map((r) => r.step))];
   const header = [
     "step",

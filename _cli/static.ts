@@ -39,7 +39,11 @@ function contentType(path: string): string {
   return TYPES[ext] ?? "application/octet-stream";
 }
 
-function text(status: number, body: string, headers?: HeadersInit): Response {
+function text(
+  status: number,
+  body: string,
+  headers?: Record<string, string>,
+): Response {
   return new Response(body + "\n", {
     status,
     headers: { "content-type": "text/plain; charset=utf-8", ...headers },

@@ -548,7 +548,8 @@ async function fetchWhole(
  */
 export interface MapConcurrentOptions {
   /**
-   * The most calls of `fn` running at once: a positive integer. At most this
+   * The most calls of `fn` running at once: a positive integer (not
+   * `Infinity`, which would read an endless input forever). At most this
    * many finished results more wait for the consumer, so at most
    * `2 * concurrency` inputs are held at any time.
    *
@@ -688,7 +689,9 @@ export function mapConcurrent<T, R>(
     throw badNumber(
       "Cannot map concurrently",
       "concurrency",
-      "a positive integer",
+      concurrency === Infinity
+        ? "a positive integer (not Infinity: the input may be endless)"
+        : "a positive integer",
       concurrency,
     );
   }

@@ -222,7 +222,7 @@ export function byKind<T>(
 }
 
 /** How {@linkcode writeData} writes and what it throws. */
-export interface WriteDataOptions {
+interface WriteDataOptions {
   /** Starts the message of a bad chunk, e.g. `Cannot write "a.txt"`. */
   context: string;
   /** Stops the write, which then throws `signal.reason` itself. */
