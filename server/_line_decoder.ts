@@ -65,6 +65,7 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
       text: string,
       controller: TransformStreamDefaultController<string>,
     ): boolean => {
+      if (text === "") return true;
       let lineStart = 0;
       for (
         let newline = text.indexOf("\n");
@@ -94,7 +95,12 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
       } else {
         partial += text;
       }
-      const limit = partial.endsWith("\r") ? maxLineLength + 1 : maxLineLength;
+      // The last character of `text`, not `partial.endsWith()`: that would
+      // flatten the growing line at every read, quadratic for a long line
+      // that trickles in.
+      const limit = text.charCodeAt(text.length - 1) === CARRIAGE_RETURN
+        ? maxLineLength + 1
+        : maxLineLength;
       if (partial.length > limit) {
         tooLong(controller);
         return false;

@@ -1,4 +1,5 @@
 import {
+  assert,
   assertEquals,
   assertInstanceOf,
   assertStringIncludes,
@@ -146,4 +147,23 @@ Deno.test("LineDecoder stops at invalid UTF-8, keeping the lines before", {
       "line 2 from test: it is not valid UTF-8",
     );
   });
+});
+
+Deno.test({
+  name: "LineDecoder takes linear time for a long line that trickles in",
+  permissions: "none",
+  async fn() {
+    // 200,000 one-byte reads of one line, then a multi-byte character cut
+    // into single bytes: about 0.4 s here, 50 s when each read copied the
+    // line so far (a slow client could hold a core that way).
+    const reads = 200_000;
+    const chunks: number[][] = Array.from({ length: reads }, () => [0x61]);
+    chunks.push([0xc3], [0xa9], [0x0d], [0x0a]);
+    const started = performance.now();
+    const { lines, error } = await decode(chunks, 1 << 20);
+    const ms = performance.now() - started;
+    assertEquals(error, undefined);
+    assertEquals(lines, [`${"a".repeat(reads)}é`]);
+    assert(ms < 15_000, `took ${ms.toFixed(0)} ms`);
+  },
 });
