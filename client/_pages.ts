@@ -5,7 +5,7 @@
  * @module
  */
 
-import { show } from "../_show.ts";
+import { escapeInvisible, excerpt, show } from "../_show.ts";
 import { badNumber, checkObject } from "./_args.ts";
 import { mapBodyErrors, readJson } from "./_body.ts";
 import { type Attempt, discard, type Sender } from "./_send.ts";
@@ -19,6 +19,8 @@ import {
 } from "./paginate.ts";
 
 const WHERE = "Cannot paginate";
+/** The most characters of a next URL that a message quotes. */
+const MAX_URL_CHARS = 200;
 
 /**
  * Checks the options at once, then returns the generator that fetches the
@@ -161,9 +163,11 @@ export async function nextUrl<T>(
   try {
     url = new URL(found as string | URL, page.url);
   } catch {
+    // Quoted from the server's page: cut, and nothing that acts on a
+    // terminal or hides in a log.
     throw new TypeError(
       `${WHERE}: page ${page.number} names an invalid next URL "${
-        String(found)
+        escapeInvisible(excerpt(String(found), MAX_URL_CHARS))
       }"`,
     );
   }
@@ -171,7 +175,9 @@ export async function nextUrl<T>(
   // invent pages (`data:`).
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(
-      `${WHERE}: page ${page.number} names a next URL that is not http(s): "${url.href}"`,
+      `${WHERE}: page ${page.number} names a next URL that is not http(s): "${
+        excerpt(url.href, MAX_URL_CHARS)
+      }"`,
     );
   }
   return url.href;

@@ -493,3 +493,19 @@ Deno.test("paginate() refuses a next URL that is not http(s)", {
     });
   }
 });
+
+Deno.test("paginate() quotes a bad next URL escaped and cut", {
+  permissions: NET,
+}, async () => {
+  const next = `http://\u001b[2J\u202e${"x".repeat(300)} x/`;
+  await using server = serve(() => Response.json({ next }));
+  const pages = paginate(server.url("/"), { next: "next" });
+  assertEquals((await pages.next()).value?.number, 1);
+  const error = await assertRejects(() => pages.next(), TypeError);
+  assertEquals(
+    error.message,
+    `Cannot paginate: page 1 names an invalid next URL "http://\\u001b[2J\\u202e${
+      "x".repeat(188)
+    }…"`,
+  );
+});
