@@ -132,7 +132,9 @@ export function parseFlags<S extends FlagSpecs>(
     const name = key.startsWith("--")
       ? key.slice(2)
       : byShort.get(key.slice(1));
-    const spec = name === undefined ? undefined : specs[name];
+    const spec = name === undefined || !Object.hasOwn(specs, name)
+      ? undefined
+      : specs[name];
     if (key === "--help" || key === "-h") {
       throw new UsageError(`Cannot read ${key}: it takes no value`);
     }

@@ -37,6 +37,10 @@ Deno.test("parseFlags() reads values, defaults and positionals", () => {
 Deno.test("parseFlags() rejects bad input with a UsageError", async (t) => {
   const cases: [string[], RegExp][] = [
     [["--nope"], /unknown flag "--nope"/],
+    // Names of Object.prototype's members are no flags either.
+    [["--toString", "1"], /unknown flag "--toString"/],
+    [["--constructor"], /unknown flag "--constructor"/],
+    [["--hasOwnProperty=1"], /unknown flag "--hasOwnProperty"/],
     [["--port"], /--port: it needs a value/],
     [["--port", "70000"], /not a port number/],
     [["--port", "80x"], /not a port number/],
