@@ -496,6 +496,10 @@ async function* batchesAsync(
  * closed, so that e.g. the lines of a response body do not keep its
  * connection open.
  *
+ * A first line that starts with U+FEFF writes a byte order mark (which some
+ * programs want in a CSV file); {@linkcode readLines} drops it, so that line
+ * reads back without it.
+ *
  * Needs `--allow-write` and `--allow-read` for the file's directory.
  *
  * @param path The file to write, as a path or a `file:` URL.
