@@ -8,6 +8,7 @@
 import { show } from "../_show.ts";
 import type { HttpContext, HttpHandler } from "./http.ts";
 import type { RequiredNames } from "./_pattern_params.ts";
+import { PathMatcher } from "./_path_matcher.ts";
 import { textResponse } from "./_text_response.ts";
 import { assertOptions } from "./_validate.ts";
 
@@ -225,14 +226,18 @@ const SIMPLE_PATTERN =
  *   whether a route matches it or not.
  *
  * Patterns are compiled once: literal paths are found in a map, and
- * `:name` / `*` patterns become regular expressions indexed by their first
- * path segment, so a request is tested against the few routes that can
- * match it, not against all of them. Other `URLPattern` syntax (regexp
- * groups, modifiers, host or search parts, Unicode parameter names), and
- * patterns given as `URLPattern` objects (which may carry options such as
- * `ignoreCase`), are matched with `URLPattern` itself (about 0.8 µs per
- * route tried). Matching follows `URLPattern` semantics throughout (case
- * sensitive, no trailing-slash folding, dot segments resolved).
+ * `:name` / `*` patterns are indexed by their first path segment, so a
+ * request is tested against the few routes that can match it, not against
+ * all of them; they match in time linear in the path's length, also with
+ * several parameters in one segment (`/:from-:to`), where a backtracking
+ * regular expression takes seconds for one long hostile path. Other
+ * `URLPattern` syntax (regexp groups, modifiers, host or search parts,
+ * Unicode parameter names), and patterns given as `URLPattern` objects
+ * (which may carry options such as `ignoreCase`), are matched with
+ * `URLPattern` itself (about 0.8 µs per route tried), which backtracks:
+ * keep such patterns to one parameter per segment. Matching follows
+ * `URLPattern` semantics throughout (case sensitive, no trailing-slash
+ * folding, dot segments resolved).
  *
  * @param routes The routes, tried in order.
  * @param options A handler for unmatched requests.
@@ -466,7 +471,8 @@ class CompiledRoute {
   readonly key: string;
   /** For `/a/:b` patterns: each segment's text, `undefined` for a parameter. */
   #segments: (string | undefined)[] | undefined;
-  #regexp: RegExp | undefined;
+  /** For other `:name` / `*` patterns. */
+  #matcher: PathMatcher | undefined;
   #names: string[] = [];
   #pattern: URLPattern | undefined;
 
@@ -538,9 +544,8 @@ class CompiledRoute {
         this.#names = segments.filter((segment) => PARAM.test(segment))
           .map((segment) => segment.slice(1));
       } else {
-        const { regexp, names } = toRegExp(path);
-        this.#regexp = regexp;
-        this.#names = names;
+        this.#matcher = new PathMatcher(path);
+        this.#names = [...this.#matcher.names];
       }
       const first = segments[0]!;
       this.kind = /[:*]/.test(first) ? "any" : "segment";
@@ -554,9 +559,9 @@ class CompiledRoute {
    */
   match(path: string, url: string): RouteParams | undefined {
     if (this.#segments !== undefined) return this.#matchSegments(path);
-    if (this.#regexp !== undefined) {
-      const found = this.#regexp.exec(path);
-      return found === null ? undefined : decoded(this.#names, found, 1);
+    if (this.#matcher !== undefined) {
+      const values = this.#matcher.match(path);
+      return values === undefined ? undefined : decoded(this.#names, values, 0);
     }
     if (this.#pattern !== undefined) {
       const groups = this.#pattern.exec(url)?.pathname.groups;
@@ -618,28 +623,6 @@ function toURLPattern(pattern: unknown, index: number): URLPattern {
       { cause: error },
     );
   }
-}
-
-/**
- * The regular expression `URLPattern` builds for a pathname of text, `:name`
- * groups (one segment, `[^/]+?`) and `*` wildcards (`.*`, named by number).
- */
-function toRegExp(path: string): { regexp: RegExp; names: string[] } {
-  const names: string[] = [];
-  let source = "^";
-  let wildcards = 0;
-  for (const [token] of path.matchAll(/:[A-Za-z_$][\w$]*|\*|[^:*]+/g)) {
-    if (token === "*") {
-      names.push(String(wildcards++));
-      source += "(.*)";
-    } else if (token.startsWith(":")) {
-      names.push(token.slice(1));
-      source += "([^/]+?)";
-    } else {
-      source += token.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-    }
-  }
-  return { regexp: new RegExp(source + "$"), names };
 }
 
 /** The routes filed under one first path segment. */
