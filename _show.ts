@@ -11,34 +11,40 @@ const MAX_SHOWN_CHARS = 60;
 
 /**
  * `value` for the "received ..." of a message: strings quoted (`"5"` is not
- * `5`) and cut to 60 characters, numbers, booleans, `null`, `undefined` and
- * symbols as they print, a bigint with its `n`, and no object's contents:
- * `a function`, `an array`, `an object`, or `an instance of Map`.
+ * `5`), cut to 60 characters and with invisible characters escaped; numbers,
+ * booleans, `null`, `undefined` and symbols as they print, a bigint with its
+ * `n`, and no object's contents: `a function`, `an array`, `an object`, or
+ * `an instance of Map`.
  */
 export function show(value: unknown): string {
   switch (typeof value) {
     case "string":
-      return JSON.stringify(
-        value.length > MAX_SHOWN_CHARS
-          ? `${value.slice(0, MAX_SHOWN_CHARS)}…`
-          : value,
+      return escapeInvisible(
+        JSON.stringify(excerpt(value, MAX_SHOWN_CHARS)),
       );
     case "bigint":
       return `${value}n`;
     case "function":
       return "a function";
-    case "object": {
-      if (value === null) return "null";
-      if (Array.isArray(value)) return "an array";
-      const prototype = Object.getPrototypeOf(value);
-      const name = prototype?.constructor?.name;
-      return prototype === Object.prototype || prototype === null || !name
-        ? "an object"
-        : `an instance of ${name}`;
-    }
+    case "object":
+      return value === null ? "null" : showObject(value);
     default:
       return String(value);
   }
+}
+
+function showObject(value: object): string {
+  try {
+    if (Array.isArray(value)) return "an array";
+    const prototype = Object.getPrototypeOf(value);
+    const name = prototype?.constructor?.name;
+    if (prototype !== Object.prototype && prototype !== null && name) {
+      return `an instance of ${name}`;
+    }
+  } catch {
+    // A revoked Proxy, or a constructor getter that throws.
+  }
+  return "an object";
 }
 
 /** `host:port`, with IPv6 hosts in brackets. */

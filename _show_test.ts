@@ -1,6 +1,13 @@
 import { assertEquals } from "@std/assert";
 import { escapeInvisible, excerpt, formatAddr, show } from "./_show.ts";
 
+/** A revoked Proxy: inspecting it throws. */
+function revoked(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
 Deno.test({
   name: "show() names a value without its contents",
   permissions: "none",
@@ -27,6 +34,9 @@ Deno.test({
       [new URL("http://h/"), "an instance of URL"],
       [Promise.resolve(), "an instance of Promise"],
       [{ toString: () => "lies" }, "an object"],
+      ["\u202eevil\u200b", '"\\u202eevil\\u200b"'],
+      [`${"x".repeat(59)}😀`, `"${"x".repeat(59)}…"`],
+      [revoked(), "an object"],
     ];
     for (const [value, expected] of cases) assertEquals(show(value), expected);
   },
