@@ -8,7 +8,13 @@
 import { escapeInvisible, excerpt, show } from "../_show.ts";
 import { badNumber, checkObject } from "./_args.ts";
 import { mapBodyErrors, readJson } from "./_body.ts";
-import { type Attempt, discard, type Sender } from "./_send.ts";
+import {
+  type Attempt,
+  DEFAULT_POLICY,
+  discard,
+  resolvePolicy,
+  type Sender,
+} from "./_send.ts";
 import { PaginationCycleError } from "./errors.ts";
 import {
   type Link,
@@ -52,14 +58,42 @@ export function pages<T>(
     typeof next !== "function"
   ) {
     throw new TypeError(
-      `${WHERE}: "next" must be a JSON field path or a function`,
+      `${WHERE}: "next" must be a JSON field path or a function, received ${
+        show(next)
+      }`,
     );
   }
   if (parse !== undefined && typeof parse !== "function") {
-    throw new TypeError(`${WHERE}: "parse" must be a function`);
+    throw new TypeError(
+      `${WHERE}: "parse" must be a function, received ${show(parse)}`,
+    );
   }
-  const first = sender.url(start);
-  return run(sender, first, next, parse, maxPages, requestOptions);
+  // The request options too, now rather than at the first page.
+  resolvePolicy(requestOptions, WHERE, DEFAULT_POLICY);
+  return run(
+    sender,
+    firstUrl(sender, start),
+    next,
+    parse,
+    maxPages,
+    requestOptions,
+  );
+}
+
+/** `start` as an absolute URL, or a TypeError naming it. */
+function firstUrl(sender: Sender, start: string | URL): string {
+  if (typeof start === "string" || start instanceof URL) {
+    try {
+      return sender.url(start);
+    } catch {
+      // Quoted below, as the caller wrote it.
+    }
+  }
+  throw new TypeError(
+    `${WHERE}: "start" must be an absolute URL (or one relative to the client's baseUrl), received ${
+      show(typeof start === "object" && start !== null ? String(start) : start)
+    }`,
+  );
 }
 
 async function* run<T>(
@@ -157,6 +191,16 @@ export async function nextUrl<T>(
     }
   } else {
     found = await next(page);
+    if (
+      found !== undefined && found !== null && typeof found !== "string" &&
+      !(found instanceof URL)
+    ) {
+      throw new TypeError(
+        `${WHERE}: "next" must return a URL, a string, null or undefined for page ${page.number}, received ${
+          show(found)
+        }`,
+      );
+    }
   }
   if (found === undefined || found === null || found === "") return undefined;
   let url: URL;

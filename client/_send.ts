@@ -250,7 +250,9 @@ export function resolveThrowHttpErrors(
   if (value === false) return never;
   if (typeof value === "function") return value;
   throw new TypeError(
-    `${where}: "throwHttpErrors" must be a boolean or a function`,
+    `${where}: "throwHttpErrors" must be a boolean or a function, received ${
+      show(value)
+    }`,
   );
 }
 
@@ -289,11 +291,15 @@ export function resolveRetry(
     );
   }
   if (typeof backoff !== "function") {
-    throw new TypeError(`${where}: "retry.backoff" must be a function`);
+    throw new TypeError(
+      `${where}: "retry.backoff" must be a function, received ${show(backoff)}`,
+    );
   }
   checkBoolean(where, "retry.respectRetryAfter", respectRetryAfter);
   if (onRetry !== undefined && typeof onRetry !== "function") {
-    throw new TypeError(`${where}: "retry.onRetry" must be a function`);
+    throw new TypeError(
+      `${where}: "retry.onRetry" must be a function, received ${show(onRetry)}`,
+    );
   }
   if (!isListOf(retryOn, "number")) {
     throw new TypeError(
@@ -357,6 +363,12 @@ export function prepareTarget(
     init = rest as RequestInit;
   }
   const body = options?.body;
+  const given = options?.method;
+  if (given !== undefined && typeof given !== "string") {
+    throw new TypeError(
+      `Cannot request: "method" must be a string, received ${show(given)}`,
+    );
+  }
   let url: URL;
   let fetchInput: string | Request;
   let method: string;
@@ -364,7 +376,7 @@ export function prepareTarget(
   if (input instanceof Request) {
     url = new URL(input.url);
     fetchInput = input;
-    method = (options?.method ?? input.method).toUpperCase();
+    method = (given ?? input.method).toUpperCase();
     if (input.bodyUsed && body == null) {
       throw new TypeError(
         `Cannot ${method} "${url.href}": the Request's body was already read`,
@@ -377,7 +389,7 @@ export function prepareTarget(
   } else {
     url = parseUrl(input, base);
     fetchInput = url.href;
-    method = (options?.method ?? "GET").toUpperCase();
+    method = (given ?? "GET").toUpperCase();
   }
   if ((method === "GET" || method === "HEAD") && body != null) {
     throw new TypeError(
@@ -507,6 +519,14 @@ function logHookError(error: unknown): void {
 const SCHEME = /^[a-z][a-z\d+.-]*:/i;
 
 function parseUrl(input: string | URL, base: URL | undefined): URL {
+  if (typeof input !== "string" && !(input instanceof URL)) {
+    // `new URL(null, base)` would make "null" a path.
+    throw new TypeError(
+      `Cannot request: the input must be a URL string, a URL or a Request, received ${
+        show(input)
+      }`,
+    );
+  }
   try {
     return new URL(input, base);
   } catch (error) {

@@ -368,7 +368,13 @@ export class Client implements AsyncDisposable {
     input: string | URL,
     options?: Omit<RequestOptions, "method">,
   ): Promise<Response> {
-    return this.#call(input, { ...options, method: "GET" }, guardBody);
+    // Anything but an object is refused by the call, as by the others.
+    const object = typeof options === "object" && options !== null;
+    return this.#call(
+      input,
+      object ? { ...options, method: "GET" } : options,
+      guardBody,
+    );
   }
 
   /**

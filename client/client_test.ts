@@ -639,6 +639,25 @@ Deno.test("Client calls reject options that are not an object", {
     '"options" must be an object, received "x"',
   );
   await assertRejects(
+    () => client.get("http://api.test/", "x" as never),
+    TypeError,
+    '"options" must be an object, received "x"',
+  );
+  await using based = new Client({
+    baseUrl: "http://api.test/v1/",
+    fetch: () => Promise.resolve(new Response(`call ${++calls}`)),
+  });
+  for (
+    const [input, received] of [[null, "null"], [5, "5"], [{}, "an object"]]
+  ) {
+    // Not made a path ("/v1/null") against the base URL.
+    await assertRejects(
+      () => based.text(input as never),
+      TypeError,
+      `Cannot request: the input must be a URL string, a URL or a Request, received ${received}`,
+    );
+  }
+  await assertRejects(
     () => client.download("http://api.test/", "/tmp/x", 5 as never),
     TypeError,
     'Cannot download: "options" must be an object, received 5',

@@ -405,6 +405,24 @@ Deno.test("paginate() rejects bad options at once", { permissions: {} }, () => {
     '"next" must be a JSON field path or a function',
   );
   assertThrows(() => paginate("/relative"), TypeError);
+  for (
+    const [start, received] of [[null, "null"], [
+      "http://[bad",
+      '"http://[bad"',
+    ]]
+  ) {
+    assertThrows(
+      () => paginate(start as never),
+      TypeError,
+      `Cannot paginate: "start" must be an absolute URL (or one relative to the client's baseUrl), received ${received}`,
+    );
+  }
+  // Request options are checked at the call too, not at the first page.
+  assertThrows(
+    () => paginate("http://127.0.0.1:9/", { timeout: -1 }),
+    RangeError,
+    '"timeout"',
+  );
   assertThrows(
     () => paginate("http://127.0.0.1:9/", "5" as never),
     TypeError,
@@ -509,3 +527,20 @@ Deno.test("paginate() quotes a bad next URL escaped and cut", {
     }…"`,
   );
 });
+
+Deno.test(
+  "paginate() refuses a next() that returns neither a URL nor nothing",
+  {
+    permissions: NET,
+  },
+  async () => {
+    await using server = serve(() => Response.json([1]));
+    const pages = paginate(server.url("/"), { next: () => 5 as never });
+    assertEquals((await pages.next()).value?.number, 1);
+    await assertRejects(
+      () => pages.next(),
+      TypeError,
+      'Cannot paginate: "next" must return a URL, a string, null or undefined for page 1, received 5',
+    );
+  },
+);

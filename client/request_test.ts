@@ -572,6 +572,17 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
       }
     }
   });
+  await t.step("a method that is not a string", async () => {
+    for (
+      const [method, received] of [[5, "5"], [null, "null"], [{}, "an object"]]
+    ) {
+      await assertRejects(
+        () => request("http://127.0.0.1:9/", { method: method as never }),
+        TypeError,
+        `Cannot request: "method" must be a string, received ${received}`,
+      );
+    }
+  });
   await t.step("relative URL", async () => {
     await assertRejects(
       () => request("/relative"),
