@@ -142,15 +142,15 @@ export function checkWriteOptions(
   signal: unknown,
 ): void {
   if (mode !== undefined) {
-    if (typeof mode !== "number" || !Number.isInteger(mode)) {
+    if (typeof mode !== "number") {
       throw new TypeError(
         `${context}: "mode" must be an integer, received ${show(mode)}`,
       );
     }
-    if (mode < 0 || mode > 0o7777) {
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
       throw new RangeError(
-        `${context}: "mode" must be between 0 and 0o7777, received ${
-          mode < 0 ? mode : `0o${mode.toString(8)}`
+        `${context}: "mode" must be an integer between 0 and 0o7777, received ${
+          Number.isInteger(mode) && mode > 0 ? `0o${mode.toString(8)}` : mode
         }`,
       );
     }

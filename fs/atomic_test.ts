@@ -746,21 +746,27 @@ Deno.test({
         ],
         [
           "mode type",
-          () => writeFileAtomic(path, "x", { mode: 1.5 }),
+          () => writeFileAtomic(path, "x", { mode: "644" as never }),
           TypeError,
-          `"mode" must be an integer, received 1.5`,
+          `"mode" must be an integer, received "644"`,
+        ],
+        [
+          "mode not an integer",
+          () => writeFileAtomic(path, "x", { mode: 1.5 }),
+          RangeError,
+          `"mode" must be an integer between 0 and 0o7777, received 1.5`,
         ],
         [
           "mode range",
           () => writeFileAtomic(path, "x", { mode: 0o10000 }),
           RangeError,
-          `"mode" must be between 0 and 0o7777, received 0o10000`,
+          `"mode" must be an integer between 0 and 0o7777, received 0o10000`,
         ],
         [
           "negative mode",
           () => writeFileAtomic(path, "x", { mode: -1 }),
           RangeError,
-          `"mode" must be between 0 and 0o7777, received -1`,
+          `"mode" must be an integer between 0 and 0o7777, received -1`,
         ],
         [
           "options",

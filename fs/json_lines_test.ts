@@ -229,7 +229,7 @@ Deno.test({
       await assertRejects(
         () => writeJsonLines(path, [], { mode: 0o10000 }),
         RangeError,
-        `Cannot write JSON lines to "${path}": "mode" must be between 0 and 0o7777, received 0o10000`,
+        `Cannot write JSON lines to "${path}": "mode" must be an integer between 0 and 0o7777, received 0o10000`,
       );
       await assertRejects(
         () => writeJsonLines(path, [], { atomic: "yes" as never }),

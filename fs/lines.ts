@@ -125,7 +125,8 @@ export type LineIterator = AsyncIterableIterator<string> & AsyncDisposable;
  * @returns An async iterator of the lines.
  * @throws {TypeError} When `path`, `options` or an option is invalid (thrown
  * by `readLines` itself, not by the iteration).
- * @throws {RangeError} When `maxLineLength` is not a positive integer.
+ * @throws {RangeError} When `maxLineLength` is a number other than a
+ * positive integer or `Infinity`.
  * @throws {LineTooLongError} From the iteration, at a line longer than
  * `maxLineLength`; it names the file and the line number.
  * @throws {Deno.errors.InvalidData} From the iteration, at a line that is
@@ -179,17 +180,14 @@ export function readLines(
   const { maxLineLength = DEFAULT_MAX_LINE_LENGTH, signal } = options;
   if (
     typeof maxLineLength !== "number" ||
-    !(Number.isInteger(maxLineLength) || maxLineLength === Infinity)
+    !(Number.isInteger(maxLineLength) || maxLineLength === Infinity) ||
+    maxLineLength < 1
   ) {
-    throw new TypeError(
-      `${context}: "maxLineLength" must be an integer or Infinity, received ${
+    const Class = typeof maxLineLength === "number" ? RangeError : TypeError;
+    throw new Class(
+      `${context}: "maxLineLength" must be a positive integer or Infinity, received ${
         show(maxLineLength)
       }`,
-    );
-  }
-  if (maxLineLength < 1) {
-    throw new RangeError(
-      `${context}: "maxLineLength" must be a positive integer, received ${maxLineLength}`,
     );
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {

@@ -484,12 +484,17 @@ Deno.test({
     assertThrows(
       () => readLines("x", { maxLineLength: 0 }),
       RangeError,
-      `Cannot read lines from "x": "maxLineLength" must be a positive integer, received 0`,
+      `Cannot read lines from "x": "maxLineLength" must be a positive integer or Infinity, received 0`,
     );
     assertThrows(
       () => readLines("x", { maxLineLength: 2.5 }),
+      RangeError,
+      `"maxLineLength" must be a positive integer or Infinity, received 2.5`,
+    );
+    assertThrows(
+      () => readLines("x", { maxLineLength: "80" as never }),
       TypeError,
-      `"maxLineLength" must be an integer or Infinity, received 2.5`,
+      `"maxLineLength" must be a positive integer or Infinity, received "80"`,
     );
     assertThrows(
       () => readLines("x", { signal: "no" as never }),
@@ -664,7 +669,7 @@ Deno.test({
         await assertRejects(
           () => writeLines(path, [], { atomic, mode: -1 }),
           RangeError,
-          `Cannot write lines to "${path}": "mode" must be between 0 and 0o7777, received -1`,
+          `Cannot write lines to "${path}": "mode" must be an integer between 0 and 0o7777, received -1`,
         );
         await assertRejects(
           () => writeLines(path, [], { atomic, fsync: "no" as never }),

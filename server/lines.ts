@@ -157,7 +157,8 @@ export interface ServeLinesOptions extends ServeTcpOptions {
    * counting the line break. It is enforced while the bytes arrive: a
    * longer line gets one `error: ...` line back and its connection is
    * closed, with a `LineTooLongError` (from `@aio/aio/errors`) going to
-   * `onError`; the server and other connections go on.
+   * `onError`; the server and other connections go on. `Infinity` removes
+   * the bound (a peer can then fill the memory with one line).
    *
    * @default {65536}
    */
@@ -188,8 +189,8 @@ const BATCH_BYTES = 16 * 1024;
  * @returns The running server.
  * @throws {TypeError} If `handler` is not a function or an option has the
  * wrong type (see {@linkcode serveTcp}).
- * @throws {RangeError} If `maxLineLength` is not a positive integer, or a
- * {@linkcode serveTcp} option is out of range.
+ * @throws {RangeError} If `maxLineLength` is not a positive integer or
+ * `Infinity`, or a {@linkcode serveTcp} option is out of range.
  *
  * @example An upper-casing server and a client
  * ```ts
