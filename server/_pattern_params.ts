@@ -6,14 +6,23 @@
  */
 
 /**
+ * The `:name` parameters that each pattern of `Pattern` (a literal or a
+ * union of literals) always captures: for a union, those all of them share.
+ * A pattern with a `{...}` group has none.
+ *
+ * @ignore Internal to `PatternParams` (in server/router.ts).
+ */
+export type SureNames<Pattern extends string> =
+  keyof (Pattern extends `${string}{${string}` ? Record<never, 0>
+    : Record<RequiredNames<Pattern>, 0>);
+
+/**
  * The `:name` parameters of a pathname pattern that always match, read one
  * character at a time (escapes and regexp groups skipped) into `Found`. A
  * regexp group with a group or an escaped `)` inside ends the reading: the
  * names after it keep `RouteParams`' type.
- *
- * @ignore Internal to `PatternParams` (in server/router.ts).
  */
-export type RequiredNames<
+type RequiredNames<
   Pattern extends string,
   Found extends string = never,
 > = Pattern extends `${infer Char}${infer Rest}`

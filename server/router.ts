@@ -7,7 +7,7 @@
 
 import { show } from "../_show.ts";
 import type { HttpContext, HttpHandler } from "./http.ts";
-import type { RequiredNames } from "./_pattern_params.ts";
+import type { SureNames } from "./_pattern_params.ts";
 import { PathMatcher } from "./_path_matcher.ts";
 import { textResponse } from "./_text_response.ts";
 import { assertOptions } from "./_validate.ts";
@@ -46,9 +46,11 @@ export type RouteParams = Record<string, string>;
  * the route's handler can use `params.id` of `"/users/:id"` without a check.
  * {@linkcode router} gives each route's handler this type, inferred from the
  * route's literal `pattern`. Every other key (a wildcard's `"0"`, an optional
- * `:name?` or `:name*`, a name in a `{...}` group, a non-ASCII name) keeps
- * the type of {@linkcode RouteParams}, as do a pattern typed only as
- * `string` and a `URLPattern` object.
+ * `:name?` or `:name*`, a non-ASCII name, every name of a pattern with a
+ * `{...}` group) keeps the type of {@linkcode RouteParams}, as do the names
+ * of a pattern typed only as `string` or as a template with `${string}`
+ * parts, a `URLPattern` object, and for a union of patterns every name that
+ * is not sure in all of them.
  *
  * @typeParam Pattern The route's pattern.
  *
@@ -72,10 +74,10 @@ export type RouteParams = Record<string, string>;
  * assertEquals(await response.text(), "AB at 64 px as webp");
  * ```
  */
-export type PatternParams<Pattern> = Pattern extends string
-  ? string extends Pattern ? RouteParams
-  : Pattern extends `${string}{${string}` ? RouteParams
-  : { readonly [Name in RequiredNames<Pattern>]: string } & RouteParams
+export type PatternParams<Pattern> = [Pattern] extends [string]
+  // `string`, or a template with `${string}` parts: no name is sure.
+  ? Record<never, never> extends Record<Pattern, unknown> ? RouteParams
+  : { readonly [Name in SureNames<Pattern>]: string } & RouteParams
   : RouteParams;
 
 /**

@@ -491,9 +491,33 @@ Deno.test({
       Same<Sure<PatternParams<"/:café/:ok">>, "ok">,
       Same<Sure<PatternParams<"/files/*">>, never>,
       Same<PatternParams<string>, RouteParams>,
+      // A union: only what every member always captures.
+      Same<Sure<PatternParams<"/api/:id/x" | "/api/:id?">>, never>,
+      Same<Sure<PatternParams<"/a/:id" | "/b/:other">>, never>,
+      Same<Sure<PatternParams<"/a/:id/:x" | "/b/:id">>, "id">,
+      // Template holes may hold anything, a "{" or a "?" included.
+      Same<PatternParams<`/a/:id/${string}`>, RouteParams>,
+      Same<PatternParams<`${string}/:id`>, RouteParams>,
       Same<PatternParams<URLPattern>, RouteParams>,
-    ] = [true, true, true, true, true, true, true, true, true, true, true];
-    assertEquals(sure.length, 11);
+    ] = [
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ];
+    assertEquals(sure.length, 16);
 
     const seen: unknown[] = [];
     using app = createFetchHandler(router([
@@ -505,6 +529,16 @@ Deno.test({
           // @ts-expect-error `tab` may be missing.
           const tab: string = params.tab;
           seen.push(tab);
+          return new Response(null, { status: 204 });
+        },
+      },
+      {
+        // A pattern known only as one of two: `id` may be missing.
+        pattern: seen.length < 0 ? "/unions/:id/x" : "/unions/:id?",
+        handler: (_request, _context, params) => {
+          // @ts-expect-error Not sure in both patterns.
+          const id: string = params.id;
+          seen.push(id);
           return new Response(null, { status: 204 });
         },
       },
@@ -522,7 +556,8 @@ Deno.test({
     // What the types allow for is what happens: `tab` may be missing.
     assertEquals((await call(app, "http://h/users/ada")).status, 204);
     assertEquals((await call(app, "http://h/objects/x")).status, 204);
-    assertEquals(seen, ["ADA", "posts", "ADA", undefined, "x"]);
+    assertEquals((await call(app, "http://h/unions")).status, 204);
+    assertEquals(seen, ["ADA", "posts", "ADA", undefined, "x", undefined]);
 
     // Routes typed as Route[] (no literal patterns) are taken as before.
     const routes: Route[] = [named("user", "/users/:id")];
