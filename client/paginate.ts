@@ -36,6 +36,7 @@
  * @module
  */
 
+import { show } from "../_show.ts";
 import { nextUrl, pages } from "./_pages.ts";
 import { DEFAULT_SENDER } from "./_send.ts";
 import type { RequestOptions } from "./request.ts";
@@ -239,7 +240,8 @@ export interface Link {
  * (the fragment aside); the pages before it have been yielded.
  * @throws {TypeError} If `start` is not a valid URL, an option has the wrong
  * type, or the JSON field `next` names holds something other than a string.
- * @throws {RangeError} If `maxPages` is not a positive integer or `Infinity`.
+ * @throws {RangeError} If `maxPages` is not a positive integer or `Infinity`,
+ * or a request option (`timeout`, `retry`) is out of range.
  * @throws {ParseError} If a page is not JSON (with the default `parse`).
  * @throws {unknown} What `request()` throws for a page, or `signal.reason`.
  *
@@ -286,8 +288,10 @@ export function paginate<T = unknown>(
  * @param next A JSON field path or a function, as `paginate`'s `next`.
  * @returns The next page's absolute URL, or `undefined` when `page` names
  * none.
- * @throws {TypeError} If the URL found is invalid or not `http:`/`https:`,
- * or the JSON field holds something other than a string.
+ * @throws {TypeError} If `page` is not a page or `next` neither a string
+ * nor a function; if the URL found (from a JSON field or `next`) is invalid
+ * or not `http:`/`https:`, or the JSON field or `next` gives something other
+ * than a URL. A malformed `Link` header counts as none.
  * @throws {unknown} What a `next` function throws.
  *
  * @example Telling `maxPages` from the last page
@@ -312,11 +316,31 @@ export function paginate<T = unknown>(
  * assertEquals(await nextPageUrl(last!), undefined);
  * ```
  */
-export function nextPageUrl<T>(
+export async function nextPageUrl<T>(
   page: Page<T>,
   next?: NextPage<T>,
 ): Promise<string | undefined> {
-  return nextUrl(next, page);
+  if (
+    typeof page !== "object" || page === null ||
+    !(page.headers instanceof Headers) || typeof page.url !== "string"
+  ) {
+    throw new TypeError(
+      `Cannot find the next page: "page" must be a page from paginate(), received ${
+        show(page)
+      }`,
+    );
+  }
+  if (
+    next !== undefined && typeof next !== "string" &&
+    typeof next !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot find the next page: "next" must be a JSON field path or a function, received ${
+        show(next)
+      }`,
+    );
+  }
+  return await nextUrl(next, page);
 }
 
 /**
@@ -328,6 +352,7 @@ export function nextPageUrl<T>(
  * @param base Resolves relative targets (usually the response's URL); without
  * it targets are returned as written.
  * @returns The links, in header order.
+ * @throws {TypeError} If `value` is neither a string nor `null`.
  *
  * @example Finding the next page among several links
  * ```ts
@@ -351,6 +376,13 @@ export function parseLinkHeader(
 ): Link[] {
   const links: Link[] = [];
   if (value === null) return links;
+  if (typeof value !== "string") {
+    throw new TypeError(
+      `Cannot parse Link header: the value must be a string or null, received ${
+        show(value)
+      }`,
+    );
+  }
   const length = value.length;
   let i = 0;
   const skipSpace = () => {

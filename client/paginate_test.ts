@@ -15,7 +15,12 @@ import {
   PaginationCycleError,
   ParseError,
 } from "./errors.ts";
-import { type Page, paginate, parseLinkHeader } from "./paginate.ts";
+import {
+  nextPageUrl,
+  type Page,
+  paginate,
+  parseLinkHeader,
+} from "./paginate.ts";
 
 const NET = { net: ["127.0.0.1"] };
 
@@ -544,3 +549,52 @@ Deno.test(
     );
   },
 );
+
+Deno.test(
+  "nextPageUrl() finds what paginate() would follow, and checks its arguments",
+  {
+    permissions: NET,
+  },
+  async () => {
+    await using server = serve((req) => {
+      const page = Number(new URL(req.url).searchParams.get("page") ?? 1);
+      return Response.json({ next: page < 2 ? `?page=${page + 1}` : null }, {
+        headers: page < 2 ? { link: `<?page=${page + 1}>; rel="next"` } : {},
+      });
+    });
+    const pages: Page<unknown>[] = [];
+    for await (const page of paginate(server.url("/items"))) pages.push(page);
+    assertEquals(pages.length, 2);
+    const second = server.url("/items?page=2");
+    assertEquals(await nextPageUrl(pages[0]!), second);
+    assertEquals(await nextPageUrl(pages[0]!, "next"), second);
+    assertEquals(
+      await nextPageUrl(pages[0]!, () => "?page=9"),
+      server.url("/items?page=9"),
+    );
+    assertEquals(await nextPageUrl(pages[1]!), undefined);
+    assertEquals(await nextPageUrl(pages[1]!, "next"), undefined);
+    await assertRejects(
+      () => nextPageUrl(null as never),
+      TypeError,
+      'Cannot find the next page: "page" must be a page from paginate(), received null',
+    );
+    await assertRejects(
+      () => nextPageUrl(pages[0]!, 5 as never),
+      TypeError,
+      'Cannot find the next page: "next" must be a JSON field path or a function, received 5',
+    );
+  },
+);
+
+Deno.test("parseLinkHeader() refuses a value that is not a string", {
+  permissions: {},
+}, () => {
+  for (const [value, received] of [[undefined, "undefined"], [5, "5"]]) {
+    assertThrows(
+      () => parseLinkHeader(value as never),
+      TypeError,
+      `Cannot parse Link header: the value must be a string or null, received ${received}`,
+    );
+  }
+});

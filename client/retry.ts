@@ -27,7 +27,8 @@
  * @module
  */
 
-import { badNumber } from "./_args.ts";
+import { show } from "../_show.ts";
+import { badNumber, checkObject } from "./_args.ts";
 
 /**
  * The statuses retried by default: 408 Request Timeout, 429 Too Many
@@ -284,9 +285,10 @@ export interface ExponentialBackoffOptions {
 export function exponentialBackoff(
   options: ExponentialBackoffOptions = {},
 ): (retry: number) => number {
+  const where = "Cannot create backoff";
+  checkObject(options, where);
   const { delay = 300, multiplier = 2, maxDelay = 10_000, jitter = 1 } =
     options;
-  const where = "Cannot create backoff";
   nonNegative(where, "delay", delay);
   nonNegative(where, "maxDelay", maxDelay);
   if (
@@ -315,6 +317,9 @@ export function exponentialBackoff(
  * @param now The current time for the date form, in ms since the epoch.
  * @returns How long to wait in milliseconds (0 for a date in the past), or
  * `undefined` when there is no header or it is not valid.
+ * @throws {TypeError} If `value` is neither a string nor `null`, or `now`
+ * not a number.
+ * @throws {RangeError} If `now` is `NaN` or infinite.
  *
  * @example Both forms
  * ```ts
@@ -332,6 +337,21 @@ export function parseRetryAfter(
   now: number = Date.now(),
 ): number | undefined {
   if (value === null) return undefined;
+  if (typeof value !== "string") {
+    throw new TypeError(
+      `Cannot parse Retry-After: the value must be a string or null, received ${
+        show(value)
+      }`,
+    );
+  }
+  if (!Number.isFinite(now)) {
+    throw badNumber(
+      "Cannot parse Retry-After",
+      "now",
+      "a finite number of milliseconds",
+      now,
+    );
+  }
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const at = parseHttpDate(text, now);

@@ -472,7 +472,34 @@ Deno.test("exponentialBackoff() grows, caps and jitters the wait", {
         `"${name}" must be`,
       );
     }
+    for (const [options, received] of [[null, "null"], ["x", '"x"']]) {
+      assertThrows(
+        () => exponentialBackoff(options as never),
+        TypeError,
+        `Cannot create backoff: "options" must be an object, received ${received}`,
+      );
+    }
   });
+});
+
+Deno.test("parseRetryAfter() refuses arguments of the wrong type", {
+  permissions: {},
+}, () => {
+  assertThrows(
+    () => parseRetryAfter(5 as never),
+    TypeError,
+    "Cannot parse Retry-After: the value must be a string or null, received 5",
+  );
+  assertThrows(
+    () => parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", "x" as never),
+    TypeError,
+    'Cannot parse Retry-After: "now" must be a finite number of milliseconds, received "x"',
+  );
+  assertThrows(
+    () => parseRetryAfter("120", NaN),
+    RangeError,
+    '"now" must be a finite number of milliseconds, received NaN',
+  );
 });
 
 Deno.test(

@@ -230,7 +230,7 @@ function checkedWait<T>(
   if (!RETURN_WHEN.includes(returnWhen)) {
     throw new TypeError(
       `Cannot wait: "returnWhen" must be "first-completed", "first-error" or "all-completed", received ${
-        JSON.stringify(returnWhen)
+        show(returnWhen)
       }`,
     );
   }

@@ -240,6 +240,11 @@ Deno.test("wait() rejects bad arguments", {
     TypeError,
     `Cannot wait: "returnWhen" must be "first-completed", "first-error" or "all-completed", received "FIRST_COMPLETED"`,
   );
+  await assertRejects(
+    () => wait([], { returnWhen: 1n as never }),
+    TypeError,
+    `Cannot wait: "returnWhen" must be "first-completed", "first-error" or "all-completed", received 1n`,
+  );
   for (const timeout of [-1, NaN]) {
     await assertRejects(
       () => wait([], { timeout }),

@@ -209,6 +209,9 @@ export interface RouterOptions {
   notFound?: HttpHandler | undefined;
 }
 
+/** An HTTP method: a token (RFC 9110 §5.6.2). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /** A path segment that is one `:name` parameter. */
 const PARAM = /^:[A-Za-z_$][\w$]*$/;
 
@@ -245,7 +248,9 @@ const SIMPLE_PATTERN =
  * @param options A handler for unmatched requests.
  * @returns A handler for {@linkcode serveHttp} or
  * {@linkcode createFetchHandler}.
- * @throws {TypeError} If a route has no handler, an invalid pattern, or a
+ * @throws {TypeError} If `routes` is not an array, `options` not an object
+ * or `notFound` not a function; if a route has a method that is not an HTTP
+ * token, no handler, an invalid pattern, or a
  * pattern string that does not start with `/`.
  *
  * @example Two routes and what the router answers
@@ -497,10 +502,10 @@ class CompiledRoute {
     if (method !== undefined) {
       this.methods = (isList(method) ? method : [method]).map(
         (name) => {
-          if (typeof name !== "string" || name === "") {
+          if (typeof name !== "string" || !TOKEN.test(name)) {
             throw new TypeError(
               `Cannot route: route ${index} has an invalid "method", received ${
-                JSON.stringify(name)
+                show(name)
               }`,
             );
           }

@@ -427,6 +427,15 @@ Deno.test({
       TypeError,
       'route 0 has an invalid "method", received ""',
     );
+    for (
+      const [method, received] of [["bad method", '"bad method"'], [1n, "1n"]]
+    ) {
+      assertThrows(
+        () => router([{ pattern: "/", method: method as string, handler: ok }]),
+        TypeError,
+        `route 0 has an invalid "method", received ${received}`,
+      );
+    }
     assertThrows(
       () => router([{ pattern: "/", method: [], handler: ok }]),
       TypeError,
