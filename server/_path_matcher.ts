@@ -22,6 +22,13 @@ type Token =
 
 const SLASH = 47;
 
+/**
+ * The table of {@linkcode PathMatcher.match}, shared: a match runs start to
+ * end without awaiting, so no two use it at once. It grows to the largest
+ * table needed so far.
+ */
+let scratch = new Uint8Array(1024);
+
 /** A compiled pathname pattern of text, `:name` and `*`. */
 export class PathMatcher {
   /** The parameters' names, in order; wildcards are named `"0"`, `"1"`... */
@@ -63,9 +70,16 @@ export class PathMatcher {
     if (first?.kind === "text" && !path.startsWith(first.text)) {
       return undefined;
     }
+    // The usual `/static/*`: a prefix, then anything.
+    if (tokens.length === 2 && tokens[1]!.kind === "star") {
+      return [path.slice((first as { text: string }).text.length)];
+    }
     const width = path.length + 1;
+    const size = (tokens.length + 1) * width;
+    if (scratch.length < size) scratch = new Uint8Array(size);
     // ends[i * width + p] = 1 when tokens i.. match path.slice(p) exactly.
-    const ends = new Uint8Array((tokens.length + 1) * width);
+    const ends = scratch;
+    ends.fill(0, 0, size);
     ends[tokens.length * width + path.length] = 1;
     for (let i = tokens.length - 1; i >= 0; i--) {
       const token = tokens[i]!;
@@ -75,7 +89,7 @@ export class PathMatcher {
         const { text } = token;
         for (
           let p = path.indexOf(text);
-          p !== -1 && p + text.length < width;
+          p !== -1;
           p = path.indexOf(text, p + 1)
         ) {
           ends[row + p] = ends[next + p + text.length]!;
