@@ -30,7 +30,7 @@
  * Base class of the errors `@aio/aio` throws when it gives up on a request,
  * a connection or a limit (see the module's documentation for the rest).
  *
- * @example Every library error is an AioError
+ * @example The library's own error classes are AioErrors
  * ```ts
  * import { AioError, LineTooLongError, TimeoutError } from "@aio/aio/errors";
  * import { assert, assertEquals } from "@std/assert";

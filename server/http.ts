@@ -454,7 +454,8 @@ const BODY_ENDED = "the request body ended early";
  * @param handler Answers each request; see {@linkcode HttpHandler}.
  * @param options Timeout, body limit, error hook and access log.
  * @returns An object whose `fetch` answers requests.
- * @throws {TypeError} If `handler` or a callback is not a function.
+ * @throws {TypeError} If `handler` or a callback is not a function,
+ * `options` is not an object, or an option has the wrong type.
  * @throws {RangeError} If `requestTimeout` or `maxBodySize` is out of range.
  *
  * @example Calling the handler directly, as `deno serve` would
@@ -502,8 +503,11 @@ export function createFetchHandler(
  * @throws {RangeError} If `port`, `requestTimeout`, `maxBodySize` or
  * `shutdownTimeout` is out of range.
  * @throws {Deno.errors.AddrInUse} If the port is taken (the message names
- * the address, Deno's error is the `cause`; likewise for an address that
- * is not available or a host name that does not resolve).
+ * the address, Deno's error is the `cause`).
+ * @throws {Error} If the address cannot be listened on otherwise: not
+ * available (`Deno.errors.AddrNotAvailable`), or a host name that does not
+ * resolve (a plain `Error`); the message names the address, Deno's error is
+ * the `cause`.
  * @throws {unknown} What `onListen` throws, after the server is closed.
  *
  * @example Hello, world

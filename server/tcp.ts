@@ -288,8 +288,11 @@ export interface TcpServer extends AsyncDisposable {
  * @throws {RangeError} If `port`, `maxConnections`, `idleTimeout` or
  * `shutdownTimeout` is out of range.
  * @throws {Deno.errors.AddrInUse} If the port is taken (the message names
- * the address, Deno's error is the `cause`; likewise for an address that
- * is not available or a host name that does not resolve).
+ * the address, Deno's error is the `cause`).
+ * @throws {Error} If the address cannot be listened on otherwise: not
+ * available (`Deno.errors.AddrNotAvailable`), or a host name that does not
+ * resolve (a plain `Error`); the message names the address, Deno's error is
+ * the `cause`.
  * @throws {unknown} What `onListen` throws, after the listener is closed.
  *
  * @example A server that greets each client
