@@ -245,10 +245,24 @@ export class Client implements AsyncDisposable {
         );
       }
       const base = new URL(baseUrl);
+      if (base.protocol !== "http:" && base.protocol !== "https:") {
+        throw new TypeError(
+          `${where}: "baseUrl" must be an http: or https: URL, received ${
+            show(base.href)
+          }`,
+        );
+      }
       if (!base.pathname.endsWith("/")) base.pathname += "/";
       this.#base = base;
     }
-    this.#headers = headers === undefined ? undefined : new Headers(headers);
+    try {
+      this.#headers = headers === undefined ? undefined : new Headers(headers);
+    } catch (error) {
+      throw new TypeError(
+        `${where}: "headers" are not valid: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
     if (fetchFn !== undefined && typeof fetchFn !== "function") {
       throw new TypeError(
         `${where}: "fetch" must be a function, received ${show(fetchFn)}`,
@@ -613,6 +627,13 @@ export class Client implements AsyncDisposable {
     // messages: they are passed on as they are.
     if (typeof options !== "object" || options === null) {
       return gather(tasks, options);
+    }
+    if ("request" in options && options.request !== undefined) {
+      return Promise.reject(
+        new TypeError(
+          'Cannot gather: "request" is not an option of client.gather(), which sends through the client',
+        ),
+      );
     }
     const own = this.#controller.signal;
     const given = options.signal;

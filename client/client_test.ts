@@ -617,6 +617,16 @@ Deno.test("Client rejects bad options", { permissions: {} }, () => {
     '"fetch" must be a function, received "no"',
   );
   assertThrows(() => new Client({ retry: { attempts: -1 } }), RangeError);
+  assertThrows(
+    () => new Client({ baseUrl: "ftp://files.example/" }),
+    TypeError,
+    'Cannot create client: "baseUrl" must be an http: or https: URL, received "ftp://files.example/"',
+  );
+  assertThrows(
+    () => new Client({ headers: { "a b": "c" } }),
+    TypeError,
+    'Cannot create client: "headers" are not valid: ',
+  );
   for (const [options, received] of [["x", '"x"'], [null, "null"]]) {
     assertThrows(
       () => new Client(options as never),
@@ -784,4 +794,20 @@ Deno.test("Client follows a Request's own signal, queued or in flight", {
   assertEquals(await assertRejects(() => queued), reason);
   assertEquals(await first, "/first");
   assertEquals(server.total(), 1, "the aborted request was never sent");
+});
+
+Deno.test("Client.gather() refuses a request option of its own", {
+  permissions: {},
+}, async () => {
+  await using client = new Client({
+    fetch: () => Promise.resolve(new Response("x")),
+  });
+  await assertRejects(
+    () =>
+      client.gather(["http://api.test/"], {
+        request: () => Promise.resolve(new Response("y")),
+      } as never),
+    TypeError,
+    'Cannot gather: "request" is not an option of client.gather(), which sends through the client',
+  );
 });

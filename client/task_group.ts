@@ -438,6 +438,11 @@ export class TaskGroup implements AsyncDisposable {
    * @throws {TypeError} If `fn` is not a function.
    */
   spawn<T>(fn: TaskFunction<T>): TaskHandle<T> {
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot spawn task: "fn" must be a function, received ${show(fn)}`,
+      );
+    }
     if (this.#closed) {
       throw new Error("Cannot spawn task: the task group is closed");
     }

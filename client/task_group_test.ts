@@ -396,10 +396,17 @@ Deno.test("TaskGroup and TaskHandle throw at once on bad arguments", {
     // @ts-expect-error: not a function
     () => group.spawn(5),
     TypeError,
-    'Cannot start task: "fn" must be a function, received 5',
+    'Cannot spawn task: "fn" must be a function, received 5',
   );
   assertEquals(group.size, 0);
   await group.wait();
+  // The argument is checked before the group's state.
+  assertThrows(
+    // @ts-expect-error: not a function
+    () => group.spawn(5),
+    TypeError,
+    'Cannot spawn task: "fn" must be a function, received 5',
+  );
   assertThrows(
     // @ts-expect-error: not a function
     () => new TaskHandle(null),

@@ -15,6 +15,7 @@
 // Referenced by the docs.
 // deno-lint-ignore no-unused-vars
 import type { serveTcp } from "./tcp.ts";
+import { show } from "../_show.ts";
 import { isPeerReset } from "./_connection.ts";
 import { assertLimit, assertOptions, assertSignal } from "./_validate.ts";
 
@@ -86,7 +87,8 @@ export interface EchoOptions {
  * @param options A signal to stop, and the buffer size.
  * @returns A promise that resolves when the peer has stopped sending and
  * everything it sent was written back.
- * @throws {TypeError} If `options` is not an object, `signal` is not an
+ * @throws {TypeError} If `conn` is not a connection, `options` is not an
+ * object, `signal` is not an
  * `AbortSignal` or `bufferSize` is not a number.
  * @throws {RangeError} If `bufferSize` is not a positive integer.
  * @throws {unknown} `signal.reason` when `signal` aborts; a read or write
@@ -109,6 +111,11 @@ export async function echo(
   conn: Deno.Conn,
   options: EchoOptions = {},
 ): Promise<void> {
+  if (typeof conn?.read !== "function" || typeof conn.write !== "function") {
+    throw new TypeError(
+      `Cannot echo: "conn" must be a Deno.Conn, received ${show(conn)}`,
+    );
+  }
   assertOptions(options, "echo");
   const { signal, bufferSize = 64 * 1024 } = options;
   assertSignal(signal, "echo");

@@ -158,6 +158,11 @@ Deno.test({
       'Cannot echo: "bufferSize" must be a positive integer, received "1024"',
     );
     await assertRejects(
+      () => echo(null as never),
+      TypeError,
+      'Cannot echo: "conn" must be a Deno.Conn, received null',
+    );
+    await assertRejects(
       () => echo(conn, { signal: "stop" as unknown as AbortSignal }),
       TypeError,
       'Cannot echo: "signal" must be an AbortSignal, received "stop"',
