@@ -88,8 +88,7 @@ export interface EchoOptions {
  * @returns A promise that resolves when the peer has stopped sending and
  * everything it sent was written back.
  * @throws {TypeError} If `conn` is not a connection, `options` is not an
- * object, `signal` is not an
- * `AbortSignal` or `bufferSize` is not a number.
+ * object, `signal` is not an `AbortSignal` or `bufferSize` is not a number.
  * @throws {RangeError} If `bufferSize` is not a positive integer.
  * @throws {unknown} `signal.reason` when `signal` aborts; a read or write
  * error other than the peer resetting the connection.
