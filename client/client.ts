@@ -93,9 +93,9 @@ import type { HttpError, NetworkError, TimeoutError } from "./errors.ts";
 export interface ClientOptions {
   /**
    * Resolves relative URLs of every call: an `http:` or `https:` URL. A
-   * missing trailing `/` is added,
-   * so `"http://host/api"` and `"http://host/api/"` both resolve `"users"` to
-   * `http://host/api/users`; a path starting with `/` is from the root.
+   * missing trailing `/` is added, so `"http://host/api"` and
+   * `"http://host/api/"` both resolve `"users"` to `http://host/api/users`;
+   * a path starting with `/` is from the root.
    *
    * @default {undefined}
    */
