@@ -74,3 +74,21 @@ export function checkOptions<
   }
   return options;
 }
+
+/**
+ * Throws a `TypeError` for an option of another library that this one does
+ * not take (`foreign` maps its name to what to do instead).
+ */
+export function refuseForeign(
+  options: object,
+  foreign: Record<string, string>,
+  where: string,
+): void {
+  for (const name in foreign) {
+    if (Object.hasOwn(options, name)) {
+      throw new TypeError(
+        `${where}: "${name}" is not an option here: ${foreign[name]}`,
+      );
+    }
+  }
+}

@@ -15,7 +15,12 @@
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { escapeInvisible, excerpt as cut, show } from "../_show.ts";
 import { TimeoutError } from "../errors.ts";
-import { badNumber, checkBoolean, checkObject } from "./_args.ts";
+import {
+  badNumber,
+  checkBoolean,
+  checkObject,
+  refuseForeign,
+} from "./_args.ts";
 import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
 import { HttpError, NetworkError } from "./errors.ts";
 import type { RequestOptions } from "./request.ts";
@@ -171,6 +176,7 @@ export function resolvePolicy(
 ): Policy {
   if (options === undefined) return base;
   checkObject(options, where);
+  refuseForeign(options, FOREIGN_REQUEST_OPTIONS, where);
   const { signal, timeout, totalTimeout, retry, throwHttpErrors } = options;
   // null is no signal, as for fetch: a RequestInit passes as it is.
   if (signal != null && !(signal instanceof AbortSignal)) {
@@ -236,6 +242,19 @@ export function checkTimeout(
   }
   return value;
 }
+
+/**
+ * Options of other HTTP clients (ky's) that `fetch` would ignore, so that a
+ * request would go out without them and no error: each with what to do.
+ */
+const FOREIGN_REQUEST_OPTIONS: Record<string, string> = {
+  json:
+    'send `body: JSON.stringify(value)` with a "content-type: application/json" header',
+  searchParams: "put the parameters in the URL (`url.searchParams`)",
+  prefixUrl: "give `new Client({ baseUrl })`",
+  hooks:
+    "use `retry.onRetry`, or wrap each request with `new Client({ fetch })`",
+};
 
 /**
  * Checks a `throwHttpErrors` option and turns it into a predicate.

@@ -8,7 +8,7 @@
 import { show } from "../_show.ts";
 import { abortError } from "./_abort.ts";
 import { copyResponse } from "./_body.ts";
-import { badNumber, checkBoolean } from "./_args.ts";
+import { badNumber, checkBoolean, refuseForeign } from "./_args.ts";
 import { request } from "./request.ts";
 import type { TaskFunction, TaskValue } from "./task_group.ts";
 
@@ -373,6 +373,7 @@ function checkedGather(
       `Cannot gather: "tasks" must be an array, received ${show(tasks)}`,
     );
   }
+  refuseForeign(options, FOREIGN_OPTIONS, "Cannot gather");
   checkBoolean("Cannot gather", "settle", settle);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
@@ -696,6 +697,7 @@ export function mapConcurrent<T, R>(
     );
   }
   checkBoolean("Cannot map concurrently", "ordered", ordered);
+  refuseForeign(options, FOREIGN_OPTIONS, "Cannot map concurrently");
   return mapLoop(iterable, fn, concurrency, ordered, signal);
 }
 
@@ -903,6 +905,15 @@ function checkResult<T>(result: IteratorResult<T>): IteratorResult<T> {
   }
   return result;
 }
+
+/**
+ * p-map's options, which would otherwise be ignored: each with what to do
+ * here instead.
+ */
+const FOREIGN_OPTIONS: Record<string, string> = {
+  stopOnError:
+    "gather()'s `settle: true` runs every task and reports each outcome; in mapConcurrent() catch inside `fn` and return the error as a value",
+};
 
 function isIterable(value: unknown): boolean {
   if (value === null || value === undefined) return false;

@@ -1132,3 +1132,22 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  "gather() and mapConcurrent() refuse p-map's stopOnError with a hint",
+  {
+    permissions: {},
+  },
+  async () => {
+    await assertRejects(
+      () => gather([() => 1], { stopOnError: false } as never),
+      TypeError,
+      'Cannot gather: "stopOnError" is not an option here: gather()\'s `settle: true`',
+    );
+    assertThrows(
+      () => mapConcurrent([1], (i) => i, { stopOnError: false } as never),
+      TypeError,
+      'Cannot map concurrently: "stopOnError" is not an option here',
+    );
+  },
+);

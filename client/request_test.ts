@@ -572,6 +572,24 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
       }
     }
   });
+  await t.step(
+    "options of other clients, which fetch would ignore",
+    async () => {
+      const cases: [string, unknown, string][] = [
+        ["json", { a: 1 }, "send `body: JSON.stringify(value)`"],
+        ["searchParams", { a: "1" }, "put the parameters in the URL"],
+        ["prefixUrl", "http://api.test/", "give `new Client({ baseUrl })`"],
+        ["hooks", {}, "use `retry.onRetry`"],
+      ];
+      for (const [name, value, hint] of cases) {
+        await assertRejects(
+          () => fetchJson("http://127.0.0.1:9/", { [name]: value } as never),
+          TypeError,
+          `Cannot request: "${name}" is not an option here: ${hint}`,
+        );
+      }
+    },
+  );
   await t.step("a method that is not a string", async () => {
     for (
       const [method, received] of [[5, "5"], [null, "null"], [{}, "an object"]]
