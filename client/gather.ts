@@ -608,7 +608,8 @@ export interface MapConcurrentOptions {
  * @typeParam T The input items.
  * @typeParam R What `fn` returns for each.
  * @param iterable The inputs, sync or async.
- * @param fn Called once per input with the call's signal.
+ * @param fn Called once per input with the call's signal and the input's
+ * index (0, 1, ...: p-map's mapper has it second).
  * @param options `concurrency`, `ordered`, `signal`.
  * @returns An async iterator of the results.
  * @throws {TypeError} At once, from this call rather than from the iterator,
@@ -656,7 +657,7 @@ export interface MapConcurrentOptions {
  */
 export function mapConcurrent<T, R>(
   iterable: Iterable<T | PromiseLike<T>> | AsyncIterable<T>,
-  fn: (item: T, signal: AbortSignal) => R | PromiseLike<R>,
+  fn: (item: T, signal: AbortSignal, index: number) => R | PromiseLike<R>,
   options: MapConcurrentOptions = {},
 ): AsyncGenerator<Awaited<R>, void, undefined> {
   if (typeof options !== "object" || options === null) {
@@ -708,7 +709,7 @@ interface Slot<R> {
 
 async function* mapLoop<T, R>(
   iterable: Iterable<T | PromiseLike<T>> | AsyncIterable<T>,
-  fn: (item: T, signal: AbortSignal) => R | PromiseLike<R>,
+  fn: (item: T, signal: AbortSignal, index: number) => R | PromiseLike<R>,
   limit: number,
   ordered: boolean,
   outer: AbortSignal | undefined,
@@ -733,6 +734,8 @@ async function* mapLoop<T, R>(
   let closed = false;
   let failure: { error: unknown } | undefined;
   let wake: (() => void) | undefined;
+  /** The index of the next input started: inputs start in input order. */
+  let index = 0;
 
   const notify = () => {
     if (wake !== undefined) {
@@ -763,7 +766,7 @@ async function* mapLoop<T, R>(
     held++;
     let result: R | PromiseLike<R>;
     try {
-      result = fn(item, signal);
+      result = fn(item, signal, index++);
     } catch (error) {
       result = Promise.reject(error);
     }

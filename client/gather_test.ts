@@ -1151,3 +1151,22 @@ Deno.test(
     );
   },
 );
+
+Deno.test("mapConcurrent() gives fn each input's index", {
+  permissions: {},
+}, async () => {
+  const inputs = async function* () {
+    yield* ["a", "b", "c", "d"];
+  };
+  for (const ordered of [true, false]) {
+    const results = await Array.fromAsync(
+      mapConcurrent(inputs(), async (item, _signal, index) => {
+        // Later inputs finish first.
+        await new Promise((resolve) => setTimeout(resolve, 4 - index));
+        return `${item}${index}`;
+      }, { concurrency: 4, ordered }),
+    );
+    assertEquals(results.toSorted(), ["a0", "b1", "c2", "d3"]);
+    if (ordered) assertEquals(results, ["a0", "b1", "c2", "d3"]);
+  }
+});
