@@ -600,7 +600,7 @@ Deno.test("the servers and echo refuse null options with a clear TypeError", {
   assertThrows(() => serveHttp(() => new Response(), null), TypeError, message);
   await assertRejects(
     // @ts-expect-error: not an object
-    () => echo({} as Deno.Conn, null),
+    () => echo({ read() {}, write() {} } as unknown as Deno.Conn, null),
     TypeError,
     'Cannot echo: "options" must be an object, received null',
   );
