@@ -17,25 +17,21 @@ export type SureNames<Pattern extends string> =
     : Record<RequiredNames<Pattern>, 0>);
 
 /**
- * The `:name` parameters of a pathname pattern that always match, read one
- * character at a time (escapes and regexp groups skipped) into `Found`. A
+ * The `:name` parameters of a pathname pattern that always match, read from
+ * `:` to `:` (escapes and regexp groups skipped) into `Found`. A
  * regexp group with a group or an escaped `)` inside ends the reading: the
  * names after it keep `RouteParams`' type.
  */
 type RequiredNames<
   Pattern extends string,
   Found extends string = never,
-> = Pattern extends `${infer Char}${infer Rest}`
-  ? Char extends "\\"
-    ? Rest extends `${string}${infer Escaped}` ? RequiredNames<Escaped, Found>
-    : Found
-  : Char extends "("
-    ? Rest extends `${infer Group})${infer After}`
-      ? Group extends `${string}(${string}` | `${string}\\` ? Found
-      : RequiredNames<After, Found>
-    : Found
-  : Char extends ":"
-    ? ParamName<Rest> extends
+> =
+  // Straight to the next `:` when no escape or group comes before it: a
+  // step per character would stop compiling near 1,000 characters.
+  Pattern extends `${infer Text}:${infer Rest}`
+    ? Text extends `${string}${"\\" | "("}${string}`
+      ? OneCharacter<Pattern, Found>
+    : ParamName<Rest> extends
       [infer Name extends string, infer After extends string] ? RequiredNames<
         After,
         Name extends "" ? Found
@@ -43,8 +39,22 @@ type RequiredNames<
           : Found
       >
     : Found
-  : RequiredNames<Rest, Found>
-  : Found;
+    // No `:` left: no name left either.
+    : Found;
+
+/** {@linkcode RequiredNames} past the first character of `Pattern`. */
+type OneCharacter<Pattern extends string, Found extends string> =
+  Pattern extends `${infer Char}${infer Rest}`
+    ? Char extends "\\"
+      ? Rest extends `${string}${infer Escaped}` ? RequiredNames<Escaped, Found>
+      : Found
+    : Char extends "("
+      ? Rest extends `${infer Group})${infer After}`
+        ? Group extends `${string}(${string}` | `${string}\\` ? Found
+        : RequiredNames<After, Found>
+      : Found
+    : RequiredNames<Rest, Found>
+    : Found;
 
 /** The characters of `Text`, as a union. */
 type Chars<Text extends string, Found extends string = never> = Text extends

@@ -458,7 +458,19 @@ function decoded(
         return INVALID;
       }
     }
-    params[names[i]!] = value;
+    const name = names[i]!;
+    // An own property even where `__proto__` is still Object.prototype's
+    // setter (`--unstable-unsafe-proto`, other runtimes).
+    if (name === "__proto__") {
+      Object.defineProperty(params, name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      params[name] = value;
+    }
   }
   return params;
 }

@@ -8,6 +8,7 @@ import {
 } from "./router.ts";
 import { serveHttp } from "./http.ts";
 import { readResponse } from "./_http_test_util.ts";
+import { denoCommand } from "../tests/_deno.ts";
 
 const NET: Deno.PermissionOptionsObject = { net: ["127.0.0.1"] };
 
@@ -27,6 +28,18 @@ function named(
 /** Compiles only if `Actual` and `Expected` are the same type. */
 type Same<Actual, Expected> = (<T>() => T extends Actual ? 1 : 2) extends
   (<T>() => T extends Expected ? 1 : 2) ? true : false;
+
+/** Compiles only if every type given is `true`. */
+function assertTypes<_ extends readonly true[]>(): void {}
+
+/** `Text` twice over. */
+type Twice<Text extends string> = `${Text}${Text}`;
+/** 4,096 characters of path. */
+type Long = Twice<
+  Twice<
+    Twice<Twice<Twice<Twice<Twice<Twice<Twice<Twice<Twice<Twice<"a">>>>>>>>>>
+  >
+>;
 
 /** The named keys of a params type (its index signature left out). */
 type Sure<Params> = keyof {
@@ -486,7 +499,7 @@ Deno.test({
   permissions: {},
   async fn() {
     // Names that always match are strings; the rest keep RouteParams' type.
-    const sure: [
+    assertTypes<[
       Same<Sure<PatternParams<"/users/:id">>, "id">,
       Same<Sure<PatternParams<"/a/:from-:to/:rest+">>, "from" | "to" | "rest">,
       Same<
@@ -504,29 +517,13 @@ Deno.test({
       Same<Sure<PatternParams<"/api/:id/x" | "/api/:id?">>, never>,
       Same<Sure<PatternParams<"/a/:id" | "/b/:other">>, never>,
       Same<Sure<PatternParams<"/a/:id/:x" | "/b/:id">>, "id">,
+      // Long patterns compile (a step per character stopped near 1,000).
+      Same<Sure<PatternParams<`/${Long}/:z/${Long}:y`>>, "z" | "y">,
       // Template holes may hold anything, a "{" or a "?" included.
       Same<PatternParams<`/a/:id/${string}`>, RouteParams>,
       Same<PatternParams<`${string}/:id`>, RouteParams>,
       Same<PatternParams<URLPattern>, RouteParams>,
-    ] = [
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-    ];
-    assertEquals(sure.length, 16);
+    ]>();
 
     const seen: unknown[] = [];
     using app = createFetchHandler(router([
@@ -574,6 +571,35 @@ Deno.test({
     assertEquals(JSON.parse((await call(plain, "http://h/users/7")).body), {
       name: "user",
       params: { id: "7" },
+    });
+  },
+});
+
+Deno.test({
+  name: "router() gives a :__proto__ parameter as an own property",
+  permissions: { run: ["deno"], read: ["../shared/std-offline"] },
+  async fn() {
+    // Where Object.prototype still has its `__proto__` setter, assigning
+    // would set the prototype instead; Deno removes the setter by default.
+    const script = `
+      import { router } from "./server/router.ts";
+      const app = router([{
+        pattern: "/p/:__proto__",
+        handler: (_r, _c, params) =>
+          Response.json({ keys: Object.keys(params), value: params.__proto__ }),
+      }]);
+      console.log(await (await app(new Request("http://h/p/abc"), {})).text());
+    `;
+    const { code, stdout, stderr } = await denoCommand("eval", [
+      "--unstable-unsafe-proto",
+      script,
+    ], { stdout: "piped", stderr: "piped" }).output();
+    const decoder = new TextDecoder();
+    assertEquals(decoder.decode(stderr), "");
+    assertEquals(code, 0);
+    assertEquals(JSON.parse(decoder.decode(stdout)), {
+      keys: ["__proto__"],
+      value: "abc",
     });
   },
 });
