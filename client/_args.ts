@@ -85,7 +85,11 @@ export function refuseForeign(
   where: string,
 ): void {
   for (const name in foreign) {
-    if (Object.hasOwn(options, name)) {
+    // Own properties only: a Request given as options has `json()`.
+    if (
+      Object.hasOwn(options, name) &&
+      (options as Record<string, unknown>)[name] !== undefined
+    ) {
       throw new TypeError(
         `${where}: "${name}" is not an option here: ${foreign[name]}`,
       );

@@ -82,17 +82,19 @@ export function pages<T>(
 
 /** `start` as an absolute URL, or a TypeError naming it. */
 function firstUrl(sender: Sender, start: string | URL): string {
+  let cause: unknown;
   if (typeof start === "string" || start instanceof URL) {
     try {
       return sender.url(start);
-    } catch {
-      // Quoted below, as the caller wrote it.
+    } catch (error) {
+      cause = error;
     }
   }
   throw new TypeError(
-    `${WHERE}: "start" must be an absolute URL (or one relative to the client's baseUrl), received ${
+    `${WHERE}: "start" must be a valid URL (relative ones need a client's baseUrl), received ${
       show(typeof start === "object" && start !== null ? String(start) : start)
     }`,
+    { cause },
   );
 }
 

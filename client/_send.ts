@@ -538,7 +538,9 @@ function logHookError(error: unknown): void {
 const SCHEME = /^[a-z][a-z\d+.-]*:/i;
 
 function parseUrl(input: string | URL, base: URL | undefined): URL {
-  if (typeof input !== "string" && !(input instanceof URL)) {
+  if (
+    base !== undefined && typeof input !== "string" && !(input instanceof URL)
+  ) {
     // `new URL(null, base)` would make "null" a path.
     throw new TypeError(
       `Cannot request: the input must be a URL string, a URL or a Request, received ${

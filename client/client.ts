@@ -384,7 +384,8 @@ export class Client implements AsyncDisposable {
     options?: Omit<RequestOptions, "method">,
   ): Promise<Response> {
     // Anything but an object is refused by the call, as by the others.
-    const object = typeof options === "object" && options !== null;
+    const object = options === undefined ||
+      (typeof options === "object" && options !== null);
     return this.#call(
       input,
       object ? { ...options, method: "GET" } : options,

@@ -419,7 +419,7 @@ Deno.test("paginate() rejects bad options at once", { permissions: {} }, () => {
     assertThrows(
       () => paginate(start as never),
       TypeError,
-      `Cannot paginate: "start" must be an absolute URL (or one relative to the client's baseUrl), received ${received}`,
+      `Cannot paginate: "start" must be a valid URL (relative ones need a client's baseUrl), received ${received}`,
     );
   }
   // Request options are checked at the call too, not at the first page.

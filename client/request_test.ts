@@ -587,6 +587,14 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
           TypeError,
           `Cannot request: "${name}" is not an option here: ${hint}`,
         );
+        // Given as undefined, it is absent, as any fetch option is: the
+        // call goes on (to a port fetch blocks).
+        await assertRejects(
+          () =>
+            fetchJson("http://127.0.0.1:9/", { [name]: undefined } as never),
+          TypeError,
+          'Cannot GET "http://127.0.0.1:9/"',
+        );
       }
     },
   );

@@ -167,7 +167,8 @@ export interface WriteFileAtomicOptions {
  * @throws {TypeError} When `path` (e.g. a `file:` URL with a host, or a
  * name like `.x.aio-0123456789ab.tmp`), `data`, a chunk, `options` or an
  * option is invalid.
- * @throws {RangeError} When `mode` is out of range.
+ * @throws {RangeError} When `mode` is a number but not an integer from 0 to
+ * 0o7777.
  * @throws {Deno.errors.NotFound} When the directory does not exist.
  * @throws {Deno.errors.IsADirectory} When `path` is a directory.
  * @throws {Deno.errors.PermissionDenied} When the directory is not writable

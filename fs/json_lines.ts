@@ -133,6 +133,8 @@ const BLANK = /^[ \t\r\n]*$/;
  * @throws {Deno.errors.NotFound} From the iteration, when the file does not
  * exist; like every file-system error, with Deno's error as `cause`.
  * @throws {TypeError} When `path`, `options` or an option is invalid.
+ * @throws {RangeError} When `maxLineLength` is a number other than a
+ * positive integer or `Infinity`.
  *
  * @example Reading records
  * ```ts
@@ -240,6 +242,8 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
  * function, a BigInt, a cycle; the message names the value's position), or
  * an argument or `options` is invalid. An atomic write then leaves the file
  * as it was.
+ * @throws {RangeError} When `mode` is a number but not an integer from 0 to
+ * 0o7777.
  * @throws {Deno.errors.NotFound} When the directory does not exist; like
  * every file-system error, with Deno's error as `cause`.
  * @throws {Deno.errors.NotSupported} When `atomic` and `path` is a FIFO, a

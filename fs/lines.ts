@@ -508,7 +508,8 @@ async function* batchesAsync(
  * @throws {TypeError} When a line is not a string or contains a line break
  * (the file is then left as it was when `atomic`), or `options` or an
  * option is invalid.
- * @throws {RangeError} When `mode` is out of range.
+ * @throws {RangeError} When `mode` is a number but not an integer from 0 to
+ * 0o7777.
  * @throws {Deno.errors.NotFound} When the directory does not exist; every
  * error of the file system keeps Deno's class, names the path, and has
  * Deno's error as its `cause`.

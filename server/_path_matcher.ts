@@ -24,10 +24,11 @@ const SLASH = 47;
 
 /**
  * The table of {@linkcode PathMatcher.match}, shared: a match runs start to
- * end without awaiting, so no two use it at once. It grows to the largest
- * table needed so far.
+ * end without awaiting, so no two use it at once. A larger table (a long
+ * path, many tokens) is made for its match alone, so that one hostile path
+ * does not keep its memory.
  */
-let scratch = new Uint8Array(1024);
+const scratch = new Uint8Array(64 * 1024);
 
 /** A compiled pathname pattern of text, `:name` and `*`. */
 export class PathMatcher {
@@ -76,10 +77,10 @@ export class PathMatcher {
     }
     const width = path.length + 1;
     const size = (tokens.length + 1) * width;
-    if (scratch.length < size) scratch = new Uint8Array(size);
     // ends[i * width + p] = 1 when tokens i.. match path.slice(p) exactly.
-    const ends = scratch;
-    ends.fill(0, 0, size);
+    const ends = size <= scratch.length
+      ? scratch.fill(0, 0, size)
+      : new Uint8Array(size);
     ends[tokens.length * width + path.length] = 1;
     for (let i = tokens.length - 1; i >= 0; i--) {
       const token = tokens[i]!;

@@ -12,9 +12,13 @@
  *
  * @ignore Internal to `PatternParams` (in server/router.ts).
  */
-export type SureNames<Pattern extends string> =
-  keyof (Pattern extends `${string}{${string}` ? Record<never, 0>
-    : Record<RequiredNames<Pattern>, 0>);
+export type SureNames<Pattern extends string> = keyof (
+  // A member with a `{...}` group, or a template with `${string}` parts
+  // (which may hold anything), has none.
+  Pattern extends `${string}{${string}` ? Record<never, 0>
+    : Record<never, never> extends Record<Pattern, unknown> ? Record<never, 0>
+    : Record<RequiredNames<Pattern>, 0>
+);
 
 /**
  * The `:name` parameters of a pathname pattern that always match, read from

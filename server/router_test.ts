@@ -522,6 +522,8 @@ Deno.test({
       // Template holes may hold anything, a "{" or a "?" included.
       Same<PatternParams<`/a/:id/${string}`>, RouteParams>,
       Same<PatternParams<`${string}/:id`>, RouteParams>,
+      Same<Sure<PatternParams<"/z/:id" | `/a/${string}:id/${string}`>>, never>,
+      Same<Sure<PatternParams<"/a/:id" | `/x/${number}/:id`>>, never>,
       Same<PatternParams<URLPattern>, RouteParams>,
     ]>();
 
