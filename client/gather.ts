@@ -552,7 +552,8 @@ export interface MapConcurrentOptions {
    * The most calls of `fn` running at once: a positive integer (not
    * `Infinity`, which would read an endless input forever). At most this
    * many finished results more wait for the consumer, so at most
-   * `2 * concurrency` inputs are held at any time.
+   * `2 * concurrency` inputs are held at any time (one more while a result
+   * is being handed over).
    *
    * @default {16}
    */
@@ -580,7 +581,8 @@ export interface MapConcurrentOptions {
  *
  * Inputs are read lazily, only as slots free up, so an endless or
  * million-item input is never held in memory: at most `2 * concurrency`
- * inputs are started but not yet consumed. A promise that a sync iterable
+ * inputs are started but not yet consumed (one more while a result is being
+ * handed over). A promise that a sync iterable
  * yields is awaited before it is passed to `fn`, as `for await` does.
  *
  * Each call gets an `AbortSignal` that aborts when the run stops early:
@@ -768,7 +770,12 @@ async function* mapLoop<T, R>(
     try {
       result = fn(item, signal, index++);
     } catch (error) {
-      result = Promise.reject(error);
+      // Failed at once: no more inputs are read, so their errors cannot
+      // come first.
+      running--;
+      held--;
+      fail(error, abortError("Cannot finish call: another call failed", error));
+      return;
     }
     Promise.resolve(result).then((value) => {
       running--;

@@ -1170,3 +1170,29 @@ Deno.test("mapConcurrent() gives fn each input's index", {
     if (ordered) assertEquals(results, ["a0", "b1", "c2", "d3"]);
   }
 });
+
+Deno.test("mapConcurrent() throws fn's synchronous error before reading on", {
+  permissions: {},
+}, async () => {
+  let read = 0;
+  function* inputs() {
+    read++;
+    yield 0;
+    read++;
+    throw new Error("input failed");
+  }
+  await assertRejects(
+    async () => {
+      for await (
+        const _ of mapConcurrent(inputs(), () => {
+          throw new Error("fn failed");
+        }, { concurrency: 2 })
+      ) {
+        // Nothing comes out.
+      }
+    },
+    Error,
+    "fn failed",
+  );
+  assertEquals(read, 1);
+});
