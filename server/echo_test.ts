@@ -142,31 +142,36 @@ Deno.test({
     using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     using _client = await Deno.connect({ port: listener.addr.port });
     using conn = await listener.accept();
-    await assertRejects(
-      () => echo(conn, { bufferSize: 0 }),
-      RangeError,
-      'Cannot echo: "bufferSize" must be a positive integer, received 0',
-    );
-    await assertRejects(
-      () => echo(conn, { bufferSize: Infinity }),
-      RangeError,
-      'Cannot echo: "bufferSize" must be a positive integer, received Infinity',
-    );
-    await assertRejects(
-      () => echo(conn, { bufferSize: "1024" as unknown as number }),
-      TypeError,
-      'Cannot echo: "bufferSize" must be a positive integer, received "1024"',
-    );
-    await assertRejects(
-      () => echo(null as never),
-      TypeError,
-      'Cannot echo: "conn" must be a Deno.Conn, received null',
-    );
-    await assertRejects(
-      () => echo(conn, { signal: "stop" as unknown as AbortSignal }),
-      TypeError,
-      'Cannot echo: "signal" must be an AbortSignal, received "stop"',
-    );
+    const cases: [() => Promise<void>, typeof Error, string][] = [
+      [
+        () => echo(conn, { bufferSize: 0 }),
+        RangeError,
+        '"bufferSize" must be a positive integer, received 0',
+      ],
+      [
+        () => echo(conn, { bufferSize: Infinity }),
+        RangeError,
+        '"bufferSize" must be a positive integer, received Infinity',
+      ],
+      [
+        () => echo(conn, { bufferSize: "1024" as never }),
+        TypeError,
+        '"bufferSize" must be a positive integer, received "1024"',
+      ],
+      [
+        () => echo(null as never),
+        TypeError,
+        '"conn" must be a Deno.Conn, received null',
+      ],
+      [
+        () => echo(conn, { signal: "stop" as never }),
+        TypeError,
+        '"signal" must be an AbortSignal, received "stop"',
+      ],
+    ];
+    for (const [call, ErrorClass, message] of cases) {
+      await assertRejects(call, ErrorClass, `Cannot echo: ${message}`);
+    }
   },
 });
 
