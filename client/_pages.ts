@@ -92,7 +92,7 @@ function firstUrl(sender: Sender, start: string | URL): string {
   }
   throw new TypeError(
     `${WHERE}: "start" must be a valid URL (relative ones need a client's baseUrl), received ${
-      show(typeof start === "object" && start !== null ? String(start) : start)
+      show(start)
     }`,
     { cause },
   );
