@@ -83,11 +83,11 @@ export type PatternParams<Pattern> = [Pattern] extends [string]
 /**
  * Answers a request that matched a route.
  *
- * @param request The request.
- * @param context The request's signal, client address and start time.
  * @typeParam Params The parameters' type: {@linkcode RouteParams}, or for a
  * route given to {@linkcode router} with a literal pattern, its
  * {@linkcode PatternParams}.
+ * @param request The request.
+ * @param context The request's signal, client address and start time.
  * @param params The decoded path parameters of the route's pattern.
  * @returns The response.
  *
@@ -125,6 +125,9 @@ export type RouteHandler<Params extends RouteParams = RouteParams> = (
 
 /**
  * One route of a {@linkcode router}.
+ *
+ * @typeParam Pattern Its pattern's type: a literal types the handler's
+ * params (see {@linkcode PatternParams}).
  *
  * @example Methods, a URLPattern, and a route for every method
  * ```ts
@@ -244,14 +247,16 @@ const SIMPLE_PATTERN =
  * `URLPattern` semantics throughout (case sensitive, no trailing-slash
  * folding, dot segments resolved).
  *
+ * @typeParam Patterns The routes' patterns, inferred: each literal one types
+ * its handler's params (see {@linkcode PatternParams}).
  * @param routes The routes, tried in order.
  * @param options A handler for unmatched requests.
  * @returns A handler for {@linkcode serveHttp} or
  * {@linkcode createFetchHandler}.
  * @throws {TypeError} If `routes` is not an array, `options` not an object
  * or `notFound` not a function; if a route has a method that is not an HTTP
- * token, no handler, an invalid pattern, or a
- * pattern string that does not start with `/`.
+ * token, no handler, an invalid pattern, or a pattern string that does not
+ * start with `/`.
  *
  * @example Two routes and what the router answers
  * ```ts
