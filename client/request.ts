@@ -224,6 +224,8 @@ export function fetchText(
  * @param options Fetch options and {@linkcode RequestOptions}.
  * @returns The parsed body.
  * @throws {ParseError} If the body is not JSON; the message quotes its start.
+ * An empty body (a 204 included) is not JSON either: use `request()` for an
+ * endpoint that may answer without content.
  * @throws {TypeError} If the URL is not valid or its port is one `fetch`
  * blocks, or an option has the wrong type.
  * @throws {RangeError} If a timeout or retry option is out of range.
