@@ -410,7 +410,9 @@ export function prepareTarget(
     fetchInput = url.href;
     method = (given ?? "GET").toUpperCase();
   }
-  if ((method === "GET" || method === "HEAD") && body != null) {
+  const bodied = body != null ||
+    (body === undefined && input instanceof Request && input.body !== null);
+  if ((method === "GET" || method === "HEAD") && bodied) {
     throw new TypeError(
       `Cannot ${method} "${url.href}": a ${method} request cannot have a body`,
     );
@@ -538,19 +540,21 @@ function logHookError(error: unknown): void {
 const SCHEME = /^[a-z][a-z\d+.-]*:/i;
 
 function parseUrl(input: string | URL, base: URL | undefined): URL {
-  if (
-    base !== undefined && typeof input !== "string" && !(input instanceof URL)
-  ) {
-    // `new URL(null, base)` would make "null" a path.
-    throw new TypeError(
+  const notUrl = () =>
+    new TypeError(
       `Cannot request: the input must be a URL string, a URL or a Request, received ${
         show(input)
       }`,
     );
-  }
+  const other = typeof input !== "string" && !(input instanceof URL);
+  // `new URL(null, base)` would make "null" a path.
+  if (other && base !== undefined) throw notUrl();
   try {
     return new URL(input, base);
   } catch (error) {
+    // Without a base, fetch takes what stringifies to a URL; what does not
+    // is named as it is, not as a relative URL.
+    if (other) throw notUrl();
     const relative = base === undefined && !SCHEME.test(String(input));
     throw new TypeError(
       `Cannot request ${JSON.stringify(String(input))}: not a valid URL${

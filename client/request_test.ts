@@ -598,6 +598,28 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
       }
     },
   );
+  await t.step("an input that is not a URL, without a base URL", async () => {
+    for (
+      const [input, received] of [[null, "null"], [5, "5"], [{}, "an object"]]
+    ) {
+      await assertRejects(
+        () => request(input as never),
+        TypeError,
+        `Cannot request: the input must be a URL string, a URL or a Request, received ${received}`,
+      );
+    }
+  });
+  await t.step("a Request with a body, sent as GET", async () => {
+    const posted = new Request("http://127.0.0.1:9/p", {
+      method: "POST",
+      body: "x",
+    });
+    await assertRejects(
+      () => request(posted, { method: "GET" }),
+      TypeError,
+      'Cannot GET "http://127.0.0.1:9/p": a GET request cannot have a body',
+    );
+  });
   await t.step("a method that is not a string", async () => {
     for (
       const [method, received] of [[5, "5"], [null, "null"], [{}, "an object"]]
