@@ -53,16 +53,7 @@ export function pages<T>(
       maxPages,
     );
   }
-  if (
-    next !== undefined && typeof next !== "string" &&
-    typeof next !== "function"
-  ) {
-    throw new TypeError(
-      `${WHERE}: "next" must be a JSON field path or a function, received ${
-        show(next)
-      }`,
-    );
-  }
+  checkNext(next, WHERE);
   if (parse !== undefined && typeof parse !== "function") {
     throw new TypeError(
       `${WHERE}: "parse" must be a function, received ${show(parse)}`,
@@ -78,6 +69,23 @@ export function pages<T>(
     maxPages,
     requestOptions,
   );
+}
+
+/**
+ * Throws a `TypeError` unless `next` is left out, a JSON field path or a
+ * function; `where` starts the message.
+ */
+export function checkNext(next: unknown, where: string): void {
+  if (
+    next !== undefined && typeof next !== "string" &&
+    typeof next !== "function"
+  ) {
+    throw new TypeError(
+      `${where}: "next" must be a JSON field path or a function, received ${
+        show(next)
+      }`,
+    );
+  }
 }
 
 /** `start` as an absolute URL, or a TypeError naming it. */

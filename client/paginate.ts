@@ -37,7 +37,7 @@
  */
 
 import { show } from "../_show.ts";
-import { nextUrl, pages } from "./_pages.ts";
+import { checkNext, nextUrl, pages } from "./_pages.ts";
 import { DEFAULT_SENDER } from "./_send.ts";
 import type { RequestOptions } from "./request.ts";
 
@@ -330,16 +330,7 @@ export async function nextPageUrl<T>(
       }`,
     );
   }
-  if (
-    next !== undefined && typeof next !== "string" &&
-    typeof next !== "function"
-  ) {
-    throw new TypeError(
-      `Cannot find the next page: "next" must be a JSON field path or a function, received ${
-        show(next)
-      }`,
-    );
-  }
+  checkNext(next, "Cannot find the next page");
   return await nextUrl(next, page);
 }
 
