@@ -8,7 +8,12 @@
 import { show } from "../_show.ts";
 import { abortError } from "./_abort.ts";
 import { copyResponse } from "./_body.ts";
-import { badNumber, checkBoolean, refuseForeign } from "./_args.ts";
+import {
+  badNumber,
+  checkBoolean,
+  checkOptions,
+  refuseForeign,
+} from "./_args.ts";
 import { request } from "./request.ts";
 import type { TaskFunction, TaskValue } from "./task_group.ts";
 
@@ -356,18 +361,13 @@ function checkedGather(
   tasks: readonly GatherTask[],
   options: GatherOptions,
 ): Promise<unknown[]> {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot gather: "options" must be an object, received ${show(options)}`,
-    );
-  }
   const {
     concurrency = Infinity,
     signal,
     settle = false,
     onProgress,
     request: send = request,
-  } = options;
+  } = checkOptions(options, "Cannot gather");
   if (!Array.isArray(tasks)) {
     throw new TypeError(
       `Cannot gather: "tasks" must be an array, received ${show(tasks)}`,
@@ -375,13 +375,6 @@ function checkedGather(
   }
   refuseForeign(options, FOREIGN_OPTIONS, "Cannot gather");
   checkBoolean("Cannot gather", "settle", settle);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot gather: "signal" must be an AbortSignal, received ${
-        show(signal)
-      }`,
-    );
-  }
   if (typeof send !== "function") {
     throw new TypeError(
       `Cannot gather: "request" must be a function, received ${show(send)}`,
@@ -662,14 +655,10 @@ export function mapConcurrent<T, R>(
   fn: (item: T, signal: AbortSignal, index: number) => R | PromiseLike<R>,
   options: MapConcurrentOptions = {},
 ): AsyncGenerator<Awaited<R>, void, undefined> {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot map concurrently: "options" must be an object, received ${
-        show(options)
-      }`,
-    );
-  }
-  const { concurrency = 16, ordered = true, signal } = options;
+  const { concurrency = 16, ordered = true, signal } = checkOptions(
+    options,
+    "Cannot map concurrently",
+  );
   if (!isIterable(iterable)) {
     throw new TypeError(
       `Cannot map concurrently: "iterable" must be an iterable or an async iterable, received ${
@@ -680,13 +669,6 @@ export function mapConcurrent<T, R>(
   if (typeof fn !== "function") {
     throw new TypeError(
       `Cannot map concurrently: "fn" must be a function, received ${show(fn)}`,
-    );
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot map concurrently: "signal" must be an AbortSignal, received ${
-        show(signal)
-      }`,
     );
   }
   if (!Number.isInteger(concurrency) || concurrency < 1) {
