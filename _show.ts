@@ -1,7 +1,8 @@
 /**
  * How the library's messages show the values they name: what an argument
  * error received (`Cannot gather: "concurrency" must be ..., received "5"`),
- * excerpts of text from a peer or a file, and network addresses. Private to
+ * excerpts of text from a peer or a file, and network addresses; and the
+ * one argument check every area shares, of a `signal` option. Private to
  * the package.
  *
  * @module
@@ -82,4 +83,16 @@ export function escapeInvisible(text: string): string {
       ? `\\u{${code.toString(16)}}`
       : `\\u${code.toString(16).padStart(4, "0")}`;
   });
+}
+
+/**
+ * Throws a `TypeError` unless `signal` is `undefined` or an `AbortSignal`;
+ * `where` starts the message (`Cannot serve`).
+ */
+export function checkSignal(signal: unknown, where: string): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `${where}: "signal" must be an AbortSignal, received ${show(signal)}`,
+    );
+  }
 }

@@ -1,5 +1,11 @@
-import { assertEquals } from "@std/assert";
-import { escapeInvisible, excerpt, formatAddr, show } from "./_show.ts";
+import { assertEquals, assertThrows } from "@std/assert";
+import {
+  checkSignal,
+  escapeInvisible,
+  excerpt,
+  formatAddr,
+  show,
+} from "./_show.ts";
 
 /** A revoked Proxy: inspecting it throws. */
 function revoked(): object {
@@ -77,5 +83,19 @@ Deno.test({
     assertEquals(formatAddr(addr("127.0.0.1")), "127.0.0.1:80");
     assertEquals(formatAddr(addr("::1")), "[::1]:80");
     assertEquals(formatAddr(addr("[::1]")), "[::1]:80");
+  },
+});
+
+Deno.test({
+  name: "checkSignal() takes an AbortSignal or nothing",
+  permissions: "none",
+  fn() {
+    checkSignal(undefined, "Cannot wait");
+    checkSignal(new AbortController().signal, "Cannot wait");
+    assertThrows(
+      () => checkSignal({}, "Cannot wait"),
+      TypeError,
+      'Cannot wait: "signal" must be an AbortSignal, received an object',
+    );
   },
 });

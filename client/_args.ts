@@ -5,7 +5,7 @@
  * @module
  */
 
-import { show } from "../_show.ts";
+import { checkSignal, show } from "../_show.ts";
 
 /**
  * The error for a bad numeric option, `${where}: "${name}" must be ${must},
@@ -66,12 +66,7 @@ export function checkOptions<
   where: string,
 ): T {
   checkObject(options, where);
-  const { signal } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `${where}: "signal" must be an AbortSignal, received ${show(signal)}`,
-    );
-  }
+  checkSignal(options.signal, where);
   return options;
 }
 

@@ -13,7 +13,12 @@
  */
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
-import { escapeInvisible, excerpt as cut, show } from "../_show.ts";
+import {
+  checkSignal,
+  escapeInvisible,
+  excerpt as cut,
+  show,
+} from "../_show.ts";
 import { TimeoutError } from "../errors.ts";
 import {
   badNumber,
@@ -179,11 +184,7 @@ export function resolvePolicy(
   refuseForeign(options, FOREIGN_REQUEST_OPTIONS, where);
   const { signal, timeout, totalTimeout, retry, throwHttpErrors } = options;
   // null is no signal, as for fetch: a RequestInit passes as it is.
-  if (signal != null && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `${where}: "signal" must be an AbortSignal, received ${show(signal)}`,
-    );
-  }
+  checkSignal(signal ?? undefined, where);
   if (
     timeout === undefined && totalTimeout === undefined &&
     retry === undefined && throwHttpErrors === undefined

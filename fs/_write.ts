@@ -4,7 +4,7 @@
 // written as they are. Nothing is ever held in memory beyond one buffer.
 
 import { abortable } from "jsr:@std/async@^1.5.0/abortable";
-import { show } from "../_show.ts";
+import { checkSignal, show } from "../_show.ts";
 import { type Fail, fsCall } from "./_errors.ts";
 import { checkOptions } from "./_path.ts";
 import type { WriteFileAtomicData as Data } from "./atomic.ts";
@@ -160,11 +160,7 @@ export function checkWriteOptions(
       `${context}: "fsync" must be a boolean, received ${show(fsync)}`,
     );
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `${context}: "signal" must be an AbortSignal, received ${show(signal)}`,
-    );
-  }
+  checkSignal(signal, context);
 }
 
 /**

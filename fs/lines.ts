@@ -7,7 +7,7 @@
 
 import { abortable } from "jsr:@std/async@^1.5.0/abortable";
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
-import { show } from "../_show.ts";
+import { checkSignal, show } from "../_show.ts";
 import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
 import { type LineCount, lineSource } from "./_line_source.ts";
 import { toPath, WINDOWS } from "../_file_path.ts";
@@ -190,11 +190,7 @@ export function readLines(
       }`,
     );
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `${context}: "signal" must be an AbortSignal, received ${show(signal)}`,
-    );
-  }
+  checkSignal(signal, context);
   return new Lines(file, maxLineLength, signal);
 }
 

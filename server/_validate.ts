@@ -7,7 +7,7 @@
  * @module
  */
 
-import { formatAddr, show } from "../_show.ts";
+import { checkSignal, formatAddr, show } from "../_show.ts";
 
 /**
  * The longest delay `setTimeout` honours; a longer one fires at once. A
@@ -94,13 +94,7 @@ export function assertPort(value: unknown): void {
  * `action` names what cannot be done (`serve`, `echo`).
  */
 export function assertSignal(signal: unknown, action = "serve"): void {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot ${action}: "signal" must be an AbortSignal, received ${
-        show(signal)
-      }`,
-    );
-  }
+  checkSignal(signal, `Cannot ${action}`);
 }
 
 /**
