@@ -497,7 +497,7 @@ class CompiledRoute {
   #segments: (string | undefined)[] | undefined;
   /** For other `:name` / `*` patterns. */
   #matcher: PathMatcher | undefined;
-  #names: string[] = [];
+  #names: readonly string[] = [];
   #pattern: URLPattern | undefined;
 
   constructor(route: Route, index: number) {
@@ -569,7 +569,7 @@ class CompiledRoute {
           .map((segment) => segment.slice(1));
       } else {
         this.#matcher = new PathMatcher(path);
-        this.#names = [...this.#matcher.names];
+        this.#names = this.#matcher.names;
       }
       const first = segments[0]!;
       this.kind = /[:*]/.test(first) ? "any" : "segment";
