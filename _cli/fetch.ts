@@ -8,6 +8,7 @@ import { Client } from "../client/client.ts";
 import { mapConcurrent } from "../client/gather.ts";
 import { HttpError, RequestError } from "../client/errors.ts";
 import { TimeoutError } from "../errors.ts";
+import { escapeInvisible, excerpt } from "../_show.ts";
 import {
   describeFlags,
   outPath,
@@ -17,7 +18,13 @@ import {
   wholeNumber,
 } from "./args.ts";
 import { ProgressReporter } from "./progress.ts";
-import { type Io, readStdinLines, writeLine, writeRecords } from "./io.ts";
+import {
+  type Io,
+  MAX_STDIN_LINE,
+  readStdinLines,
+  writeLine,
+  writeRecords,
+} from "./io.ts";
 
 /** The outcome of one URL, as written to the results. */
 export interface FetchRecord {
@@ -145,7 +152,10 @@ export const FETCH_USAGE = `usage: aio fetch [options] <url...|->
 Fetches every URL at once (at most --concurrency in flight) and writes one
 JSON line per URL, in input order: {"url","status","bytes","ms","retries","error"?}.
 URLs come from the arguments, or one per line from standard input with "-"
-(or no argument when input is piped). Progress goes to standard error: a bar
+(or no argument when input is piped; UTF-8, lines of up to ${
+  MAX_STDIN_LINE.toLocaleString("en-US")
+} characters,
+blank lines and # comments skipped). Progress goes to standard error: a bar
 on a terminal, plain lines otherwise. Exits 1 if any URL failed.
 
 options:
@@ -165,7 +175,7 @@ export function checkUrls(inputs: string[], action = "fetch"): string[] {
       url = new URL(input);
     } catch {
       throw new UsageError(
-        `Cannot ${action} "${input}": ${
+        `Cannot ${action} ${quoted(input)}: ${
           URL.canParse(input, "http://localhost/")
             ? "not an absolute"
             : "not a valid"
@@ -174,11 +184,16 @@ export function checkUrls(inputs: string[], action = "fetch"): string[] {
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new UsageError(
-        `Cannot ${action} "${input}": only http and https URLs`,
+        `Cannot ${action} ${quoted(input)}: only http and https URLs`,
       );
     }
     return url.href;
   });
+}
+
+/** `input` for a message: quoted, escaped and cut, as it may be anything piped in. */
+function quoted(input: string): string {
+  return escapeInvisible(JSON.stringify(excerpt(input, 200)));
 }
 
 /** Runs `aio fetch`. */

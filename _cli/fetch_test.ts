@@ -1,7 +1,13 @@
-import { assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import {
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import { httpResponse, rawServer } from "../tests/_loopback.ts";
 import { Client } from "../client/client.ts";
-import { fetchCommand, fetchRecord } from "./fetch.ts";
+import { UsageError } from "./args.ts";
+import { checkUrls, fetchCommand, fetchRecord } from "./fetch.ts";
 import type { Io, Output } from "./io.ts";
 
 function output(terminal: boolean, onWrite?: () => void) {
@@ -149,4 +155,19 @@ Deno.test("fetchRecord() keeps only the reason of an error about its URL", async
   assertEquals(record.status, null);
   assertEquals(record.error?.startsWith("Cannot GET"), false, record.error);
   assertStringIncludes(record.error!, "port 1");
+});
+
+Deno.test("checkUrls() quotes a bad input escaped and cut", () => {
+  const input = `\u001b[31mhttp//${"x".repeat(100_000)}`;
+  const error = assertThrows(() => checkUrls(["http://a/", input]), UsageError);
+  assertEquals(
+    error.message,
+    `Cannot fetch "\\u001b[31mhttp//${"x".repeat(189)}…": not an absolute URL`,
+  );
+  assertThrows(
+    () => checkUrls(["ftp://x/\u202Eexe.txt"], "crawl"),
+    UsageError,
+    'Cannot crawl "ftp://x/\\u202eexe.txt": only http and https URLs',
+  );
+  assertEquals(checkUrls(["http://A/b c"]), ["http://a/b%20c"]);
 });

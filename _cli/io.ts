@@ -8,6 +8,7 @@
 import { abortable } from "jsr:@std/async@^1.5.0/abortable";
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { writeJsonLines } from "../fs/json_lines.ts";
+import { LineDecoder } from "../_line_decoder.ts";
 import type { ProgressReporter, ProgressSink } from "./progress.ts";
 
 /** A byte sink written with backpressure (`Deno.stdout` fits). */
@@ -58,29 +59,42 @@ export async function writeLine(out: Output, text: string): Promise<void> {
 }
 
 /**
+ * The longest line `readStdinLines` takes: far past any URL a server
+ * accepts (8 KiB is common), and a bound on what one line may hold.
+ */
+export const MAX_STDIN_LINE = 65_536;
+
+/**
  * The non-blank lines of standard input that are not `#` comments; rejects
  * with the reason as soon as `signal` aborts (Ctrl-C while a terminal or a
- * pipe has not ended the input).
+ * pipe has not ended the input). A line longer than
+ * {@linkcode MAX_STDIN_LINE} characters is a `LineTooLongError`, input that
+ * is not UTF-8 a `Deno.errors.InvalidData`, both naming the line.
  */
 export async function readStdinLines(
   stdin: ReadableStream<Uint8Array>,
   signal: AbortSignal,
 ): Promise<string[]> {
   const lines: string[] = [];
+  // Whole lines only reach the TextLineStream: a long line that arrives in
+  // many reads is never joined again at each one.
+  const decoder = new LineDecoder(MAX_STDIN_LINE, "from standard input");
   const reader = stdin
-    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(decoder)
     .pipeThrough(new TextLineStream())
     .getReader();
   try {
     while (true) {
       const { value, done } = await abortable(reader.read(), signal);
-      if (done) return lines;
+      if (done) break;
       const trimmed = value.trim();
       if (trimmed !== "" && !trimmed.startsWith("#")) lines.push(trimmed);
     }
   } finally {
     reader.cancel().catch(() => {});
   }
+  if (decoder.error) throw decoder.error;
+  return lines;
 }
 
 /**

@@ -8,7 +8,7 @@
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { formatAddr, show } from "../_show.ts";
 import { isServedPeerReset } from "./_connection.ts";
-import { LineDecoder } from "./_line_decoder.ts";
+import { LineDecoder } from "../_line_decoder.ts";
 import { assertFunction, assertLimit, assertOptions } from "./_validate.ts";
 import { writeAll } from "./_write_all.ts";
 import {

@@ -5,7 +5,7 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { TextLineStream } from "@std/streams/text-line-stream";
-import { LineTooLongError } from "../errors.ts";
+import { LineTooLongError } from "./errors.ts";
 import { LineDecoder } from "./_line_decoder.ts";
 
 const encoder = new TextEncoder();

@@ -1,11 +1,12 @@
 /**
  * Bytes to text, one complete line at a time, with the line length bounded
- * while the bytes arrive.
+ * while the bytes arrive: for `serveLines()` connections and the `aio`
+ * command's standard input. Private to the package.
  *
  * @module
  */
 
-import { LineTooLongError } from "../errors.ts";
+import { LineTooLongError } from "./errors.ts";
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
