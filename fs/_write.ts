@@ -249,7 +249,9 @@ export async function writeData(
       waiting = true;
       // A fresh race per chunk: racing every chunk against one long-lived
       // abort promise would leave a reaction, and the chunk, on it each time.
-      const step = signal ? await abortable(next(), signal) : await next();
+      const step = signal
+        ? await abortable(handled(next()), signal)
+        : await next();
       waiting = false;
       if (step.done) break;
       signal?.throwIfAborted();
@@ -260,6 +262,18 @@ export async function writeData(
     await cancel(error, waiting);
     throw error;
   }
+}
+
+/**
+ * `promise`, whose rejection counts as handled even if no one awaits it: a
+ * source that fails once the signal has aborted (a response body whose fetch
+ * the same signal cancels) must not crash the process after `abortable` has
+ * rejected with the reason, which some versions of it do without looking at
+ * `promise` at all.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 /**

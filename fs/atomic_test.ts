@@ -496,6 +496,22 @@ Deno.test({
             yield "a";
             abort();
           })()],
+        // As a response body does when its fetch has the same signal: the
+        // source's failure must not go unhandled and crash the process.
+        ["as the source fails because of it", (abort) => {
+          let calls = 0;
+          const iterator: AsyncIterator<string> = {
+            next() {
+              if (++calls === 1) {
+                return Promise.resolve({ done: false, value: "a" });
+              }
+              abort();
+              return Promise.reject(new Error("cancelled by the abort"));
+            },
+            return: () => Promise.resolve({ done: true, value: undefined }),
+          };
+          return { [Symbol.asyncIterator]: () => iterator };
+        }],
       ];
       for (const [label, source] of sources) {
         await t.step(label, async () => {
