@@ -68,7 +68,7 @@ const HTTP_FLAGS = {
   },
   "request-timeout": {
     type: "duration",
-    description: "time a request has to be answered (then 503)",
+    description: "time a handler has to answer a request (then 503)",
     default: "30s",
   },
   quiet: { type: "boolean", short: "q", description: "no access log" },

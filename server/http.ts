@@ -211,7 +211,9 @@ export interface FetchHandlerOptions {
    * {@linkcode TimeoutError} and the client gets a 503. One sweep per server
    * checks deadlines, so the 503 comes never before the timeout and up to a
    * tenth of it (at least 5 ms, at most 1 s) after it, plus the event
-   * loop's timer lag.
+   * loop's timer lag. It counts from the handler's call: `Deno.serve` sets
+   * no limit on the time a client takes to send its headers, nor on an
+   * idle keep-alive connection (see the README).
    * `Infinity`: no limit.
    *
    * @default {30000}
