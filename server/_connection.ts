@@ -191,3 +191,30 @@ const failures = new WeakSet<object>();
 export function isServedPeerReset(error: unknown): boolean {
   return isPeerReset(error) && failures.has(error as object);
 }
+
+/** What a TCP server calls with an error it reports. */
+export type OnTcpError = (
+  error: unknown,
+  conn: Deno.TcpConn | undefined,
+) => void;
+
+/** The default `onError`: the error and the peer's address, logged. */
+export function logError(error: unknown, conn: Deno.TcpConn | undefined): void {
+  const where = conn
+    ? `serving ${formatAddr(conn.remoteAddr)}`
+    : "accepting a connection";
+  console.error(`serveTcp: error ${where}:`, error);
+}
+
+/** Calls `onError`; what it throws in turn is logged, never rethrown. */
+export function report(
+  onError: OnTcpError,
+  error: unknown,
+  conn: Deno.TcpConn | undefined,
+): void {
+  try {
+    onError(error, conn);
+  } catch (onErrorError) {
+    console.error(onErrorError);
+  }
+}

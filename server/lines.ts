@@ -7,7 +7,12 @@
 
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { formatAddr, show } from "../_show.ts";
-import { isServedPeerReset } from "./_connection.ts";
+import {
+  isServedPeerReset,
+  logError,
+  type OnTcpError,
+  report,
+} from "./_connection.ts";
 import { LineDecoder } from "../_line_decoder.ts";
 import { assertFunction, assertLimit, assertOptions } from "./_validate.ts";
 import { writeAll } from "./_write_all.ts";
@@ -182,7 +187,10 @@ const BATCH_BYTES = 16 * 1024;
  * `error: line N is longer than M characters` (see `maxLineLength`) or
  * `error: line N is not valid UTF-8` (a `Deno.errors.InvalidData` goes to
  * `onError`, as `readLines()` throws for a file).
- * Lines before the bad one are all answered.
+ * Lines before the bad one are all answered. The connection is half-closed
+ * after the error line, and what the peer still sends is read and dropped
+ * for up to 3 s (until it closes, or is quiet for 0.5 s), so that a peer
+ * still sending gets the line rather than a reset.
  *
  * @param handler Answers one line; see {@linkcode LineHandler}.
  * @param options Those of {@linkcode serveTcp}, plus `maxLineLength`.
@@ -226,12 +234,13 @@ export function serveLines(
   options: ServeLinesOptions = {},
 ): TcpServer {
   assertOptions(options);
-  const { maxLineLength = 65536, ...tcpOptions } = options;
+  const { maxLineLength = 65536, onError = logError, ...tcpOptions } = options;
   assertFunction("handler", handler);
   assertLimit("maxLineLength", maxLineLength, { integer: true });
   return serveTcp(
-    (conn, context) => serveConnection(conn, context, handler, maxLineLength),
-    tcpOptions,
+    (conn, context) =>
+      serveConnection(conn, context, handler, maxLineLength, onError),
+    { ...tcpOptions, onError },
   );
 }
 
@@ -270,6 +279,7 @@ async function serveConnection(
   tcp: TcpContext,
   handler: LineHandler,
   maxLineLength: number,
+  onError: OnTcpError,
 ): Promise<void> {
   const { draining } = tcp;
   if (draining.aborted) return;
@@ -315,7 +325,49 @@ async function serveConnection(
       conn,
       encoder.encode(`error: line ${decoder.lines + 1} ${why}\n`),
     );
-    throw error;
+    report(onError, error, conn);
+    await linger(conn, draining);
+  }
+}
+
+/** The longest a connection closed for a bad line lingers. */
+const LINGER_MS = 3_000;
+/** How long it lingers without receiving anything. */
+const LINGER_QUIET_MS = 500;
+
+/**
+ * After an error line: half-closes `conn` (the peer reads the line, then the
+ * end), then reads and drops what the peer still sends until it closes its
+ * side, stops sending for {@linkcode LINGER_QUIET_MS}, {@linkcode LINGER_MS}
+ * pass, or the server shuts down. Closing with input unread would reset the
+ * connection, and a peer still sending the rest of a long line (a client that
+ * writes all its input before reading) would get the reset instead of the
+ * line.
+ */
+async function linger(conn: Deno.Conn, draining: AbortSignal): Promise<void> {
+  const buffer = new Uint8Array(65_536);
+  const end = performance.now() + LINGER_MS;
+  let stop!: () => void;
+  const stopped = new Promise<null>((resolve) => stop = () => resolve(null));
+  draining.addEventListener("abort", stop, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await conn.closeWrite();
+    while (!draining.aborted) {
+      const wait = Math.min(LINGER_QUIET_MS, end - performance.now());
+      if (wait <= 0) return;
+      const reading = conn.read(buffer);
+      // Still pending when the wait ends: closing the connection settles it.
+      reading.catch(() => {});
+      timer = setTimeout(stop, wait);
+      if (await Promise.race([reading, stopped]) === null) return;
+      clearTimeout(timer);
+    }
+  } catch {
+    // Reset by the peer, or stopped by the server (idle sweep): done.
+  } finally {
+    clearTimeout(timer);
+    draining.removeEventListener("abort", stop);
   }
 }
 

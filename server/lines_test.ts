@@ -257,6 +257,25 @@ Deno.test({
       ]);
       assertEquals(await readEof(conn), null);
     });
+
+    await t.step("to a client that sends all its input first", async () => {
+      const errors: unknown[] = [];
+      await using server = serveLines((line) => line, {
+        onError: (error) => errors.push(error),
+      });
+      // Far past the limit and the socket buffers: the server reads on
+      // after its error line, so the client's writes do not fail and the
+      // line is not lost to a reset.
+      const reply = await exchange(
+        server.addr.port,
+        `first\n${"x".repeat(4 * 1024 * 1024)}\nlast\n`,
+      );
+      assertEquals(
+        reply,
+        "first\nerror: line 2 is longer than 65536 characters\n",
+      );
+      assertEquals(errors.length, 1);
+    });
   },
 });
 

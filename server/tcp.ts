@@ -7,7 +7,14 @@
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { AioError, TimeoutError } from "../errors.ts";
 import { formatAddr } from "../_show.ts";
-import { Connection, isPeerReset, isServedPeerReset } from "./_connection.ts";
+import {
+  Connection,
+  isPeerReset,
+  isServedPeerReset,
+  logError,
+  type OnTcpError,
+  report,
+} from "./_connection.ts";
 import { IdleSweep } from "./_idle.ts";
 import {
   ACCEPT_RETRY_DELAY,
@@ -371,7 +378,7 @@ export function serveTcp(
 
 interface ServerOptions {
   signal: AbortSignal | undefined;
-  onError: (error: unknown, conn: Deno.TcpConn | undefined) => void;
+  onError: OnTcpError;
   maxConnections: number;
   idleTimeout: number;
   shutdownTimeout: number;
@@ -497,11 +504,7 @@ class Server implements TcpServer {
   }
 
   #report(error: unknown, conn: Deno.TcpConn | undefined): void {
-    try {
-      this.#options.onError(error, conn);
-    } catch (onErrorError) {
-      console.error(onErrorError);
-    }
+    report(this.#options.onError, error, conn);
   }
 
   async #close(): Promise<void> {
@@ -538,13 +541,6 @@ class Server implements TcpServer {
     this.#sweep?.[Symbol.dispose]();
     this.#finish();
   }
-}
-
-function logError(error: unknown, conn: Deno.TcpConn | undefined): void {
-  const where = conn
-    ? `serving ${formatAddr(conn.remoteAddr)}`
-    : "accepting a connection";
-  console.error(`serveTcp: error ${where}:`, error);
 }
 
 /** Whether accepting failed because the peer already reset the connection. */
