@@ -2,8 +2,8 @@
  * The `aio` command: the asyncio tutorial's programs, ready to run.
  *
  * ```sh
- * deno run -N -R -W jsr:@aio/aio/cli <command>       # or, once:
- * deno install -g -n aio -N -R -W jsr:@aio/aio/cli   # then: aio <command>
+ * deno run -N -R -W --unstable-no-legacy-abort jsr:@aio/aio/cli <command>      # or, once:
+ * deno install -g -n aio -N -R -W --unstable-no-legacy-abort jsr:@aio/aio/cli  # then: aio <command>
  * ```
  *
  * | command | what it does | permissions it needs |

@@ -3,7 +3,7 @@
  * run a handler per connection or request, clients that fetch many URLs at
  * once and follow "next" links through timeouts and flaky servers, and file
  * writes that never leave a half-written file. Each area has its own entry
- * point, re-exported here:
+ * point, re-exported here (the CLI aside, which is its own):
  *
  * - `@aio/aio/server`: {@linkcode serveTcp} (asyncio's `start_server`),
  *   {@linkcode serveLines}, {@linkcode echo}, {@linkcode serveHttp} on
