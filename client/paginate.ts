@@ -182,7 +182,8 @@ export interface PaginateOptions<T> extends RequestOptions {
    */
   parse?: ((response: Response) => T | Promise<T>) | undefined;
   /**
-   * The most pages to fetch; the run stops quietly after this many.
+   * The most pages to fetch; the run stops quietly after this many. It also
+   * bounds memory: the run keeps every URL it fetched, to see cycles.
    *
    * @default {Infinity}
    */
