@@ -36,14 +36,22 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
    * counting the line break.
    * @param source Where the bytes come from, for error messages
    * (e.g. `"from 127.0.0.1:5000"`).
+   * @param onPending Called with `true` when a line has begun to arrive and
+   * not ended (part of it is held back), with `false` when no part is held
+   * any more.
    */
-  constructor(maxLineLength: number, source: string) {
+  constructor(
+    maxLineLength: number,
+    source: string,
+    onPending?: (pending: boolean) => void,
+  ) {
     // Chunks are cut at character boundaries by hand (see `complete`), so
     // the decoder needs no streaming state and a failure can be retried
     // line by line to find the first bad line.
     const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
     let carry: Uint8Array | undefined;
     let partial = "";
+    let pending = false;
 
     const tooLong = (controller: TransformStreamDefaultController<string>) => {
       this.error = new LineTooLongError(
@@ -109,6 +117,13 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
       return true;
     };
 
+    // Tells `onPending` whether part of a line is held back, on a change.
+    const tell = () => {
+      if (onPending === undefined) return;
+      const now = partial.length > 0 || carry !== undefined;
+      if (now !== pending) onPending(pending = now);
+    };
+
     super({
       transform: (chunk, controller) => {
         if (this.error) return;
@@ -143,9 +158,10 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
             if (!push(piece, controller)) return;
             start = stop;
           }
+          tell();
           return;
         }
-        push(text, controller);
+        if (push(text, controller)) tell();
       },
       flush: (controller) => {
         if (this.error) return;

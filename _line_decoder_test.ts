@@ -167,3 +167,29 @@ Deno.test({
     assert(ms < 15_000, `took ${ms.toFixed(0)} ms`);
   },
 });
+
+Deno.test("LineDecoder tells when part of a line is held back", {
+  permissions: "none",
+}, async () => {
+  const told: boolean[] = [];
+  const decoder = new LineDecoder(100, "from test", (pending) => {
+    told.push(pending);
+  });
+  const chunks = [
+    "whole\n", // nothing held
+    "ab", // "ab" held
+    "c", // still held: no call
+    "\nd\n", // done
+    [0xc3], // half a character held
+    [0xa9, 0x0a], // done
+  ].map((chunk) =>
+    typeof chunk === "string" ? encoder.encode(chunk) : new Uint8Array(chunk)
+  );
+  const lines = await Array.fromAsync(
+    ReadableStream.from(chunks).pipeThrough(decoder).pipeThrough(
+      new TextLineStream(),
+    ),
+  );
+  assertEquals(lines, ["whole", "abc", "d", "é"]);
+  assertEquals(told, [true, false, true, false]);
+});

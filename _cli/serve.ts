@@ -55,6 +55,11 @@ const TCP_FLAGS = {
     description: "close a connection silent this long",
     default: "5m",
   },
+  "line-timeout": {
+    type: "duration",
+    description: "with --lines: close a connection whose line takes this long",
+    default: "1m",
+  },
 } as const;
 
 const HTTP_FLAGS = {
@@ -171,7 +176,11 @@ async function serveTcpCommand(args: string[], io: Io): Promise<number> {
     );
   };
   const server = flags.lines
-    ? serveLines((line) => line, { ...options, onListen })
+    ? serveLines((line) => line, {
+      ...options,
+      lineTimeout: positiveDuration("line-timeout", flags["line-timeout"]!),
+      onListen,
+    })
     : serveTcp(echo, { ...options, onListen });
   return await untilClosed(server, listening, io);
 }

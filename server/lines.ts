@@ -7,6 +7,7 @@
 
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
 import { formatAddr, show } from "../_show.ts";
+import { TimeoutError } from "../errors.ts";
 import {
   isServedPeerReset,
   logError,
@@ -14,6 +15,7 @@ import {
   report,
 } from "./_connection.ts";
 import { LineDecoder } from "../_line_decoder.ts";
+import { type Timed, TimeoutSweep } from "./_timeout_sweep.ts";
 import { assertFunction, assertLimit, assertOptions } from "./_validate.ts";
 import { writeAll } from "./_write_all.ts";
 import {
@@ -168,6 +170,21 @@ export interface ServeLinesOptions extends ServeTcpOptions {
    * @default {65536}
    */
   maxLineLength?: number | undefined;
+  /**
+   * Milliseconds a line may take to arrive, from its first byte to its line
+   * break, while the server waits for it (the handler's turn with the line
+   * before does not count). A slower line gets
+   * `error: line N timed out after T ms` back and its connection is closed,
+   * with a {@linkcode TimeoutError} going to `onError`, as for a line that is
+   * too long. It bounds what `idleTimeout` cannot: a peer that sends a byte
+   * now and then is never idle, and the handler sees no line to set a
+   * deadline on. One sweep per server checks it, every tenth of the timeout
+   * (5 ms to 1 s): the error comes never before the timeout, and at most a
+   * sweep later. `Infinity`: no limit.
+   *
+   * @default {Infinity}
+   */
+  lineTimeout?: number | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -184,9 +201,10 @@ const BATCH_BYTES = 16 * 1024;
  * reply (or at `shutdownTimeout`).
  *
  * Bad input closes only its own connection, after one error line:
- * `error: line N is longer than M characters` (see `maxLineLength`) or
+ * `error: line N is longer than M characters` (see `maxLineLength`),
  * `error: line N is not valid UTF-8` (a `Deno.errors.InvalidData` goes to
- * `onError`, as `readLines()` throws for a file).
+ * `onError`, as `readLines()` throws for a file), or
+ * `error: line N timed out after T ms` (see `lineTimeout`).
  * Lines before the bad one are all answered. The connection is half-closed
  * after the error line, and what the peer still sends is read and dropped
  * for up to 3 s (until it closes, or is quiet for 0.5 s), so that a peer
@@ -198,7 +216,8 @@ const BATCH_BYTES = 16 * 1024;
  * @throws {TypeError} If `handler` is not a function or an option has the
  * wrong type (see {@linkcode serveTcp}).
  * @throws {RangeError} If `maxLineLength` is not a positive integer or
- * `Infinity`, or a {@linkcode serveTcp} option is out of range.
+ * `Infinity`, `lineTimeout` is not positive, or a {@linkcode serveTcp}
+ * option is out of range.
  *
  * @example An upper-casing server and a client
  * ```ts
@@ -234,14 +253,78 @@ export function serveLines(
   options: ServeLinesOptions = {},
 ): TcpServer {
   assertOptions(options);
-  const { maxLineLength = 65536, onError = logError, ...tcpOptions } = options;
+  const {
+    maxLineLength = 65536,
+    lineTimeout = Infinity,
+    onError = logError,
+    ...tcpOptions
+  } = options;
   assertFunction("handler", handler);
   assertLimit("maxLineLength", maxLineLength, { integer: true });
+  assertLimit("lineTimeout", lineTimeout);
+  const limits: LineLimits = {
+    maxLineLength,
+    lineTimeout,
+    clock: lineTimeout === Infinity ? undefined : new LineClock(lineTimeout),
+    onError,
+  };
   return serveTcp(
-    (conn, context) =>
-      serveConnection(conn, context, handler, maxLineLength, onError),
+    (conn, context) => serveConnection(conn, context, handler, limits),
     { ...tcpOptions, onError },
   );
+}
+
+/** What `serveLines` holds its connections to. */
+interface LineLimits {
+  maxLineLength: number;
+  lineTimeout: number;
+  /** Times the lines in progress; `undefined` without a `lineTimeout`. */
+  clock: LineClock | undefined;
+  onError: OnTcpError;
+}
+
+/** A line in progress that the server waits for, on a {@linkcode LineClock}. */
+class LineWatch implements Timed<LineWatch> {
+  since = 0;
+  prev: LineWatch | undefined;
+  next: LineWatch | undefined;
+  /** Whether it is on the clock. */
+  watched = false;
+  /** Set when the line took too long. */
+  timedOut = false;
+
+  constructor(readonly onTimeout: () => void) {}
+}
+
+/**
+ * The lines in progress of one server's connections, timed by one sweep,
+ * whose timer runs only while a line is on the clock.
+ */
+class LineClock {
+  #sweep: TimeoutSweep<LineWatch>;
+
+  constructor(timeout: number) {
+    this.#sweep = new TimeoutSweep(timeout, (watch) => {
+      watch.watched = false;
+      watch.timedOut = true;
+      watch.onTimeout();
+    });
+  }
+
+  /** Starts (or starts again) the time of `watch`'s line. */
+  start(watch: LineWatch): void {
+    if (watch.watched) this.#sweep.delete(watch);
+    watch.watched = true;
+    this.#sweep.add(watch);
+  }
+
+  /** Takes `watch` off the clock. */
+  stop(watch: LineWatch): void {
+    if (!watch.watched) return;
+    watch.watched = false;
+    this.#sweep.delete(watch);
+    if (this.#sweep.empty) this.#sweep[Symbol.dispose]();
+  }
 }
 
 class LineConnection implements LineContext {
@@ -278,21 +361,31 @@ async function serveConnection(
   conn: Deno.TcpConn,
   tcp: TcpContext,
   handler: LineHandler,
-  maxLineLength: number,
-  onError: OnTcpError,
+  { maxLineLength, lineTimeout, clock, onError }: LineLimits,
 ): Promise<void> {
   const { draining } = tcp;
   if (draining.aborted) return;
+  const from = `from ${formatAddr(tcp.remoteAddr)}`;
+  let waiting = false;
+  let pending = false;
+  // The time of a line counts from its first byte while the server waits
+  // for it (again from the wait's start after the handler's turn).
+  const watch = new LineWatch(() => reader.cancel().catch(() => {}));
   const decoder = new LineDecoder(
     maxLineLength,
-    `from ${formatAddr(tcp.remoteAddr)}`,
+    from,
+    clock &&
+      ((begun) => {
+        pending = begun;
+        if (!begun) clock.stop(watch);
+        else if (waiting) clock.start(watch);
+      }),
   );
   const reader = conn.readable
     .pipeThrough(decoder)
     .pipeThrough(new TextLineStream())
     .getReader();
   const context = new LineConnection(tcp);
-  let waiting = false;
   // Shutdown closes a connection that waits for its next line at once.
   const onDraining = () => {
     if (waiting) reader.cancel().catch(() => {});
@@ -301,8 +394,10 @@ async function serveConnection(
   try {
     while (true) {
       waiting = true;
+      if (pending) clock?.start(watch);
       const { done, value } = await reader.read();
       waiting = false;
+      clock?.stop(watch);
       if (done) break;
       context.lineNumber++;
       await writeReply(conn, await handler(value, context), context);
@@ -314,17 +409,23 @@ async function serveConnection(
     throw error;
   } finally {
     draining.removeEventListener("abort", onDraining);
+    clock?.stop(watch);
     reader.cancel().catch(() => {});
   }
-  const { error } = decoder;
-  if (error) {
-    const why = error instanceof Deno.errors.InvalidData
-      ? "is not valid UTF-8"
-      : `is longer than ${maxLineLength} characters`;
-    await writeAll(
-      conn,
-      encoder.encode(`error: line ${decoder.lines + 1} ${why}\n`),
+  const line = decoder.lines + 1;
+  let error: Error | undefined = decoder.error;
+  let why = error instanceof Deno.errors.InvalidData
+    ? "is not valid UTF-8"
+    : `is longer than ${maxLineLength} characters`;
+  if (watch.timedOut && error === undefined && !draining.aborted) {
+    error = new TimeoutError(
+      `Cannot read line ${line} ${from}: not complete after ${lineTimeout} ms`,
+      { timeout: lineTimeout },
     );
+    why = `timed out after ${lineTimeout} ms`;
+  }
+  if (error) {
+    await writeAll(conn, encoder.encode(`error: line ${line} ${why}\n`));
     report(onError, error, conn);
     await linger(conn, draining);
   }

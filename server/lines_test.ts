@@ -1,11 +1,13 @@
 import {
   assert,
   assertEquals,
+  assertGreaterOrEqual,
   assertInstanceOf,
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { LineTooLongError } from "../errors.ts";
+import { delay } from "@std/async/delay";
+import { LineTooLongError, TimeoutError } from "../errors.ts";
 import { type LineReply, serveLines } from "./lines.ts";
 import { readEof, readExactly, writeAll } from "./_test_util.ts";
 
@@ -335,6 +337,69 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveLines() closes a connection whose line takes past lineTimeout",
+  permissions: NET,
+  async fn(t) {
+    const errors: unknown[] = [];
+    await using server = serveLines(async (line) => {
+      if (line === "slow") await delay(400);
+      return `got ${line}`;
+    }, {
+      lineTimeout: 200,
+      idleTimeout: 5_000,
+      onError: (error) => errors.push(error),
+    });
+    const { port } = server.addr;
+
+    await t.step("a line that trickles in", async () => {
+      using conn = await Deno.connect({ port });
+      await writeAll(conn, "ok\n");
+      assertEquals(await readLines(conn, 1), ["got ok"]);
+      // A byte every 40 ms: never idle, yet the line never ends.
+      const start = performance.now();
+      const drip = setInterval(
+        () => conn.write(encoder.encode("x")).catch(() => {}),
+        40,
+      );
+      try {
+        assertEquals(await readLines(conn, 1), [
+          "error: line 2 timed out after 200 ms",
+        ]);
+      } finally {
+        clearInterval(drip);
+      }
+      assertGreaterOrEqual(performance.now() - start, 200);
+      assertEquals(await readEof(conn), null);
+      assertEquals(errors.length, 1);
+      assertInstanceOf(errors[0], TimeoutError);
+      assertEquals(errors[0].timeout, 200);
+      assertStringIncludes(
+        errors[0].message,
+        "Cannot read line 2 from 127.0.0.1:",
+      );
+      assertStringIncludes(errors[0].message, "not complete after 200 ms");
+    });
+
+    await t.step("not between lines, nor in the handler's turn", async () => {
+      errors.length = 0;
+      using conn = await Deno.connect({ port });
+      await writeAll(conn, "a\n");
+      assertEquals(await readLines(conn, 1), ["got a"]);
+      await delay(500); // idle between lines: no line in progress
+      // The next line's start arrives while the handler takes 400 ms.
+      await writeAll(conn, "slow\nsec");
+      assertEquals(await readLines(conn, 1), ["got slow"]);
+      await delay(100);
+      await writeAll(conn, "ond\n");
+      assertEquals(await readLines(conn, 1), ["got second"]);
+      await conn.closeWrite();
+      assertEquals(await readEof(conn), null);
+      assertEquals(errors, []);
+    });
+  },
+});
+
+Deno.test({
   name: "serveLines() validates its arguments",
   permissions: "none",
   fn() {
@@ -342,6 +407,16 @@ Deno.test({
       () => serveLines((line) => line, { maxLineLength: 1.5 }),
       RangeError,
       'Cannot serve: "maxLineLength" must be a positive integer or Infinity, received 1.5',
+    );
+    assertThrows(
+      () => serveLines((line) => line, { lineTimeout: 0 }),
+      RangeError,
+      '"lineTimeout"',
+    );
+    assertThrows(
+      () => serveLines((line) => line, { lineTimeout: "5s" as never }),
+      TypeError,
+      '"lineTimeout"',
     );
     assertThrows(
       () => serveLines(null as never),
