@@ -60,7 +60,10 @@ export interface HttpContext {
    * body is being read aborts it once the read fails (a chunked body, with
    * a finite `maxBodySize`) or the handler fails with that error (a
    * `Content-Length` body): Deno itself signals nothing then
-   * (denoland/deno#21653).
+   * (denoland/deno#21653). Once a client is seen to go away while its
+   * handler runs, the request is given up (an access-log status of 499)
+   * and its connection let go, without waiting for the handler to return;
+   * what it returns later is dropped.
    *
    * Read it before returning the response for it to cover a streaming
    * response body too: it then also aborts when that body fails (with its
@@ -581,6 +584,8 @@ class Exchange implements HttpContext {
   state = HANDLING;
   /** Resolves the promise Deno waits on, for a handler that answers late. */
   resolve: (response: Response | Promise<Response>) => void = noop;
+  /** Called when the client goes away while a late answer is awaited. */
+  onGone: ((exchange: Exchange) => void) | undefined = undefined;
   /** `performance.now()` at arrival, read only for the access log. */
   started = 0;
   /** Stamp and links in the list of pending exchanges (`TimeoutSweep`). */
@@ -626,6 +631,7 @@ class Exchange implements HttpContext {
           signal.addEventListener("abort", () => {
             if (this.state === HANDLING || this.state === STREAMING) {
               this.abort(signal.reason);
+              if (this.state === HANDLING) this.onGone?.(this);
             }
           }, { once: true });
         }
@@ -925,6 +931,7 @@ class Dispatcher implements FetchHandler {
     if (result instanceof Response) return this.#answer(exchange, result);
     const { promise, resolve } = Promise.withResolvers<Response>();
     exchange.resolve = resolve;
+    exchange.onGone = this.#gone;
     // Last: the process's first timer call (the sweep's) runs pending jobs
     // before it returns, and one of them may already answer (a body past
     // the limit). The timeout counts from arrival, the handler's synchronous
@@ -1063,6 +1070,22 @@ class Dispatcher implements FetchHandler {
   }
 
   /** Ends the exchange with the server's `response`, aborting its signal. */
+  /**
+   * A client went away while its handler, which watches the signal, has not
+   * answered: the exchange is given up at once, so that Deno lets the
+   * connection go, rather than when the handler returns or times out. (A
+   * handler that never reads its signal keeps it until then: watching
+   * `request.signal` for every request would double the cost of serving
+   * one.)
+   */
+  #gone = (exchange: Exchange): void => {
+    this.#abandon(
+      exchange,
+      textResponse(499, "Client Closed Request\n"),
+      exchange.signal.reason,
+    );
+  };
+
   #abandon(exchange: Exchange, response: Response, reason: unknown): void {
     // Deno's request caches its URL and headers once read; read now, they
     // stay readable for the handler and `onError` after this answer.

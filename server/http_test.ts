@@ -964,6 +964,41 @@ Deno.test({
       await until(() => server.inFlight === 0, "the request to end");
     });
 
+    await t.step(
+      "and frees the request while the handler goes on",
+      async () => {
+        const release = Promise.withResolvers<void>();
+        const seen = Promise.withResolvers<void>();
+        const errors: unknown[] = [];
+        const logged: number[] = [];
+        await using server = serveHttp(async (_request, context) => {
+          // Watches its signal, yet answers only much later.
+          context.signal.addEventListener("abort", () => seen.resolve());
+          await release.promise;
+          return new Response("too late");
+        }, {
+          requestTimeout: 60_000,
+          onError: (error) => void errors.push(error),
+          accessLog: (entry) => void logged.push(entry.status),
+        });
+        const client = new AbortController();
+        const response = fetch(`http://127.0.0.1:${server.addr.port}/`, {
+          signal: client.signal,
+        }).catch((error) => error);
+        await until(() => server.inFlight === 1, "the handler");
+        client.abort();
+        assertInstanceOf(await response, DOMException);
+        await seen.promise;
+        // Long before requestTimeout, and before the handler returns.
+        await until(() => server.inFlight === 0, "the request to end");
+        assertEquals(logged, [499]);
+        release.resolve();
+        await delay(10);
+        assertEquals(errors, []);
+        assertEquals(logged, [499]);
+      },
+    );
+
     await t.step("while a response body streams", async () => {
       let signal: AbortSignal | undefined;
       await using server = serveHttp((_request, context) => {
