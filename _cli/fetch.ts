@@ -166,26 +166,34 @@ also -R and -W on PATH's directory (the file is replaced atomically).`;
 
 /**
  * Checks each URL is absolute http(s) and returns them normalized; `action`
- * starts the message of a bad one (`Cannot crawl "x": ...`).
+ * starts the message of a bad one (`Cannot crawl "x": ...`), and `origin`,
+ * if given, says where the one at an index came from (`line 3 of standard
+ * input`).
  */
-export function checkUrls(inputs: string[], action = "fetch"): string[] {
-  return inputs.map((input) => {
+export function checkUrls(
+  inputs: string[],
+  action = "fetch",
+  origin?: (index: number) => string,
+): string[] {
+  return inputs.map((input, index) => {
+    const bad = (why: string) =>
+      new UsageError(
+        `Cannot ${action} ${quoted(input)}${
+          origin ? ` (${origin(index)})` : ""
+        }: ${why}`,
+      );
     let url: URL;
     try {
       url = new URL(input);
     } catch {
-      throw new UsageError(
-        `Cannot ${action} ${quoted(input)}: ${
-          URL.canParse(input, "http://localhost/")
-            ? "not an absolute"
-            : "not a valid"
-        } URL`,
+      throw bad(
+        URL.canParse(input, "http://localhost/")
+          ? "not an absolute URL"
+          : "not a valid URL",
       );
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new UsageError(
-        `Cannot ${action} ${quoted(input)}: only http and https URLs`,
-      );
+      throw bad("only http and https URLs");
     }
     return url.href;
   });
@@ -211,16 +219,19 @@ export async function fetchCommand(
   const timeout = positiveDuration("timeout", flags.timeout!);
   const out = outPath(flags.out);
   let inputs = positionals;
+  let origin: ((index: number) => string) | undefined;
   if (
     inputs.length === 1 && inputs[0] === "-" ||
     inputs.length === 0 && !io.stdinIsTerminal
   ) {
-    inputs = await readStdinLines(io.stdin, io.signal);
+    const lines = await readStdinLines(io.stdin, io.signal);
+    inputs = lines.map(({ text }) => text);
+    origin = (index) => `line ${lines[index]!.number} of standard input`;
   } else if (inputs.includes("-")) {
     throw new UsageError(`Cannot read the URLs: "-" must be the only argument`);
   }
   if (inputs.length === 0) throw new UsageError("Cannot fetch: no URLs given");
-  const urls = checkUrls(inputs);
+  const urls = checkUrls(inputs, "fetch", origin);
 
   await using client = new Client({ concurrency, timeout });
   const progress = new ProgressReporter({ sink: io.stderr, label: "fetch" });

@@ -170,4 +170,9 @@ Deno.test("checkUrls() quotes a bad input escaped and cut", () => {
     'Cannot crawl "ftp://x/\\u202eexe.txt": only http and https URLs',
   );
   assertEquals(checkUrls(["http://A/b c"]), ["http://a/b%20c"]);
+  assertThrows(
+    () => checkUrls(["http://a/", "x y"], "fetch", (i) => `line ${i + 3}`),
+    UsageError,
+    'Cannot fetch "x y" (line 4): not an absolute URL',
+  );
 });

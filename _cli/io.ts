@@ -64,6 +64,12 @@ export async function writeLine(out: Output, text: string): Promise<void> {
  */
 export const MAX_STDIN_LINE = 65_536;
 
+/** A line of standard input, trimmed, and its number (from 1). */
+export interface StdinLine {
+  text: string;
+  number: number;
+}
+
 /**
  * The non-blank lines of standard input that are not `#` comments; rejects
  * with the reason as soon as `signal` aborts (Ctrl-C while a terminal or a
@@ -74,8 +80,9 @@ export const MAX_STDIN_LINE = 65_536;
 export async function readStdinLines(
   stdin: ReadableStream<Uint8Array>,
   signal: AbortSignal,
-): Promise<string[]> {
-  const lines: string[] = [];
+): Promise<StdinLine[]> {
+  const lines: StdinLine[] = [];
+  let number = 0;
   // Whole lines only reach the TextLineStream: a long line that arrives in
   // many reads is never joined again at each one.
   const decoder = new LineDecoder(MAX_STDIN_LINE, "from standard input");
@@ -87,8 +94,9 @@ export async function readStdinLines(
     while (true) {
       const { value, done } = await abortable(reader.read(), signal);
       if (done) break;
-      const trimmed = value.trim();
-      if (trimmed !== "" && !trimmed.startsWith("#")) lines.push(trimmed);
+      number++;
+      const text = value.trim();
+      if (text !== "" && !text.startsWith("#")) lines.push({ text, number });
     }
   } finally {
     reader.cancel().catch(() => {});

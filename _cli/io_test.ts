@@ -13,7 +13,10 @@ Deno.test("readStdinLines() keeps URLs, skips blanks and comments", async () => 
     .pipeThrough(new TextEncoderStream());
   assertEquals(
     await readStdinLines(stdin, new AbortController().signal),
-    ["a", "b", "c"],
+    [{ text: "a", number: 1 }, { text: "b", number: 4 }, {
+      text: "c",
+      number: 5,
+    }],
   );
 });
 
@@ -69,7 +72,7 @@ Deno.test("readStdinLines() takes a line of the limit's length", async () => {
     new TextEncoderStream(),
   );
   assertEquals(await readStdinLines(stdin, new AbortController().signal), [
-    url,
+    { text: url, number: 1 },
   ]);
 });
 
