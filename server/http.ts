@@ -586,6 +586,8 @@ class Exchange implements HttpContext {
   resolve: (response: Response | Promise<Response>) => void = noop;
   /** Called when the client goes away while a late answer is awaited. */
   onGone: ((exchange: Exchange) => void) | undefined = undefined;
+  /** Whether the client was seen to go away before `onGone` was set. */
+  goneEarly = false;
   /** `performance.now()` at arrival, read only for the access log. */
   started = 0;
   /** Stamp and links in the list of pending exchanges (`TimeoutSweep`). */
@@ -626,18 +628,29 @@ class Exchange implements HttpContext {
         // client went away.
         const signal = this.request.signal;
         if (signal.aborted) {
-          this.abort(signal.reason);
+          this.clientGone(signal.reason);
         } else {
           signal.addEventListener("abort", () => {
             if (this.state === HANDLING || this.state === STREAMING) {
-              this.abort(signal.reason);
-              if (this.state === HANDLING) this.onGone?.(this);
+              this.clientGone(signal.reason);
             }
           }, { once: true });
         }
       }
     }
     return this.#controller.signal;
+  }
+
+  /**
+   * The client went away: the signal aborts with `reason`, and an exchange
+   * whose handler has not answered is given up (see `Dispatcher.#gone`), now
+   * or, while the handler's first synchronous run is not over, after it.
+   */
+  clientGone(reason: unknown): void {
+    this.abort(reason);
+    if (this.state !== HANDLING) return;
+    if (this.onGone === undefined) this.goneEarly = true;
+    else this.onGone(this);
   }
 
   /** Whether the signal was aborted with `error` as its reason. */
@@ -853,15 +866,28 @@ class Dispatcher implements FetchHandler {
   #streaming = new Set<Exchange>();
   /** Requests whose response Deno has not finished sending. */
   #active = 0;
+  /**
+   * Handlers still running whose exchange the server gave up (timed out,
+   * client gone, body too large): a graceful shutdown waits for them too.
+   */
+  #detached = new Set<Exchange>();
   #draining = false;
   #idle: PromiseWithResolvers<void> | undefined;
   #delivered = () => {
-    if (--this.#active === 0 && this.#idle !== undefined) {
+    this.#active--;
+    this.#checkIdle();
+  };
+
+  #checkIdle(): void {
+    if (
+      this.#active === 0 && this.#detached.size === 0 &&
+      this.#idle !== undefined
+    ) {
       this.#idle.resolve();
       // The next wait is for the next idle moment.
       this.#idle = undefined;
     }
-  };
+  }
 
   constructor(handler: HttpHandler, options: FetchHandlerOptions) {
     const {
@@ -944,6 +970,7 @@ class Dispatcher implements FetchHandler {
       (response) => this.#settle(exchange, response, false),
       (error) => this.#settle(exchange, error, true),
     );
+    if (exchange.goneEarly && exchange.state === HANDLING) this.#gone(exchange);
     return promise;
   };
 
@@ -994,7 +1021,7 @@ class Dispatcher implements FetchHandler {
           isBodyLost(error) &&
           (exchange.state === HANDLING || exchange.state === STREAMING)
         ) {
-          exchange.abort(error);
+          exchange.clientGone(error);
         }
       }),
     });
@@ -1010,6 +1037,7 @@ class Dispatcher implements FetchHandler {
   /** The late answer of an async handler. */
   #settle(exchange: Exchange, value: unknown, failed: boolean): void {
     if (exchange.state === ABANDONED) {
+      if (this.#detached.delete(exchange)) this.#checkIdle();
       // Already answered by the server; the handler's own answer is moot.
       if (
         failed && !exchange.abortedWith(value) && !isRequestClosed(value) &&
@@ -1069,7 +1097,6 @@ class Dispatcher implements FetchHandler {
       : answered.then((copy) => this.#logged(exchange, copy));
   }
 
-  /** Ends the exchange with the server's `response`, aborting its signal. */
   /**
    * A client went away while its handler, which watches the signal, has not
    * answered: the exchange is given up at once, so that Deno lets the
@@ -1086,12 +1113,15 @@ class Dispatcher implements FetchHandler {
     );
   };
 
+  /** Ends the exchange with the server's `response`, aborting its signal. */
   #abandon(exchange: Exchange, response: Response, reason: unknown): void {
     // Deno's request caches its URL and headers once read; read now, they
     // stay readable for the handler and `onError` after this answer.
     void exchange.request.url;
     void exchange.request.headers;
     this.#pending.delete(exchange);
+    // Its handler runs on until it settles (see `#settle`).
+    if (exchange.state === HANDLING) this.#detached.add(exchange);
     exchange.state = ABANDONED;
     exchange.abort(reason);
     exchange.resolve(this.#logged(exchange, response));
@@ -1160,9 +1190,14 @@ class Dispatcher implements FetchHandler {
     this.#draining = true;
   }
 
-  /** Resolves once no request is active (for a server that passes `info`). */
+  /**
+   * Resolves once no request is active (for a server that passes `info`)
+   * and no handler given up on is still running.
+   */
   idle(): Promise<void> {
-    if (this.#active === 0) return Promise.resolve();
+    if (this.#active === 0 && this.#detached.size === 0) {
+      return Promise.resolve();
+    }
     this.#idle ??= Promise.withResolvers();
     return this.#idle.promise;
   }
@@ -1170,7 +1205,8 @@ class Dispatcher implements FetchHandler {
   /**
    * Abandons every request still in flight: handlers that have not answered
    * get `reason` on their signal and their clients a 503; watched streaming
-   * bodies get `reason` on their signal.
+   * bodies get `reason` on their signal. Handlers given up on earlier are
+   * not waited for any more: their signals have aborted.
    */
   abandonAll(reason: unknown): void {
     for (const exchange of this.#pending) {
@@ -1181,6 +1217,8 @@ class Dispatcher implements FetchHandler {
       );
     }
     for (const exchange of this.#streaming) exchange.abort(reason);
+    this.#detached.clear();
+    this.#checkIdle();
   }
 
   [Symbol.dispose](): void {

@@ -999,6 +999,76 @@ Deno.test({
       },
     );
 
+    await t.step("seen only once it went", async () => {
+      const release = Promise.withResolvers<void>();
+      const look = Promise.withResolvers<void>();
+      const logged: number[] = [];
+      let requestSignal: AbortSignal | undefined;
+      let sawAbort: boolean | undefined;
+      await using server = serveHttp(async (request, context) => {
+        // As a handler does that passes request.signal to fetch().
+        requestSignal = request.signal;
+        await look.promise;
+        sawAbort = context.signal.aborted; // aborted already: given up now
+        await release.promise;
+        return new Response("too late");
+      }, { accessLog: (entry) => void logged.push(entry.status) });
+      const conn = await Deno.connect({ port: server.addr.port });
+      await conn.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+      await until(() => requestSignal !== undefined, "the handler");
+      conn.close();
+      await until(() => requestSignal!.aborted, "Deno to see the client go");
+      look.resolve();
+      await until(() => server.inFlight === 0, "the request to end");
+      assertEquals([sawAbort, logged], [true, [499]]);
+      release.resolve();
+    });
+
+    await t.step("mid-upload, with a chunked body", async () => {
+      const release = Promise.withResolvers<void>();
+      const logged: number[] = [];
+      let bodyError: unknown;
+      await using server = serveHttp(async (request, context) => {
+        void context.signal;
+        await request.arrayBuffer().catch((error) => bodyError = error);
+        await release.promise;
+        return new Response("too late");
+      }, { accessLog: (entry) => void logged.push(entry.status) });
+      const conn = await Deno.connect({ port: server.addr.port });
+      await conn.write(encoder.encode(
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+          "4\r\nabcd\r\n",
+      ));
+      await until(() => server.inFlight === 1, "the handler");
+      conn.close();
+      await until(() => server.inFlight === 0, "the request to end");
+      assert(bodyError !== undefined);
+      assertEquals(logged, [499]);
+      release.resolve();
+    });
+
+    await t.step("and a graceful shutdown waits for its handler", async () => {
+      const logged: number[] = [];
+      let cleanedUp = false;
+      const server = serveHttp(async (_request, context) => {
+        await aborted(context.signal);
+        await delay(200); // cleaning up after the abort
+        cleanedUp = true;
+        return new Response("too late");
+      }, { accessLog: (entry) => void logged.push(entry.status) });
+      const client = new AbortController();
+      const response = fetch(`http://127.0.0.1:${server.addr.port}/`, {
+        signal: client.signal,
+      }).catch((error) => error);
+      await until(() => server.inFlight === 1, "the handler");
+      client.abort();
+      await response;
+      await until(() => logged.length === 1, "the 499");
+      await server.shutdown();
+      assert(cleanedUp, "shutdown resolved before the handler returned");
+      assertEquals(logged, [499]);
+    });
+
     await t.step("while a response body streams", async () => {
       let signal: AbortSignal | undefined;
       await using server = serveHttp((_request, context) => {
