@@ -37,8 +37,9 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
    * @param source Where the bytes come from, for error messages
    * (e.g. `"from 127.0.0.1:5000"`).
    * @param onPending Called with `true` when a line has begun to arrive and
-   * not ended (part of it is held back), with `false` when no part is held
-   * any more.
+   * not ended (part of it is held back), with `false` when its end arrived
+   * and no part of another is held (not at the end of the input, nor when
+   * the output stops early).
    */
   constructor(
     maxLineLength: number,

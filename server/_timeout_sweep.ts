@@ -100,11 +100,6 @@ export class TimeoutSweep<T extends Timed<T>> implements Disposable {
     item.prev = item.next = undefined;
   }
 
-  /** Whether no item is registered. */
-  get empty(): boolean {
-    return this.#head === undefined;
-  }
-
   /** The registered items, oldest first; deleting while iterating is safe. */
   *[Symbol.iterator](): Generator<T> {
     for (let item = this.#head; item !== undefined;) {

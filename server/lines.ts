@@ -211,7 +211,8 @@ const BATCH_BYTES = 16 * 1024;
  * still sending gets the line rather than a reset.
  *
  * @param handler Answers one line; see {@linkcode LineHandler}.
- * @param options Those of {@linkcode serveTcp}, plus `maxLineLength`.
+ * @param options Those of {@linkcode serveTcp}, plus `maxLineLength` and
+ * `lineTimeout`.
  * @returns The running server.
  * @throws {TypeError} If `handler` is not a function or an option has the
  * wrong type (see {@linkcode serveTcp}).
@@ -297,11 +298,14 @@ class LineWatch implements Timed<LineWatch> {
 }
 
 /**
- * The lines in progress of one server's connections, timed by one sweep,
- * whose timer runs only while a line is on the clock.
+ * The lines in progress of one server's connections, timed by one sweep.
+ * Its timer runs while lines are on the clock, and stops at the first sweep
+ * that finds none or when the server's last connection ends (not at every
+ * line: a stream of lines that each end a read would set a timer per line).
  */
 class LineClock {
   #sweep: TimeoutSweep<LineWatch>;
+  #connections = 0;
 
   constructor(timeout: number) {
     this.#sweep = new TimeoutSweep(timeout, (watch) => {
@@ -309,6 +313,17 @@ class LineClock {
       watch.timedOut = true;
       watch.onTimeout();
     });
+  }
+
+  /** Counts a connection in; {@linkcode leave} counts it out. */
+  join(): void {
+    this.#connections++;
+  }
+
+  /** Counts a connection out, taking its line off the clock. */
+  leave(watch: LineWatch): void {
+    this.stop(watch);
+    if (--this.#connections === 0) this.#sweep[Symbol.dispose]();
   }
 
   /** Starts (or starts again) the time of `watch`'s line. */
@@ -323,7 +338,6 @@ class LineClock {
     if (!watch.watched) return;
     watch.watched = false;
     this.#sweep.delete(watch);
-    if (this.#sweep.empty) this.#sweep[Symbol.dispose]();
   }
 }
 
@@ -386,6 +400,7 @@ async function serveConnection(
     .pipeThrough(new TextLineStream())
     .getReader();
   const context = new LineConnection(tcp);
+  clock?.join();
   // Shutdown closes a connection that waits for its next line at once.
   const onDraining = () => {
     if (waiting) reader.cancel().catch(() => {});
@@ -409,7 +424,7 @@ async function serveConnection(
     throw error;
   } finally {
     draining.removeEventListener("abort", onDraining);
-    clock?.stop(watch);
+    clock?.leave(watch);
     reader.cancel().catch(() => {});
   }
   const line = decoder.lines + 1;

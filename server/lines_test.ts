@@ -3,6 +3,7 @@ import {
   assertEquals,
   assertGreaterOrEqual,
   assertInstanceOf,
+  assertLess,
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
@@ -396,6 +397,38 @@ Deno.test({
       assertEquals(await readEof(conn), null);
       assertEquals(errors, []);
     });
+  },
+});
+
+Deno.test({
+  name: "serveLines() lineTimeout sets no timer per line",
+  permissions: NET,
+  async fn() {
+    // 20,000 lines whose reads end mid-line, so a line is always on the
+    // clock when the server waits.
+    const body = encoder.encode("0123456789\n".repeat(20_000));
+    const setInterval = globalThis.setInterval;
+    let timers = 0;
+    globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+      timers++;
+      return setInterval(...args);
+    }) as typeof setInterval;
+    try {
+      let lines = 0;
+      await using server = serveLines(() => void lines++, {
+        lineTimeout: 60_000,
+      });
+      using conn = await Deno.connect({ port: server.addr.port });
+      for (let at = 0; at < body.length; at += 1_000) {
+        await writeAll(conn, body.subarray(at, at + 1_000));
+      }
+      await conn.closeWrite();
+      assertEquals(await readEof(conn), null);
+      assertEquals(lines, 20_000);
+    } finally {
+      globalThis.setInterval = setInterval;
+    }
+    assertLess(timers, 10);
   },
 });
 
