@@ -29,7 +29,7 @@
  * @module
  */
 
-import { UsageError } from "./_cli/args.ts";
+import { InputError, UsageError } from "./_cli/args.ts";
 import { CRAWL_USAGE, crawlCommand } from "./_cli/crawl.ts";
 import { DEMO_USAGE, demoCommand } from "./_cli/demo.ts";
 import { FETCH_USAGE, fetchCommand } from "./_cli/fetch.ts";
@@ -146,6 +146,10 @@ export async function main(args: string[]): Promise<number> {
     // Best effort: standard error may be closed too.
     const complain = (text: string) =>
       writeLine(std.stderr, text).catch(() => {});
+    if (error instanceof InputError) {
+      await complain(`aio: ${error.message}`);
+      return 2;
+    }
     if (error instanceof UsageError) {
       await complain(`aio: ${error.message}\n`);
       await complain(

@@ -135,6 +135,8 @@ Deno.test({
       [["crawl", "-t", "0s", "http://127.0.0.1/"], /--timeout: .*0/],
       [["serve", "http", "--request-timeout", "0"], /--request-timeout/],
       [["serve", "tcp", "--idle-timeout", "0ms"], /--idle-timeout/],
+      [["serve", "tcp", "--line-timeout", "1s"], /only --lines reads/],
+      [["serve", "tcp", "-l", "--line-timeout", "0s"], /--line-timeout/],
       [["serve", "http", "--hostname="], /--hostname: it is empty/],
       [["serve", "tcp", "--hostname", ""], /--hostname: it is empty/],
       [
@@ -157,6 +159,32 @@ Deno.test({
           assertEquals(stderr.includes("--dir"), false);
         }
       });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "aio fetch exits 2 on bad standard input, naming the line, without usage",
+  permissions: PERMISSIONS,
+  async fn() {
+    const cases: [string, string][] = [
+      [
+        `http://a/\n${"x".repeat(70_000)}\n`,
+        "Cannot read line 2 from standard input: longer than 65536 characters",
+      ],
+      [
+        "# urls\nhttp://h/\rhttp://h/a\n",
+        "(line 2 of standard input): it holds a tab or a line break",
+      ],
+      ["http://a/\nnot a url\n", "(line 2 of standard input)"],
+    ];
+    for (const [stdin, message] of cases) {
+      const { code, stdout, stderr } = await aio([], ["fetch", "-"], stdin);
+      assertEquals(code, 2, stderr);
+      assertEquals(stdout, "");
+      assertStringIncludes(stderr, message);
+      assertEquals(stderr.includes("usage:"), false, stderr);
     }
   },
 });

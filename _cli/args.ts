@@ -8,9 +8,20 @@
 
 /** A user error on the command line: printed as one line plus the usage. */
 export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "UsageError";
+  }
+}
+
+/**
+ * Bad input rather than bad arguments (a line of standard input): exits 2
+ * like a {@linkcode UsageError}, without the usage text.
+ */
+export class InputError extends UsageError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InputError";
   }
 }
 
@@ -40,6 +51,8 @@ export type FlagValues<S extends FlagSpecs> = {
 /** The outcome of {@linkcode parseFlags}. */
 export interface Parsed<S extends FlagSpecs> {
   flags: FlagValues<S>;
+  /** The flags the arguments set, by name (defaults aside). */
+  given: Set<keyof S & string>;
   positionals: string[];
   help: boolean;
 }
@@ -112,6 +125,7 @@ export function parseFlags<S extends FlagSpecs>(
     if (spec.short) byShort.set(spec.short, name);
   }
   const positionals: string[] = [];
+  const given = new Set<string>();
   let help = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -141,6 +155,7 @@ export function parseFlags<S extends FlagSpecs>(
     if (name === undefined || spec === undefined) {
       throw new UsageError(`Cannot read the arguments: unknown flag "${key}"`);
     }
+    given.add(name);
     if (spec.type === "boolean") {
       if (eq !== -1) convert(name, spec, arg.slice(eq + 1));
       values[name] = true;
@@ -165,7 +180,12 @@ export function parseFlags<S extends FlagSpecs>(
     }
     values[name] = convert(name, spec, raw);
   }
-  return { flags: values as FlagValues<S>, positionals, help };
+  return {
+    flags: values as FlagValues<S>,
+    given: given as Set<keyof S & string>,
+    positionals,
+    help,
+  };
 }
 
 /** Checks that a numeric flag is a whole number of at least `min`. */

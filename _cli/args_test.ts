@@ -27,6 +27,7 @@ Deno.test("parseFlags() reads values, defaults and positionals", () => {
     lines: true,
   });
   assertEquals(parsed.positionals, ["a", "b", "--x"]);
+  assertEquals([...parsed.given].sort(), ["lines", "port", "timeout"]);
   assertEquals(parsed.help, false);
   assertEquals(parseFlags(["-p", "1"], SPECS).flags.port, 1);
   assertEquals(parseFlags([], SPECS).flags.timeout, 10_000);

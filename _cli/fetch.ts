@@ -7,10 +7,11 @@
 import { Client } from "../client/client.ts";
 import { mapConcurrent } from "../client/gather.ts";
 import { HttpError, RequestError } from "../client/errors.ts";
-import { TimeoutError } from "../errors.ts";
+import { LineTooLongError, TimeoutError } from "../errors.ts";
 import { escapeInvisible, excerpt } from "../_show.ts";
 import {
   describeFlags,
+  InputError,
   outPath,
   parseFlags,
   positiveDuration,
@@ -156,7 +157,8 @@ URLs come from the arguments, or one per line from standard input with "-"
   MAX_STDIN_LINE.toLocaleString("en-US")
 } characters,
 blank lines and # comments skipped). Progress goes to standard error: a bar
-on a terminal, plain lines otherwise. Exits 1 if any URL failed.
+on a terminal, plain lines otherwise. Exits 1 if any URL failed, 2 on bad
+arguments or input.
 
 options:
 ${describeFlags(FLAGS)}
@@ -176,12 +178,17 @@ export function checkUrls(
   origin?: (index: number) => string,
 ): string[] {
   return inputs.map((input, index) => {
-    const bad = (why: string) =>
-      new UsageError(
-        `Cannot ${action} ${quoted(input)}${
-          origin ? ` (${origin(index)})` : ""
-        }: ${why}`,
-      );
+    const bad = (why: string) => {
+      const message = `Cannot ${action} ${quoted(input)}${
+        origin ? ` (${origin(index)})` : ""
+      }: ${why}`;
+      return origin ? new InputError(message) : new UsageError(message);
+    };
+    // The URL parser drops tabs and line breaks: a lone carriage return
+    // (old Mac line ends) would join two URLs into one.
+    if (/[\t\n\r]/.test(input)) {
+      throw bad("it holds a tab or a line break");
+    }
     let url: URL;
     try {
       url = new URL(input);
@@ -224,7 +231,12 @@ export async function fetchCommand(
     inputs.length === 1 && inputs[0] === "-" ||
     inputs.length === 0 && !io.stdinIsTerminal
   ) {
-    const lines = await readStdinLines(io.stdin, io.signal);
+    const lines = await readStdinLines(io.stdin, io.signal).catch((error) => {
+      throw error instanceof LineTooLongError ||
+          error instanceof Deno.errors.InvalidData
+        ? new InputError(error.message, { cause: error })
+        : error;
+    });
     inputs = lines.map(({ text }) => text);
     origin = (index) => `line ${lines[index]!.number} of standard input`;
   } else if (inputs.includes("-")) {

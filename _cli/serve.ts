@@ -144,13 +144,18 @@ async function untilClosed(
 }
 
 async function serveTcpCommand(args: string[], io: Io): Promise<number> {
-  const { flags, positionals, help } = parseFlags(args, TCP_FLAGS);
+  const { flags, given, positionals, help } = parseFlags(args, TCP_FLAGS);
   if (help) {
     await writeLine(io.stdout, TCP_USAGE);
     return 0;
   }
   if (positionals.length > 0) {
     throw new UsageError(`Cannot serve tcp: unexpected "${positionals[0]}"`);
+  }
+  if (given.has("line-timeout") && !flags.lines) {
+    throw new UsageError(
+      "Cannot serve tcp: --line-timeout times lines, which only --lines reads",
+    );
   }
   const options = {
     hostname: nonEmpty("hostname", flags.hostname!),
