@@ -271,7 +271,7 @@ export async function writeData(
  * rejected with the reason, which some versions of it do without looking at
  * `promise` at all.
  */
-function handled<T>(promise: Promise<T>): Promise<T> {
+export function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => {});
   return promise;
 }
