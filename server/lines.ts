@@ -205,10 +205,10 @@ const BATCH_BYTES = 16 * 1024;
  * `error: line N is not valid UTF-8` (a `Deno.errors.InvalidData` goes to
  * `onError`, as `readLines()` throws for a file), or
  * `error: line N timed out after T ms` (see `lineTimeout`).
- * Lines before the bad one are all answered. The connection is half-closed
- * after the error line, and what the peer still sends is read and dropped
- * for up to 3 s (until it closes, or is quiet for 0.5 s), so that a peer
- * still sending gets the line rather than a reset.
+ * Lines before the bad one are all answered. The connection then closes;
+ * if the peer is still sending, it is half-closed first and what the peer
+ * sends is read and dropped for up to 3 s (until it closes, or is quiet for
+ * 0.5 s), so that the peer gets the line rather than a reset.
  *
  * @param handler Answers one line; see {@linkcode LineHandler}.
  * @param options Those of {@linkcode serveTcp}, plus `maxLineLength` and
@@ -446,19 +446,26 @@ async function serveConnection(
   }
 }
 
-/** The longest a connection closed for a bad line lingers. */
+/**
+ * How long a connection closed for a bad line waits to see whether its peer
+ * is still sending; one that is not closes at once.
+ */
+const LINGER_PROBE_MS = 20;
+/** The longest a connection whose peer is still sending lingers. */
 const LINGER_MS = 3_000;
 /** How long it lingers without receiving anything. */
 const LINGER_QUIET_MS = 500;
 
 /**
- * After an error line: half-closes `conn` (the peer reads the line, then the
- * end), then reads and drops what the peer still sends until it closes its
- * side, stops sending for {@linkcode LINGER_QUIET_MS}, {@linkcode LINGER_MS}
- * pass, or the server shuts down. Closing with input unread would reset the
- * connection, and a peer still sending the rest of a long line (a client that
- * writes all its input before reading) would get the reset instead of the
- * line.
+ * After an error line: if the peer is still sending (its input arrives
+ * within {@linkcode LINGER_PROBE_MS}), half-closes `conn` (the peer reads
+ * the line, then the end) and reads and drops what the peer sends until it
+ * closes its side, stops sending for {@linkcode LINGER_QUIET_MS},
+ * {@linkcode LINGER_MS} pass, or the server shuts down. Closing with input
+ * unread would reset the connection, and a peer still sending the rest of a
+ * long line (a client that writes all its input before reading) would get
+ * the reset instead of the line. A peer that sent nothing more is closed at
+ * once, so it sees the end only once the connection is gone.
  */
 async function linger(conn: Deno.Conn, draining: AbortSignal): Promise<void> {
   const buffer = new Uint8Array(65_536);
@@ -467,10 +474,10 @@ async function linger(conn: Deno.Conn, draining: AbortSignal): Promise<void> {
   const stopped = new Promise<null>((resolve) => stop = () => resolve(null));
   draining.addEventListener("abort", stop, { once: true });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let quiet = LINGER_PROBE_MS;
   try {
-    await conn.closeWrite();
     while (!draining.aborted) {
-      const wait = Math.min(LINGER_QUIET_MS, end - performance.now());
+      const wait = Math.min(quiet, end - performance.now());
       if (wait <= 0) return;
       const reading = conn.read(buffer);
       // Still pending when the wait ends: closing the connection settles it.
@@ -478,6 +485,10 @@ async function linger(conn: Deno.Conn, draining: AbortSignal): Promise<void> {
       timer = setTimeout(stop, wait);
       if (await Promise.race([reading, stopped]) === null) return;
       clearTimeout(timer);
+      if (quiet === LINGER_PROBE_MS) {
+        await conn.closeWrite();
+        quiet = LINGER_QUIET_MS;
+      }
     }
   } catch {
     // Reset by the peer, or stopped by the server (idle sweep): done.

@@ -261,6 +261,25 @@ Deno.test({
       assertEquals(await readEof(conn), null);
     });
 
+    await t.step("closed before its peer sees the end", async () => {
+      await using server = serveLines((line) => line, {
+        maxLineLength: 8,
+        maxConnections: 1,
+        onError: () => {},
+      });
+      using conn = await Deno.connect({ port: server.addr.port });
+      await writeAll(conn, "123456789\n");
+      assertEquals(await readLines(conn, 1), [
+        "error: line 1 is longer than 8 characters",
+      ]);
+      assertEquals(await readEof(conn), null);
+      // The peer sent nothing more: no lingering, the slot is free.
+      assertEquals(server.connections, 0);
+      using next = await Deno.connect({ port: server.addr.port });
+      await writeAll(next, "next\n");
+      assertEquals(await readLines(next, 1), ["next"]);
+    });
+
     await t.step("to a client that sends all its input first", async () => {
       const errors: unknown[] = [];
       await using server = serveLines((line) => line, {
