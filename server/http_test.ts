@@ -331,6 +331,26 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "serveHttp() shutdown waits for a timed-out handler that ignores its signal",
+  permissions: NET,
+  async fn() {
+    let done = false;
+    const server = serveHttp(async () => {
+      await delay(300); // no signal: a timer that would outlive the server
+      done = true;
+      return new Response("late");
+    }, { requestTimeout: 50 });
+    const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    assertEquals(response.status, 503);
+    await response.body?.cancel();
+    assertEquals(server.inFlight, 0);
+    await server.shutdown();
+    assert(done, "shutdown resolved while the handler still ran");
+  },
+});
+
+Deno.test({
   name: "serveHttp() never aborts a handler before requestTimeout",
   permissions: NET,
   async fn() {
