@@ -370,7 +370,9 @@ export interface ServeHttpOptions extends FetchHandlerOptions {
    * Past it, handlers still running get their `signal` aborted and their
    * clients a 503; responses still streaming a second later are cut off.
    * `Infinity` (or anything above 2147483647, about 24.8 days) waits for
-   * every request.
+   * every request. Handlers the server gave up on before the shutdown (timed
+   * out, client gone), which `inFlight` no longer counts, are waited for as
+   * long, but no more than 5 s: their signals have aborted.
    *
    * @default {5000}
    */
@@ -422,8 +424,9 @@ export interface HttpServer extends AsyncDisposable {
   /**
    * Shuts the server down gracefully: new requests get 503 with
    * `Connection: close`, requests in flight finish within
-   * `shutdownTimeout` (then they are aborted), and the connections are
-   * closed. Calling it again returns the same promise.
+   * `shutdownTimeout` (then they are aborted), handlers given up on before
+   * get as long to return (5 s at most), and the connections are closed.
+   * Calling it again returns the same promise.
    *
    * @returns A promise that resolves like `finished`, except that it does
    * not wait more than a second for clients stalled mid-upload after their
@@ -440,6 +443,13 @@ export interface HttpServer extends AsyncDisposable {
  * Deno's own close is waited for this long too (see `Server.#close`).
  */
 const FORCE_GRACE = 1000;
+
+/**
+ * The longest a shutdown waits for handlers the server gave up on before
+ * (timed out, client gone), whose signals have aborted: `requestTimeout`
+ * exists to bound a handler that hangs.
+ */
+const DETACHED_GRACE = 5000;
 
 /** The 400's reason for a handler that failed as its request body broke off. */
 const BODY_ENDED = "the request body ended early";
@@ -588,6 +598,8 @@ class Exchange implements HttpContext {
   onGone: ((exchange: Exchange) => void) | undefined = undefined;
   /** Whether the client was seen to go away before `onGone` was set. */
   goneEarly = false;
+  /** The dispatcher's epoch when it gave up on the running handler, or -1. */
+  detachedIn = -1;
   /** `performance.now()` at arrival, read only for the access log. */
   started = 0;
   /** Stamp and links in the list of pending exchanges (`TimeoutSweep`). */
@@ -867,26 +879,33 @@ class Dispatcher implements FetchHandler {
   /** Requests whose response Deno has not finished sending. */
   #active = 0;
   /**
-   * Handlers still running whose exchange the server gave up (timed out,
-   * client gone, body too large): a graceful shutdown waits for them too.
+   * How many handlers still run whose exchange the server gave up (timed
+   * out, client gone, body too large): a graceful shutdown waits for them
+   * too, for a while. A count, not the exchanges: one that never settles
+   * must not be kept alive.
    */
-  #detached = new Set<Exchange>();
+  #detached = 0;
+  /** Counts `abandonAll` calls: handlers given up before are forgotten. */
+  #epoch = 0;
   #draining = false;
-  #idle: PromiseWithResolvers<void> | undefined;
+  /** Who waits for the next idle moment (see `idle()`). */
+  #waiters: { detached: boolean; resolve: () => void }[] = [];
   #delivered = () => {
     this.#active--;
     this.#checkIdle();
   };
 
+  #isIdle(detached: boolean): boolean {
+    return this.#active === 0 && (!detached || this.#detached === 0);
+  }
+
   #checkIdle(): void {
-    if (
-      this.#active === 0 && this.#detached.size === 0 &&
-      this.#idle !== undefined
-    ) {
-      this.#idle.resolve();
-      // The next wait is for the next idle moment.
-      this.#idle = undefined;
-    }
+    if (this.#waiters.length === 0 || !this.#isIdle(false)) return;
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!this.#isIdle(waiter.detached)) return true;
+      waiter.resolve();
+      return false;
+    });
   }
 
   constructor(handler: HttpHandler, options: FetchHandlerOptions) {
@@ -1037,7 +1056,11 @@ class Dispatcher implements FetchHandler {
   /** The late answer of an async handler. */
   #settle(exchange: Exchange, value: unknown, failed: boolean): void {
     if (exchange.state === ABANDONED) {
-      if (this.#detached.delete(exchange)) this.#checkIdle();
+      if (exchange.detachedIn === this.#epoch) {
+        exchange.detachedIn = -1;
+        this.#detached--;
+        this.#checkIdle();
+      }
       // Already answered by the server; the handler's own answer is moot.
       if (
         failed && !exchange.abortedWith(value) && !isRequestClosed(value) &&
@@ -1121,7 +1144,10 @@ class Dispatcher implements FetchHandler {
     void exchange.request.headers;
     this.#pending.delete(exchange);
     // Its handler runs on until it settles (see `#settle`).
-    if (exchange.state === HANDLING) this.#detached.add(exchange);
+    if (exchange.state === HANDLING) {
+      exchange.detachedIn = this.#epoch;
+      this.#detached++;
+    }
     exchange.state = ABANDONED;
     exchange.abort(reason);
     exchange.resolve(this.#logged(exchange, response));
@@ -1192,14 +1218,13 @@ class Dispatcher implements FetchHandler {
 
   /**
    * Resolves once no request is active (for a server that passes `info`)
-   * and no handler given up on is still running.
+   * and, with `detached`, no handler given up on is still running.
    */
-  idle(): Promise<void> {
-    if (this.#active === 0 && this.#detached.size === 0) {
-      return Promise.resolve();
-    }
-    this.#idle ??= Promise.withResolvers();
-    return this.#idle.promise;
+  idle(detached: boolean): Promise<void> {
+    if (this.#isIdle(detached)) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiters.push({ detached, resolve });
+    return promise;
   }
 
   /**
@@ -1217,7 +1242,8 @@ class Dispatcher implements FetchHandler {
       );
     }
     for (const exchange of this.#streaming) exchange.abort(reason);
-    this.#detached.clear();
+    this.#epoch++;
+    this.#detached = 0;
     this.#checkIdle();
   }
 
@@ -1359,7 +1385,7 @@ class Server implements HttpServer {
         }
       }
     }
-    await this.#dispatcher.idle();
+    await this.#dispatcher.idle(false);
     if (closing.aborted) return;
     await failed.shutdown().catch(noop);
     this.#servers.delete(failed);
@@ -1372,17 +1398,25 @@ class Server implements HttpServer {
     // unreadable (denoland/deno#36809), so drain first: refuse new requests,
     // wait for those in flight, and only then let Deno close.
     dispatcher.drain();
-    if (!await settlesWithin(dispatcher.idle(), shutdownTimeout)) {
+    // Handlers given up on before (timed out, client gone: their signals
+    // have aborted) get as long to wind down, up to DETACHED_GRACE, so
+    // that shutdown() does not resolve in the middle of their cleanup.
+    const givenUp = settlesWithin(
+      dispatcher.idle(true),
+      Math.min(shutdownTimeout, DETACHED_GRACE),
+    );
+    if (!await settlesWithin(dispatcher.idle(false), shutdownTimeout)) {
       dispatcher.abandonAll(
         new AioError(
           `Cannot finish the request: the server on port ${this.addr.port} shut down and its ${shutdownTimeout} ms shutdownTimeout passed`,
         ),
       );
-      if (!await settlesWithin(dispatcher.idle(), FORCE_GRACE)) {
+      if (!await settlesWithin(dispatcher.idle(false), FORCE_GRACE)) {
         // Once shutdown() has started, Deno can no longer force the close.
         this.#force.abort();
       }
     }
+    await givenUp;
     // No re-listening from now on: the set of servers is final.
     this.#closing.abort();
     const servers = [...this.#servers];
