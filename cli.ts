@@ -15,7 +15,8 @@
  * | `demo` | the whole tutorial on loopback, with a summary | `-N=127.0.0.1 -R=/tmp -W=/tmp --unstable-no-legacy-abort` |
  *
  * Every command takes `--help`. A bad argument prints one line and the
- * usage and exits 2; a failed run exits 1.
+ * usage and exits 2, bad standard input one line naming its line, also 2;
+ * a failed run exits 1.
  *
  * @example Running a command from code
  * ```ts
@@ -85,7 +86,7 @@ function standardIo(signal: AbortSignal): Io {
 /**
  * Runs the `aio` command with `args` (what follows `aio` on the command
  * line) and returns its exit code: 0 on success, 1 when the run failed, 2
- * for a usage error. Ctrl-C (SIGINT) or SIGTERM stops a command gracefully
+ * for a usage error or bad standard input. Ctrl-C (SIGINT) or SIGTERM stops a command gracefully
  * (a run it cut short returns 130 or 143); a second one exits the process
  * at once. When the reader of standard output leaves (`| head -1`), the run
  * stops quietly and returns 141, as if killed by SIGPIPE.

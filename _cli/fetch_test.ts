@@ -6,7 +6,7 @@ import {
 } from "@std/assert";
 import { httpResponse, rawServer } from "../tests/_loopback.ts";
 import { Client } from "../client/client.ts";
-import { UsageError } from "./args.ts";
+import { InputError, UsageError } from "./args.ts";
 import { checkUrls, fetchCommand, fetchRecord } from "./fetch.ts";
 import type { Io, Output } from "./io.ts";
 
@@ -170,9 +170,12 @@ Deno.test("checkUrls() quotes a bad input escaped and cut", () => {
     'Cannot crawl "ftp://x/\\u202eexe.txt": only http and https URLs',
   );
   assertEquals(checkUrls(["http://A/b c"]), ["http://a/b%20c"]);
+  // From standard input: an InputError, which prints no usage.
   assertThrows(
     () => checkUrls(["http://a/", "x y"], "fetch", (i) => `line ${i + 3}`),
-    UsageError,
+    InputError,
     'Cannot fetch "x y" (line 4): not an absolute URL',
   );
+  const usage = assertThrows(() => checkUrls(["x y"]), UsageError);
+  assertEquals(usage instanceof InputError, false);
 });
