@@ -17,6 +17,7 @@ import {
   type AccessLogEntry,
   createFetchHandler,
   type HttpContext,
+  type HttpServer,
   serveHttp,
 } from "./http.ts";
 import { aborted, assertNotServed } from "./_test_util.ts";
@@ -41,6 +42,20 @@ async function until(condition: () => boolean, what: string): Promise<void> {
     if (Date.now() - start > 10_000) throw new Error(`Timed out: ${what}`);
     await delay(2);
   }
+}
+
+/**
+ * Fetches from `server`, leaves once the handler runs, and returns what the
+ * fetch settled with (an `AbortError`).
+ */
+async function leaveMidRequest(server: HttpServer): Promise<unknown> {
+  const client = new AbortController();
+  const response = fetch(`http://127.0.0.1:${server.addr.port}/`, {
+    signal: client.signal,
+  }).catch((error) => error);
+  await until(() => server.inFlight === 1, "the handler");
+  client.abort();
+  return await response;
 }
 
 Deno.test({
@@ -1001,13 +1016,7 @@ Deno.test({
           onError: (error) => void errors.push(error),
           accessLog: (entry) => void logged.push(entry.status),
         });
-        const client = new AbortController();
-        const response = fetch(`http://127.0.0.1:${server.addr.port}/`, {
-          signal: client.signal,
-        }).catch((error) => error);
-        await until(() => server.inFlight === 1, "the handler");
-        client.abort();
-        assertInstanceOf(await response, DOMException);
+        assertInstanceOf(await leaveMidRequest(server), DOMException);
         await seen.promise;
         // Long before requestTimeout, and before the handler returns.
         await until(() => server.inFlight === 0, "the request to end");
@@ -1076,13 +1085,7 @@ Deno.test({
         cleanedUp = true;
         return new Response("too late");
       }, { accessLog: (entry) => void logged.push(entry.status) });
-      const client = new AbortController();
-      const response = fetch(`http://127.0.0.1:${server.addr.port}/`, {
-        signal: client.signal,
-      }).catch((error) => error);
-      await until(() => server.inFlight === 1, "the handler");
-      client.abort();
-      await response;
+      await leaveMidRequest(server);
       await until(() => logged.length === 1, "the 499");
       await server.shutdown();
       assert(cleanedUp, "shutdown resolved before the handler returned");

@@ -1,5 +1,5 @@
 /**
- * Run by `tests/collected_response_test.ts` as `deno test` with
+ * Run by `tests/gc_test.ts` as `deno test` with
  * `--v8-flags=--expose-gc`: a body handed on by `request()` (and read by
  * `Client.request()` and `gather()` of URLs) stays under its deadline after
  * a garbage collection. Deno's fetch aborts a body through a weak reference

@@ -1,4 +1,4 @@
-// Run by tests/given_up_gc_test.ts with --expose-gc: requests whose handler
+// Run by tests/gc_test.ts with --expose-gc: requests whose handler
 // never settles, given up on by requestTimeout or because their client left,
 // must not be kept alive by the server.
 import { assertEquals } from "@std/assert";
