@@ -86,9 +86,9 @@ function standardIo(signal: AbortSignal): Io {
 /**
  * Runs the `aio` command with `args` (what follows `aio` on the command
  * line) and returns its exit code: 0 on success, 1 when the run failed, 2
- * for a usage error or bad standard input. Ctrl-C (SIGINT) or SIGTERM stops a command gracefully
- * (a run it cut short returns 130 or 143); a second one exits the process
- * at once. When the reader of standard output leaves (`| head -1`), the run
+ * for a usage error or bad standard input. Ctrl-C (SIGINT) or SIGTERM
+ * stops a command gracefully (a run it cut short returns 130 or 143); a
+ * second one exits the process at once. When the reader of standard output leaves (`| head -1`), the run
  * stops quietly and returns 141, as if killed by SIGPIPE.
  *
  * @param args The command and its arguments, e.g. `["serve", "tcp"]`.

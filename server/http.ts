@@ -370,9 +370,9 @@ export interface ServeHttpOptions extends FetchHandlerOptions {
    * Past it, handlers still running get their `signal` aborted and their
    * clients a 503; responses still streaming a second later are cut off.
    * `Infinity` (or anything above 2147483647, about 24.8 days) waits for
-   * every request. Handlers the server gave up on before the shutdown (timed
-   * out, client gone), which `inFlight` no longer counts, are waited for as
-   * long, but no more than 5 s: their signals have aborted.
+   * every request. Handlers the server gave up on (timed out, client gone,
+   * body too large), which `inFlight` no longer counts, are then waited for
+   * as long, but no more than 5 s: their signals have aborted.
    *
    * @default {5000}
    */
@@ -424,8 +424,8 @@ export interface HttpServer extends AsyncDisposable {
   /**
    * Shuts the server down gracefully: new requests get 503 with
    * `Connection: close`, requests in flight finish within
-   * `shutdownTimeout` (then they are aborted), handlers given up on before
-   * get as long to return (5 s at most), and the connections are closed.
+   * `shutdownTimeout` (then they are aborted), handlers given up on get as
+   * long again to return (5 s at most), and the connections are closed.
    * Calling it again returns the same promise.
    *
    * @returns A promise that resolves like `finished`, except that it does
@@ -445,8 +445,8 @@ export interface HttpServer extends AsyncDisposable {
 const FORCE_GRACE = 1000;
 
 /**
- * The longest a shutdown waits for handlers the server gave up on before
- * (timed out, client gone), whose signals have aborted: `requestTimeout`
+ * The longest a shutdown waits, once no request is in flight, for handlers
+ * the server gave up on, whose signals have aborted: `requestTimeout`
  * exists to bound a handler that hangs.
  */
 const DETACHED_GRACE = 5000;
@@ -1398,13 +1398,6 @@ class Server implements HttpServer {
     // unreadable (denoland/deno#36809), so drain first: refuse new requests,
     // wait for those in flight, and only then let Deno close.
     dispatcher.drain();
-    // Handlers given up on before (timed out, client gone: their signals
-    // have aborted) get as long to wind down, up to DETACHED_GRACE, so
-    // that shutdown() does not resolve in the middle of their cleanup.
-    const givenUp = settlesWithin(
-      dispatcher.idle(true),
-      Math.min(shutdownTimeout, DETACHED_GRACE),
-    );
     if (!await settlesWithin(dispatcher.idle(false), shutdownTimeout)) {
       dispatcher.abandonAll(
         new AioError(
@@ -1416,7 +1409,14 @@ class Server implements HttpServer {
         this.#force.abort();
       }
     }
-    await givenUp;
+    // Handlers given up on (timed out, client gone, body too large: their
+    // signals have aborted), before the shutdown or during it, get a while
+    // longer to wind down, so that shutdown() does not resolve in the middle
+    // of their cleanup.
+    await settlesWithin(
+      dispatcher.idle(true),
+      Math.min(shutdownTimeout, DETACHED_GRACE),
+    );
     // No re-listening from now on: the set of servers is final.
     this.#closing.abort();
     const servers = [...this.#servers];

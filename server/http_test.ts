@@ -366,6 +366,49 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "serveHttp() shutdown waits for a handler given up during it, within bounds",
+  permissions: NET,
+  async fn(t) {
+    await t.step("timed out while the shutdown waits", async () => {
+      // Given up on 5.2 s into the shutdown: the grace for such handlers
+      // (5 s at most) counts from then, not from the shutdown's start.
+      let done = false;
+      const server = serveHttp(async () => {
+        await delay(5_600); // past requestTimeout, without its signal
+        done = true;
+        return new Response("late");
+      }, { requestTimeout: 5_200, shutdownTimeout: 10_000 });
+      const response = fetch(`http://127.0.0.1:${server.addr.port}/`);
+      await until(() => server.inFlight === 1, "the handler");
+      const shutdown = server.shutdown();
+      const answer = await response;
+      assertEquals(answer.status, 503);
+      await answer.body?.cancel();
+      await shutdown;
+      assert(done, "shutdown resolved while the handler still ran");
+    });
+
+    await t.step("not for ever if it never returns", async () => {
+      const server = serveHttp(() => new Promise<Response>(() => {}), {
+        requestTimeout: 50,
+        shutdownTimeout: 200,
+      });
+      const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+      assertEquals(response.status, 503);
+      await response.body?.cancel();
+      const timer = new AbortController();
+      const stopped = await Promise.race([
+        server.shutdown().then(() => true),
+        delay(4_000, { signal: timer.signal }).then(() => false, () => true),
+      ]);
+      timer.abort();
+      assert(stopped, "shutdown waited past shutdownTimeout");
+    });
+  },
+});
+
+Deno.test({
   name: "serveHttp() never aborts a handler before requestTimeout",
   permissions: NET,
   async fn() {
