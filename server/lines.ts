@@ -450,7 +450,7 @@ async function serveConnection(
  * How long a connection closed for a bad line waits to see whether its peer
  * is still sending; one that is not closes at once.
  */
-const LINGER_PROBE_MS = 20;
+const LINGER_PROBE_MS = 100;
 /** The longest a connection whose peer is still sending lingers. */
 const LINGER_MS = 3_000;
 /** How long it lingers without receiving anything. */
@@ -464,8 +464,8 @@ const LINGER_QUIET_MS = 500;
  * {@linkcode LINGER_MS} pass, or the server shuts down. Closing with input
  * unread would reset the connection, and a peer still sending the rest of a
  * long line (a client that writes all its input before reading) would get
- * the reset instead of the line. A peer that sent nothing more is closed at
- * once, so it sees the end only once the connection is gone.
+ * the reset instead of the line. A peer that sent nothing more is closed
+ * then, so it sees the end only once the connection is gone.
  */
 async function linger(conn: Deno.Conn, draining: AbortSignal): Promise<void> {
   const buffer = new Uint8Array(65_536);
