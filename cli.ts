@@ -8,7 +8,7 @@
  *
  * | command | what it does | permissions it needs |
  * | --- | --- | --- |
- * | `serve tcp [--port 8080] [--hostname 127.0.0.1] [--lines]` | the echo server, until Ctrl-C | `-N=127.0.0.1:8080` (the address served) |
+ * | `serve tcp [--port 8080] [--hostname 127.0.0.1] [--lines [--line-timeout 1m]]` | the echo server, until Ctrl-C | `-N=127.0.0.1:8080` (the address served) |
  * | `serve http [--port 8888] [--hostname 127.0.0.1] [--dir PATH]` | "Hello, world!", or the files under PATH | `-N=127.0.0.1:8888` (the address served; + `-R=PATH`) |
  * | `fetch <url...\|->` | many URLs at once, JSON lines out | `-N=<hosts>` (+ `-R -W` on `--out`'s directory) |
  * | `crawl <url>` | follows "next" links page by page | `-N=<hosts>` (+ `-R -W` on `--out`'s directory) |
@@ -88,8 +88,9 @@ function standardIo(signal: AbortSignal): Io {
  * line) and returns its exit code: 0 on success, 1 when the run failed, 2
  * for a usage error or bad standard input. Ctrl-C (SIGINT) or SIGTERM
  * stops a command gracefully (a run it cut short returns 130 or 143); a
- * second one exits the process at once. When the reader of standard output leaves (`| head -1`), the run
- * stops quietly and returns 141, as if killed by SIGPIPE.
+ * second one exits the process at once. When the reader of standard output
+ * leaves (`| head -1`), the run stops quietly and returns 141, as if killed
+ * by SIGPIPE.
  *
  * @param args The command and its arguments, e.g. `["serve", "tcp"]`.
  * @returns The exit code.

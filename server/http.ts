@@ -371,8 +371,9 @@ export interface ServeHttpOptions extends FetchHandlerOptions {
    * clients a 503; responses still streaming a second later are cut off.
    * `Infinity` (or anything above 2147483647, about 24.8 days) waits for
    * every request. Handlers the server gave up on (timed out, client gone,
-   * body too large), which `inFlight` no longer counts, are then waited for
-   * as long, but no more than 5 s: their signals have aborted.
+   * body too large, or aborted by the shutdown), which `inFlight` no longer
+   * counts, are then waited for as long again, but no more than 5 s: their
+   * signals have aborted.
    *
    * @default {5000}
    */
@@ -598,8 +599,8 @@ class Exchange implements HttpContext {
   onGone: ((exchange: Exchange) => void) | undefined = undefined;
   /** Whether the client was seen to go away before `onGone` was set. */
   goneEarly = false;
-  /** The dispatcher's epoch when it gave up on the running handler, or -1. */
-  detachedIn = -1;
+  /** Whether the server gave up on it while its handler still runs. */
+  detached = false;
   /** `performance.now()` at arrival, read only for the access log. */
   started = 0;
   /** Stamp and links in the list of pending exchanges (`TimeoutSweep`). */
@@ -885,8 +886,6 @@ class Dispatcher implements FetchHandler {
    * must not be kept alive.
    */
   #detached = 0;
-  /** Counts `abandonAll` calls: handlers given up before are forgotten. */
-  #epoch = 0;
   #draining = false;
   /** Who waits for the next idle moment (see `idle()`). */
   #waiters: { detached: boolean; resolve: () => void }[] = [];
@@ -1056,8 +1055,8 @@ class Dispatcher implements FetchHandler {
   /** The late answer of an async handler. */
   #settle(exchange: Exchange, value: unknown, failed: boolean): void {
     if (exchange.state === ABANDONED) {
-      if (exchange.detachedIn === this.#epoch) {
-        exchange.detachedIn = -1;
+      if (exchange.detached) {
+        exchange.detached = false;
         this.#detached--;
         this.#checkIdle();
       }
@@ -1145,7 +1144,7 @@ class Dispatcher implements FetchHandler {
     this.#pending.delete(exchange);
     // Its handler runs on until it settles (see `#settle`).
     if (exchange.state === HANDLING) {
-      exchange.detachedIn = this.#epoch;
+      exchange.detached = true;
       this.#detached++;
     }
     exchange.state = ABANDONED;
@@ -1230,8 +1229,7 @@ class Dispatcher implements FetchHandler {
   /**
    * Abandons every request still in flight: handlers that have not answered
    * get `reason` on their signal and their clients a 503; watched streaming
-   * bodies get `reason` on their signal. Handlers given up on earlier are
-   * not waited for any more: their signals have aborted.
+   * bodies get `reason` on their signal.
    */
   abandonAll(reason: unknown): void {
     for (const exchange of this.#pending) {
@@ -1242,9 +1240,6 @@ class Dispatcher implements FetchHandler {
       );
     }
     for (const exchange of this.#streaming) exchange.abort(reason);
-    this.#epoch++;
-    this.#detached = 0;
-    this.#checkIdle();
   }
 
   [Symbol.dispose](): void {
@@ -1409,10 +1404,10 @@ class Server implements HttpServer {
         this.#force.abort();
       }
     }
-    // Handlers given up on (timed out, client gone, body too large: their
-    // signals have aborted), before the shutdown or during it, get a while
-    // longer to wind down, so that shutdown() does not resolve in the middle
-    // of their cleanup.
+    // Handlers given up on (timed out, client gone, body too large, or
+    // aborted just now: their signals have aborted), before the shutdown or
+    // during it, get a while longer to wind down, so that shutdown() does
+    // not resolve in the middle of their cleanup.
     await settlesWithin(
       dispatcher.idle(true),
       Math.min(shutdownTimeout, DETACHED_GRACE),

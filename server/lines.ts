@@ -448,7 +448,7 @@ async function serveConnection(
 
 /**
  * How long a connection closed for a bad line waits to see whether its peer
- * is still sending; one that is not closes at once.
+ * is still sending; one that is not is closed then.
  */
 const LINGER_PROBE_MS = 100;
 /** The longest a connection whose peer is still sending lingers. */
