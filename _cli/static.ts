@@ -187,10 +187,17 @@ export async function staticFiles(
         info = await Deno.stat(path);
       }
       if (!info.isFile) return text(404, "Not Found");
+      const { mtime } = info;
+      if (mtime !== null && notModified(request, mtime)) {
+        return new Response(null, {
+          status: 304,
+          headers: { "last-modified": mtime.toUTCString() },
+        });
+      }
       const headers = {
         "content-type": contentType(path),
         "content-length": String(info.size),
-        ...(info.mtime ? { "last-modified": info.mtime.toUTCString() } : {}),
+        ...(mtime === null ? {} : { "last-modified": mtime.toUTCString() }),
       };
       if (request.method === "HEAD") return new Response(null, { headers });
       const file = await Deno.open(path);
@@ -199,4 +206,13 @@ export async function staticFiles(
       return refusal(error);
     }
   };
+}
+
+/**
+ * Whether the client's copy, dated by `If-Modified-Since`, is as new as a
+ * file last modified at `mtime` (HTTP dates count whole seconds).
+ */
+function notModified(request: Request, mtime: Date): boolean {
+  const since = Date.parse(request.headers.get("if-modified-since") ?? "");
+  return Math.floor(mtime.getTime() / 1000) * 1000 <= since;
 }

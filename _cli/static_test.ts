@@ -81,6 +81,25 @@ Deno.test({
       assertEquals(response.body, null);
       assertEquals(response.headers.get("content-length"), "2");
 
+      // A conditional GET of an unchanged file: 304, no body.
+      const modified = response.headers.get("last-modified")!;
+      const since = (date: string) =>
+        handler(
+          new Request("http://127.0.0.1/hello.txt", {
+            headers: { "if-modified-since": date },
+          }),
+        );
+      response = await since(modified);
+      assertEquals(response.status, 304);
+      assertEquals(response.body, null);
+      assertEquals(response.headers.get("last-modified"), modified);
+      response = await since(
+        new Date(Date.parse(modified) - 1000).toUTCString(),
+      );
+      assertEquals([response.status, await response.text()], [200, "hi"]);
+      response = await since("not a date");
+      assertEquals([response.status, await response.text()], [200, "hi"]);
+
       response = await get("/sub/");
       assertEquals(await response.text(), "<p>index</p>");
 
