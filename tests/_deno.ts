@@ -9,6 +9,8 @@
  * @module
  */
 
+import { assert } from "@std/assert";
+
 const OFFLINE_MAP = new URL(
   "../../shared/std-offline/import_map.json",
   import.meta.url,
@@ -74,4 +76,22 @@ export async function runDeno(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Runs the test file in `args` in a child `deno test --no-config` with both
+ * sanitizers on (flags such as `--v8-flags` and permissions go in `args`),
+ * asserts that it succeeded and passed at least one test, and returns all it
+ * printed.
+ */
+export async function assertChildTestsPass(args: string[]): Promise<string> {
+  const { success, output } = await runDeno("test", [
+    "--no-config",
+    "--sanitize-ops",
+    "--sanitize-resources",
+    ...args,
+  ]);
+  assert(success, output);
+  assert(/[1-9]\d* passed/.test(output), output);
+  return output;
 }

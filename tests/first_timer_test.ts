@@ -1,5 +1,5 @@
 import { assert } from "@std/assert";
-import { runDeno } from "./_deno.ts";
+import { assertChildTestsPass, runDeno } from "./_deno.ts";
 
 Deno.test(
   "shared timers start once when the first timer call runs microtasks",
@@ -9,15 +9,11 @@ Deno.test(
   async (t) => {
     for (const name of ["deadline scopes", "timeout sweep"]) {
       await t.step(name, async () => {
-        const { success, output } = await runDeno("test", [
-          "--no-config",
-          "--sanitize-ops",
-          "--sanitize-resources",
+        const output = await assertChildTestsPass([
           "--filter",
           name,
           "tests/testdata/first_timer.ts",
         ]);
-        assert(success, output);
         assert(output.includes("1 passed"), output);
       });
     }
