@@ -28,6 +28,11 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
   error: LineTooLongError | Deno.errors.InvalidData | undefined;
   /** How many lines were passed on. */
   lines = 0;
+  /**
+   * Whether a line has begun to arrive and not ended (part of it is held
+   * back); not updated at the end of the input, nor when the output stops.
+   */
+  pending = false;
 
   /**
    * Creates a decoder.
@@ -36,10 +41,7 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
    * counting the line break.
    * @param source Where the bytes come from, for error messages
    * (e.g. `"from 127.0.0.1:5000"`).
-   * @param onPending Called with `true` when a line has begun to arrive and
-   * not ended (part of it is held back), with `false` when its end arrived
-   * and no part of another is held (not at the end of the input, nor when
-   * the output stops early).
+   * @param onPending Called when {@linkcode pending} changes.
    */
   constructor(
     maxLineLength: number,
@@ -52,7 +54,6 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
     const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
     let carry: Uint8Array | undefined;
     let partial = "";
-    let pending = false;
 
     const tooLong = (controller: TransformStreamDefaultController<string>) => {
       this.error = new LineTooLongError(
@@ -118,11 +119,12 @@ export class LineDecoder extends TransformStream<Uint8Array, string> {
       return true;
     };
 
-    // Tells `onPending` whether part of a line is held back, on a change.
+    // Updates `pending`, telling `onPending` of a change.
     const tell = () => {
-      if (onPending === undefined) return;
       const now = partial.length > 0 || carry !== undefined;
-      if (now !== pending) onPending(pending = now);
+      if (now === this.pending) return;
+      this.pending = now;
+      onPending?.(now);
     };
 
     super({

@@ -192,4 +192,5 @@ Deno.test("LineDecoder tells when part of a line is held back", {
   );
   assertEquals(lines, ["whole", "abc", "d", "é"]);
   assertEquals(told, [true, false, true, false]);
+  assertEquals(decoder.pending, false);
 });

@@ -381,7 +381,6 @@ async function serveConnection(
   if (draining.aborted) return;
   const from = `from ${formatAddr(tcp.remoteAddr)}`;
   let waiting = false;
-  let pending = false;
   // The time of a line counts from its first byte while the server waits
   // for it (again from the wait's start after the handler's turn).
   const watch = new LineWatch(() => reader.cancel().catch(() => {}));
@@ -390,7 +389,6 @@ async function serveConnection(
     from,
     clock &&
       ((begun) => {
-        pending = begun;
         if (!begun) clock.stop(watch);
         else if (waiting) clock.start(watch);
       }),
@@ -409,7 +407,7 @@ async function serveConnection(
   try {
     while (true) {
       waiting = true;
-      if (pending) clock?.start(watch);
+      if (decoder.pending) clock?.start(watch);
       const { done, value } = await reader.read();
       waiting = false;
       clock?.stop(watch);
@@ -428,22 +426,27 @@ async function serveConnection(
     reader.cancel().catch(() => {});
   }
   const line = decoder.lines + 1;
-  let error: Error | undefined = decoder.error;
-  let why = error instanceof Deno.errors.InvalidData
-    ? "is not valid UTF-8"
-    : `is longer than ${maxLineLength} characters`;
-  if (watch.timedOut && error === undefined && !draining.aborted) {
+  let error: Error;
+  let why: string;
+  if (decoder.error instanceof Deno.errors.InvalidData) {
+    [error, why] = [decoder.error, "is not valid UTF-8"];
+  } else if (decoder.error) {
+    [error, why] = [
+      decoder.error,
+      `is longer than ${maxLineLength} characters`,
+    ];
+  } else if (watch.timedOut && !draining.aborted) {
     error = new TimeoutError(
       `Cannot read line ${line} ${from}: not complete after ${lineTimeout} ms`,
       { timeout: lineTimeout },
     );
     why = `timed out after ${lineTimeout} ms`;
+  } else {
+    return;
   }
-  if (error) {
-    await writeAll(conn, encoder.encode(`error: line ${line} ${why}\n`));
-    report(onError, error, conn);
-    await linger(conn, draining);
-  }
+  await writeAll(conn, encoder.encode(`error: line ${line} ${why}\n`));
+  report(onError, error, conn);
+  await linger(conn, draining);
 }
 
 /**
