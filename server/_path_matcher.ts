@@ -71,9 +71,18 @@ export class PathMatcher {
     if (first?.kind === "text" && !path.startsWith(first.text)) {
       return undefined;
     }
-    // The usual `/static/*`: a prefix, then anything.
-    if (tokens.length === 2 && tokens[1]!.kind === "star") {
-      return [path.slice((first as { text: string }).text.length)];
+    // A pattern that ends with text matches only paths that end with it.
+    const last = tokens[tokens.length - 1];
+    if (last?.kind === "text" && !path.endsWith(last.text)) return undefined;
+    // The usual `/static/*` and `/files/*/raw`: a prefix, anything, and an
+    // optional suffix.
+    if (first?.kind === "text" && tokens[1]?.kind === "star") {
+      const start = first.text.length;
+      if (tokens.length === 2) return [path.slice(start)];
+      if (tokens.length === 3 && last?.kind === "text") {
+        const end = path.length - last.text.length;
+        return end < start ? undefined : [path.slice(start, end)];
+      }
     }
     const width = path.length + 1;
     const size = (tokens.length + 1) * width;
