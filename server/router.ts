@@ -450,11 +450,10 @@ const INVALID: RouteParams = {};
 function decoded(
   names: readonly string[],
   values: ArrayLike<string | undefined>,
-  offset: number,
 ): RouteParams {
   const params: RouteParams = {};
   for (let i = 0; i < names.length; i++) {
-    let value = values[i + offset];
+    let value = values[i];
     if (value === undefined) continue;
     if (value.includes("%")) {
       try {
@@ -585,13 +584,13 @@ class CompiledRoute {
     if (this.#segments !== undefined) return this.#matchSegments(path);
     if (this.#matcher !== undefined) {
       const values = this.#matcher.match(path);
-      return values === undefined ? undefined : decoded(this.#names, values, 0);
+      return values === undefined ? undefined : decoded(this.#names, values);
     }
     if (this.#pattern !== undefined) {
       const groups = this.#pattern.exec(url)?.pathname.groups;
       if (groups === undefined) return undefined;
       const names = Object.keys(groups);
-      return decoded(names, names.map((name) => groups[name]), 0);
+      return decoded(names, names.map((name) => groups[name]));
     }
     return {};
   }
@@ -615,9 +614,7 @@ class CompiledRoute {
         at += text.length;
       }
     }
-    return at === path.length
-      ? decoded(this.#names, values ?? [], 0)
-      : undefined;
+    return at === path.length ? decoded(this.#names, values ?? []) : undefined;
   }
 }
 
