@@ -739,6 +739,11 @@ async function* mapLoop<T, R>(
   const onOuterAbort = () => fail(outer!.reason, outer!.reason);
   const failInput = (error: unknown) =>
     fail(error, abortError("Cannot finish call: the input failed", error));
+  const failCall = (error: unknown) => {
+    running--;
+    held--;
+    fail(error, abortError("Cannot finish call: another call failed", error));
+  };
   const canStart = () =>
     running < limit && held < window && !exhausted && !closed &&
     failure === undefined;
@@ -754,9 +759,7 @@ async function* mapLoop<T, R>(
     } catch (error) {
       // Failed at once: no more inputs are read, so their errors cannot
       // come first.
-      running--;
-      held--;
-      fail(error, abortError("Cannot finish call: another call failed", error));
+      failCall(error);
       return;
     }
     Promise.resolve(result).then((value) => {
@@ -766,11 +769,7 @@ async function* mapLoop<T, R>(
       if (!ordered) slots.push(slot);
       fill();
       notify();
-    }, (error) => {
-      running--;
-      held--;
-      fail(error, abortError("Cannot finish call: another call failed", error));
-    });
+    }, failCall);
   };
 
   /**
