@@ -184,6 +184,7 @@ async function* run<T>(
 export async function nextUrl<T>(
   next: NextPage<T> | undefined,
   page: Page<T>,
+  where = WHERE,
 ): Promise<string | undefined> {
   let found: unknown;
   if (next === undefined) {
@@ -194,7 +195,7 @@ export async function nextUrl<T>(
     found = field(page.data, next);
     if (found !== undefined && found !== null && typeof found !== "string") {
       throw new TypeError(
-        `${WHERE}: field "${next}" of page ${page.number} must hold a URL, received ${
+        `${where}: field "${next}" of page ${page.number} must hold a URL, received ${
           show(found)
         }`,
       );
@@ -206,7 +207,7 @@ export async function nextUrl<T>(
       !(found instanceof URL)
     ) {
       throw new TypeError(
-        `${WHERE}: "next" must return a URL, a string, null or undefined for page ${page.number}, received ${
+        `${where}: "next" must return a URL, a string, null or undefined for page ${page.number}, received ${
           show(found)
         }`,
       );
@@ -220,7 +221,7 @@ export async function nextUrl<T>(
     // Quoted from the server's page: cut, and nothing that acts on a
     // terminal or hides in a log.
     throw new TypeError(
-      `${WHERE}: page ${page.number} names an invalid next URL "${
+      `${where}: page ${page.number} names an invalid next URL "${
         escapeInvisible(excerpt(String(found), MAX_URL_CHARS))
       }"`,
     );
@@ -229,7 +230,7 @@ export async function nextUrl<T>(
   // invent pages (`data:`).
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(
-      `${WHERE}: page ${page.number} names a next URL that is not http(s): "${
+      `${where}: page ${page.number} names a next URL that is not http(s): "${
         excerpt(url.href, MAX_URL_CHARS)
       }"`,
     );

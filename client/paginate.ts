@@ -331,8 +331,9 @@ export async function nextPageUrl<T>(
       }`,
     );
   }
-  checkNext(next, "Cannot find the next page");
-  return await nextUrl(next, page);
+  const where = "Cannot find the next page";
+  checkNext(next, where);
+  return await nextUrl(next, page, where);
 }
 
 /**

@@ -584,6 +584,11 @@ Deno.test(
       TypeError,
       'Cannot find the next page: "next" must be a JSON field path or a function, received 5',
     );
+    await assertRejects(
+      () => nextPageUrl(pages[0]!, () => "ftp://example.com/"),
+      TypeError,
+      'Cannot find the next page: page 1 names a next URL that is not http(s): "ftp://example.com/"',
+    );
   },
 );
 
