@@ -540,22 +540,24 @@ function logHookError(error: unknown): void {
 /** A URL's scheme, as in "http:": what an absolute URL starts with. */
 const SCHEME = /^[a-z][a-z\d+.-]*:/i;
 
+function notUrl(input: unknown): TypeError {
+  return new TypeError(
+    `Cannot request: the input must be a URL string, a URL or a Request, received ${
+      show(input)
+    }`,
+  );
+}
+
 function parseUrl(input: string | URL, base: URL | undefined): URL {
-  const notUrl = () =>
-    new TypeError(
-      `Cannot request: the input must be a URL string, a URL or a Request, received ${
-        show(input)
-      }`,
-    );
   const other = typeof input !== "string" && !(input instanceof URL);
   // `new URL(null, base)` would make "null" a path.
-  if (other && base !== undefined) throw notUrl();
+  if (other && base !== undefined) throw notUrl(input);
   try {
     return new URL(input, base);
   } catch (error) {
     // Without a base, fetch takes what stringifies to a URL; what does not
     // is named as it is, not as a relative URL.
-    if (other) throw notUrl();
+    if (other) throw notUrl(input);
     const relative = base === undefined && !SCHEME.test(String(input));
     throw new TypeError(
       `Cannot request ${JSON.stringify(String(input))}: not a valid URL${
