@@ -630,7 +630,7 @@ export class Client implements AsyncDisposable {
     if (typeof options !== "object" || options === null) {
       return gather(tasks, options);
     }
-    if ("request" in options && options.request !== undefined) {
+    if ((options as GatherOptions).request !== undefined) {
       return Promise.reject(
         new TypeError(
           'Cannot gather: "request" is not an option of client.gather(), which sends through the client',
