@@ -1,9 +1,9 @@
 /**
  * How the library's messages show the values they name: what an argument
  * error received (`Cannot gather: "concurrency" must be ..., received "5"`),
- * excerpts of text from a peer or a file, and network addresses; and the
- * one argument check every area shares, of a `signal` option. Private to
- * the package.
+ * excerpts of text from a peer or a file, and network addresses; and what
+ * every area's argument checks share: the error for a bad number, the check
+ * of a `signal` option. Private to the package.
  *
  * @module
  */
@@ -95,4 +95,21 @@ export function checkSignal(signal: unknown, where: string): void {
       `${where}: "signal" must be an AbortSignal, received ${show(signal)}`,
     );
   }
+}
+
+/**
+ * The error for a bad numeric option, `${where}: "${name}" must be ${must},
+ * received ...`: a `RangeError` for a number out of range, a `TypeError`
+ * for anything else (`"5"`).
+ */
+export function badNumber(
+  where: string,
+  name: string,
+  must: string,
+  value: unknown,
+): Error {
+  const Class = typeof value === "number" ? RangeError : TypeError;
+  return new Class(
+    `${where}: "${name}" must be ${must}, received ${show(value)}`,
+  );
 }

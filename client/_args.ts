@@ -8,23 +8,6 @@
 import { checkSignal, show } from "../_show.ts";
 
 /**
- * The error for a bad numeric option, `${where}: "${name}" must be ${must},
- * received ...`: a `RangeError` for a number out of range, a `TypeError`
- * for anything else (`"5"`).
- */
-export function badNumber(
-  where: string,
-  name: string,
-  must: string,
-  value: unknown,
-): Error {
-  const Class = typeof value === "number" ? RangeError : TypeError;
-  return new Class(
-    `${where}: "${name}" must be ${must}, received ${show(value)}`,
-  );
-}
-
-/**
  * Throws a `TypeError` unless `value` is a boolean: a string such as
  * `"false"` would otherwise count as true.
  */

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { escapeInvisible, excerpt, show } from "../_show.ts";
-import { badNumber, checkObject } from "./_args.ts";
+import { badNumber, escapeInvisible, excerpt, show } from "../_show.ts";
+import { checkObject } from "./_args.ts";
 import { mapBodyErrors, readJson } from "./_body.ts";
 import {
   type Attempt,

@@ -5,15 +5,10 @@
  * @module
  */
 
-import { show } from "../_show.ts";
+import { badNumber, show } from "../_show.ts";
 import { abortError } from "./_abort.ts";
 import { copyResponse } from "./_body.ts";
-import {
-  badNumber,
-  checkBoolean,
-  checkOptions,
-  refuseForeign,
-} from "./_args.ts";
+import { checkBoolean, checkOptions, refuseForeign } from "./_args.ts";
 import { request } from "./request.ts";
 import type { TaskFunction, TaskValue } from "./task_group.ts";
 

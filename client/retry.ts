@@ -27,8 +27,8 @@
  * @module
  */
 
-import { show } from "../_show.ts";
-import { badNumber, checkObject } from "./_args.ts";
+import { badNumber, show } from "../_show.ts";
+import { checkObject } from "./_args.ts";
 
 /**
  * The statuses retried by default: 408 Request Timeout, 429 Too Many

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { show } from "../_show.ts";
+import { badNumber, show } from "../_show.ts";
 import { abortError } from "./_abort.ts";
-import { badNumber, checkBoolean, checkOptions } from "./_args.ts";
+import { checkBoolean, checkOptions } from "./_args.ts";
 import { type TaskFunction, TaskHandle, type TaskValue } from "./task_group.ts";
 
 /** The longest delay setTimeout takes; it fires at once for more. */

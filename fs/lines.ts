@@ -7,7 +7,7 @@
 
 import { abortable } from "jsr:@std/async@^1.5.0/abortable";
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
-import { checkSignal, show } from "../_show.ts";
+import { badNumber, checkSignal, show } from "../_show.ts";
 import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
 import { type LineCount, lineSource } from "./_line_source.ts";
 import { toPath, WINDOWS } from "../_file_path.ts";
@@ -183,11 +183,11 @@ export function readLines(
     !(Number.isInteger(maxLineLength) || maxLineLength === Infinity) ||
     maxLineLength < 1
   ) {
-    const Class = typeof maxLineLength === "number" ? RangeError : TypeError;
-    throw new Class(
-      `${context}: "maxLineLength" must be a positive integer or Infinity, received ${
-        show(maxLineLength)
-      }`,
+    throw badNumber(
+      context,
+      "maxLineLength",
+      "a positive integer or Infinity",
+      maxLineLength,
     );
   }
   checkSignal(signal, context);

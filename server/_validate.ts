@@ -7,7 +7,7 @@
  * @module
  */
 
-import { checkSignal, formatAddr, show } from "../_show.ts";
+import { badNumber, checkSignal, formatAddr, show } from "../_show.ts";
 
 /**
  * The longest delay `setTimeout` honours; a longer one fires at once. A
@@ -80,11 +80,11 @@ export function assertPort(value: unknown): void {
     typeof value !== "number" || !Number.isInteger(value) || value < 0 ||
     value > 65535
   ) {
-    const Class = typeof value === "number" ? RangeError : TypeError;
-    throw new Class(
-      `Cannot serve: "port" must be an integer from 0 to 65535, received ${
-        show(value)
-      }`,
+    throw badNumber(
+      "Cannot serve",
+      "port",
+      "an integer from 0 to 65535",
+      value,
     );
   }
 }
@@ -116,11 +116,11 @@ export function assertLimit(
     const kind = `${zero ? "non-negative" : "positive"} ${
       integer ? "integer" : "number"
     }`;
-    const Class = typeof value === "number" ? RangeError : TypeError;
-    throw new Class(
-      `Cannot ${action}: "${name}" must be a ${kind}${
-        infinity ? " or Infinity" : ""
-      }, received ${show(value)}`,
+    throw badNumber(
+      `Cannot ${action}`,
+      name,
+      `a ${kind}${infinity ? " or Infinity" : ""}`,
+      value,
     );
   }
 }
