@@ -2,8 +2,8 @@
  * How the library's messages show the values they name: what an argument
  * error received (`Cannot gather: "concurrency" must be ..., received "5"`),
  * excerpts of text from a peer or a file, and network addresses; and what
- * every area's argument checks share: the error for a bad number, the check
- * of a `signal` option. Private to the package.
+ * every area's argument checks share: the error for a bad number, the checks
+ * of an options object and of a `signal` option. Private to the package.
  *
  * @module
  */
@@ -112,4 +112,20 @@ export function badNumber(
   return new Class(
     `${where}: "${name}" must be ${must}, received ${show(value)}`,
   );
+}
+
+/**
+ * Throws a `TypeError` unless `options` is an object (a string or `null`
+ * would otherwise pass as no options, or fail deep inside); `where` starts
+ * the message (`Cannot wait`).
+ */
+export function checkObject(
+  options: unknown,
+  where: string,
+): asserts options is object {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${where}: "options" must be an object, received ${show(options)}`,
+    );
+  }
 }

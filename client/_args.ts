@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkSignal, show } from "../_show.ts";
+import { checkObject, checkSignal, show } from "../_show.ts";
 
 /**
  * Throws a `TypeError` unless `value` is a boolean: a string such as
@@ -19,19 +19,6 @@ export function checkBoolean(
   if (typeof value !== "boolean") {
     throw new TypeError(
       `${where}: "${name}" must be a boolean, received ${show(value)}`,
-    );
-  }
-}
-
-/**
- * Throws a `TypeError` unless `options` is an object (a string or `null`
- * would otherwise pass as no options, or fail deep inside); `where` starts
- * the message (`Cannot wait`).
- */
-export function checkObject(options: unknown, where: string): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `${where}: "options" must be an object, received ${show(options)}`,
     );
   }
 }

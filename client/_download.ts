@@ -7,8 +7,8 @@
 
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { toPath } from "../_file_path.ts";
-import { badNumber, show } from "../_show.ts";
-import { checkBoolean, checkObject } from "./_args.ts";
+import { badNumber, checkObject, show } from "../_show.ts";
+import { checkBoolean } from "./_args.ts";
 import type { Attempt, Sender } from "./_send.ts";
 import type { DownloadOptions, DownloadResult } from "./download.ts";
 import { NetworkError } from "./errors.ts";

@@ -5,8 +5,14 @@
  * @module
  */
 
-import { badNumber, escapeInvisible, excerpt, show } from "../_show.ts";
-import { checkObject } from "./_args.ts";
+import {
+  badNumber,
+  checkObject,
+  escapeInvisible,
+  excerpt,
+  show,
+} from "../_show.ts";
+
 import { mapBodyErrors, readJson } from "./_body.ts";
 import {
   type Attempt,

@@ -15,13 +15,14 @@
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import {
   badNumber,
+  checkObject,
   checkSignal,
   escapeInvisible,
   excerpt as cut,
   show,
 } from "../_show.ts";
 import { TimeoutError } from "../errors.ts";
-import { checkBoolean, checkObject, refuseForeign } from "./_args.ts";
+import { checkBoolean, refuseForeign } from "./_args.ts";
 import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
 import { HttpError, NetworkError } from "./errors.ts";
 import type { RequestOptions } from "./request.ts";

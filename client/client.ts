@@ -26,8 +26,8 @@
  */
 
 import { abortError } from "./_abort.ts";
-import { badNumber, show } from "../_show.ts";
-import { checkObject } from "./_args.ts";
+import { badNumber, checkObject, show } from "../_show.ts";
+
 import { guardBody, readBytes, readJson, readText } from "./_body.ts";
 import { downloadWith } from "./_download.ts";
 import { Limiter, Waiter } from "./_limiter.ts";

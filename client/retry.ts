@@ -27,8 +27,7 @@
  * @module
  */
 
-import { badNumber, show } from "../_show.ts";
-import { checkObject } from "./_args.ts";
+import { badNumber, checkObject, show } from "../_show.ts";
 
 /**
  * The statuses retried by default: 408 Request Timeout, 429 Too Many

@@ -2,22 +2,7 @@
 // dependencies, and these few operations on the caller's own path are all
 // the area needs. `toPath` is in ../_file_path.ts: download() needs it too.
 
-import { show } from "../_show.ts";
 import { WINDOWS } from "../_file_path.ts";
-
-/**
- * Throws a TypeError unless `options` is an object; `context` starts the
- * message, e.g. `Cannot write "a.txt"`.
- */
-export function checkOptions(
-  options: unknown,
-  context: string,
-): asserts options is object {
-  if (options !== null && typeof options === "object") return;
-  throw new TypeError(
-    `${context}: "options" must be an object, received ${show(options)}`,
-  );
-}
 
 function lastSeparator(path: string): number {
   const slash = path.lastIndexOf("/");

@@ -4,9 +4,8 @@
 // written as they are. Nothing is ever held in memory beyond one buffer.
 
 import { abortable } from "jsr:@std/async@^1.5.0/abortable";
-import { checkSignal, show } from "../_show.ts";
+import { checkObject, checkSignal, show } from "../_show.ts";
 import { type Fail, fsCall } from "./_errors.ts";
-import { checkOptions } from "./_path.ts";
 import type { WriteFileAtomicData as Data } from "./atomic.ts";
 import type { WriteLinesOptions } from "./lines.ts";
 
@@ -180,7 +179,7 @@ export function checkLinesOptions(
   fsync: boolean;
   signal: AbortSignal | undefined;
 } {
-  checkOptions(options, context);
+  checkObject(options, context);
   const { atomic = true, mode, fsync = true, signal } = options;
   if (typeof atomic !== "boolean") {
     throw new TypeError(

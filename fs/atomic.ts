@@ -5,11 +5,12 @@
  * @module
  */
 
+import { checkObject } from "../_show.ts";
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { exists } from "jsr:@std/fs@^1.0.24/exists";
 import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
 import { toPath, WINDOWS } from "../_file_path.ts";
-import { basename, checkOptions, dirname, join } from "./_path.ts";
+import { basename, dirname, join } from "./_path.ts";
 import {
   checkData,
   checkWriteOptions,
@@ -222,7 +223,7 @@ export async function writeFileAtomic(
   try {
     const target = toPath(path, "write file");
     const context = `Cannot write "${target}"`;
-    checkOptions(options, context);
+    checkObject(options, context);
     const { mode, fsync = true, signal } = options;
     checkWriteOptions(context, mode, fsync, signal);
     checkData(data, context);

@@ -5,9 +5,8 @@
  * @module
  */
 
-import { escapeInvisible, excerpt, show } from "../_show.ts";
+import { checkObject, escapeInvisible, excerpt, show } from "../_show.ts";
 import { toPath } from "../_file_path.ts";
-import { checkOptions } from "./_path.ts";
 import { byKind, checkLinesOptions, discardData } from "./_write.ts";
 import {
   type LineIterator,
@@ -171,7 +170,7 @@ export function readJsonLines<T = unknown>(
   options: ReadJsonLinesOptions = {},
 ): JsonLinesIterator<T> {
   const file = toPath(path, "read JSON lines");
-  checkOptions(options, `Cannot read JSON lines from "${file}"`);
+  checkObject(options, `Cannot read JSON lines from "${file}"`);
   return new JsonLines<T>(file, readLines(file, options));
 }
 

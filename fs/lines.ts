@@ -7,11 +7,11 @@
 
 import { abortable } from "jsr:@std/async@^1.5.0/abortable";
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
-import { badNumber, checkSignal, show } from "../_show.ts";
+import { badNumber, checkObject, checkSignal, show } from "../_show.ts";
 import { type Fail, fsCall, fsError, writeFailure } from "./_errors.ts";
 import { type LineCount, lineSource } from "./_line_source.ts";
 import { toPath, WINDOWS } from "../_file_path.ts";
-import { checkOptions, dirname } from "./_path.ts";
+import { dirname } from "./_path.ts";
 import { byKind, checkLinesOptions, discardData, writeData } from "./_write.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
@@ -176,7 +176,7 @@ export function readLines(
 ): LineIterator {
   const file = toPath(path, "read lines");
   const context = `Cannot read lines from "${file}"`;
-  checkOptions(options, context);
+  checkObject(options, context);
   const { maxLineLength = DEFAULT_MAX_LINE_LENGTH, signal } = options;
   if (
     typeof maxLineLength !== "number" ||

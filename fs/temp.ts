@@ -4,10 +4,10 @@
  * @module
  */
 
-import { show } from "../_show.ts";
+import { checkObject, show } from "../_show.ts";
 import { fsError } from "./_errors.ts";
 import { WINDOWS } from "../_file_path.ts";
-import { checkOptions, join } from "./_path.ts";
+import { join } from "./_path.ts";
 
 /**
  * Options of {@linkcode makeTempDir}.
@@ -119,7 +119,7 @@ export interface TempDir extends AsyncDisposable {
 export async function makeTempDir(
   options: MakeTempDirOptions = {},
 ): Promise<TempDir> {
-  checkOptions(options, "Cannot make a temporary directory");
+  checkObject(options, "Cannot make a temporary directory");
   const { prefix = "", suffix = "", dir } = options;
   for (const [name, value] of [["prefix", prefix], ["suffix", suffix]]) {
     if (typeof value !== "string") {

@@ -22,20 +22,6 @@ export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 export const ACCEPT_RETRY_DELAY = 100;
 
 /**
- * Throws a `TypeError` unless `options` is an object; `action` names what
- * cannot be done (`serve`, `echo`, `route`).
- */
-export function assertOptions(options: unknown, action = "serve"): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot ${action}: "options" must be an object, received ${
-        show(options)
-      }`,
-    );
-  }
-}
-
-/**
  * Throws a `TypeError` unless `value` is a function; `must` says what else
  * passes (`a boolean or a function`).
  */

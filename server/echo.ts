@@ -15,9 +15,9 @@
 // Referenced by the docs.
 // deno-lint-ignore no-unused-vars
 import type { serveTcp } from "./tcp.ts";
-import { show } from "../_show.ts";
+import { checkObject, show } from "../_show.ts";
 import { isPeerReset } from "./_connection.ts";
-import { assertLimit, assertOptions, assertSignal } from "./_validate.ts";
+import { assertLimit, assertSignal } from "./_validate.ts";
 
 const INITIAL_BUFFER_SIZE = 4 * 1024;
 
@@ -115,7 +115,7 @@ export async function echo(
       `Cannot echo: "conn" must be a Deno.Conn, received ${show(conn)}`,
     );
   }
-  assertOptions(options, "echo");
+  checkObject(options, "Cannot echo");
   const { signal, bufferSize = 64 * 1024 } = options;
   assertSignal(signal, "echo");
   assertLimit("bufferSize", bufferSize, {

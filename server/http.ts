@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkObject } from "../_show.ts";
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { AioError, TimeoutError } from "../errors.ts";
 import { limitBody } from "./_body_limit.ts";
@@ -16,7 +17,6 @@ import {
   ACCEPT_RETRY_DELAY,
   assertFunction,
   assertLimit,
-  assertOptions,
   assertPort,
   assertSignal,
   assertString,
@@ -498,7 +498,7 @@ export function createFetchHandler(
   handler: HttpHandler,
   options: FetchHandlerOptions = {},
 ): FetchHandler {
-  assertOptions(options);
+  checkObject(options, "Cannot serve");
   return new Dispatcher(handler, options);
 }
 
@@ -556,7 +556,7 @@ export function serveHttp(
   handler: HttpHandler,
   options: ServeHttpOptions = {},
 ): HttpServer {
-  assertOptions(options);
+  checkObject(options, "Cannot serve");
   const {
     hostname = "127.0.0.1",
     port = 0,

@@ -6,7 +6,7 @@
  */
 
 import { TextLineStream } from "jsr:@std/streams@^1.1.2/text-line-stream";
-import { formatAddr, show } from "../_show.ts";
+import { checkObject, formatAddr, show } from "../_show.ts";
 import { TimeoutError } from "../errors.ts";
 import {
   isServedPeerReset,
@@ -16,7 +16,7 @@ import {
 } from "./_connection.ts";
 import { LineDecoder } from "../_line_decoder.ts";
 import { type Timed, TimeoutSweep } from "./_timeout_sweep.ts";
-import { assertFunction, assertLimit, assertOptions } from "./_validate.ts";
+import { assertFunction, assertLimit } from "./_validate.ts";
 import { writeAll } from "./_write_all.ts";
 import {
   serveTcp,
@@ -253,7 +253,7 @@ export function serveLines(
   handler: LineHandler,
   options: ServeLinesOptions = {},
 ): TcpServer {
-  assertOptions(options);
+  checkObject(options, "Cannot serve");
   const {
     maxLineLength = 65536,
     lineTimeout = Infinity,

@@ -5,12 +5,11 @@
  * @module
  */
 
-import { show } from "../_show.ts";
+import { checkObject, show } from "../_show.ts";
 import type { HttpContext, HttpHandler } from "./http.ts";
 import type { SureNames } from "./_pattern_params.ts";
 import { PathMatcher } from "./_path_matcher.ts";
 import { textResponse } from "./_text_response.ts";
-import { assertOptions } from "./_validate.ts";
 
 /**
  * The path parameters of a matched route: the pattern's named groups (`:id`)
@@ -306,7 +305,7 @@ export function router<
   routes: { readonly [Index in keyof Patterns]: Route<Patterns[Index]> },
   options: RouterOptions = {},
 ): HttpHandler {
-  assertOptions(options, "route");
+  checkObject(options, "Cannot route");
   const { notFound = defaultNotFound } = options;
   if (!Array.isArray(routes)) {
     throw new TypeError(

@@ -6,7 +6,7 @@
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { AioError, TimeoutError } from "../errors.ts";
-import { formatAddr } from "../_show.ts";
+import { checkObject, formatAddr } from "../_show.ts";
 import {
   Connection,
   isPeerReset,
@@ -21,7 +21,6 @@ import {
   assertBoolean,
   assertFunction,
   assertLimit,
-  assertOptions,
   assertPort,
   assertSignal,
   assertString,
@@ -321,7 +320,7 @@ export function serveTcp(
   handler: TcpHandler,
   options: ServeTcpOptions = {},
 ): TcpServer {
-  assertOptions(options);
+  checkObject(options, "Cannot serve");
   const {
     hostname = "127.0.0.1",
     port = 0,
