@@ -3,7 +3,8 @@
  * error received (`Cannot gather: "concurrency" must be ..., received "5"`),
  * excerpts of text from a peer or a file, and network addresses; and what
  * every area's argument checks share: the error for a bad number, the checks
- * of an options object and of a `signal` option. Private to the package.
+ * of an options object, of a `signal` option and of an HTTP method's
+ * syntax. Private to the package.
  *
  * @module
  */
@@ -129,3 +130,6 @@ export function checkObject(
     );
   }
 }
+
+/** An HTTP method is a token (RFC 9110 §5.6.2): what this matches. */
+export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

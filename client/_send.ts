@@ -19,6 +19,7 @@ import {
   checkSignal,
   escapeInvisible,
   excerpt as cut,
+  HTTP_TOKEN,
   show,
 } from "../_show.ts";
 import { TimeoutError } from "../errors.ts";
@@ -422,7 +423,7 @@ export function prepareTarget(
       `Cannot ${method} "${url.href}": fetch does not support "${url.protocol}" URLs`,
     );
   }
-  if (method !== "GET" && !TOKEN.test(method)) {
+  if (method !== "GET" && !HTTP_TOKEN.test(method)) {
     throw new TypeError(
       `Cannot request "${url.href}": ${
         JSON.stringify(method)
@@ -474,8 +475,6 @@ export function prepareTarget(
 
 /** The schemes Deno's fetch takes. */
 const FETCH_SCHEMES = new Set(["http:", "https:", "data:", "blob:", "file:"]);
-/** An HTTP method: an RFC 9110 token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
  * Deno's fetch errors for what it refuses to send, however often it is
  * tried: a port the Fetch standard blocks (in the URL or a redirect), a

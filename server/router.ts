@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkObject, show } from "../_show.ts";
+import { checkObject, HTTP_TOKEN, show } from "../_show.ts";
 import type { HttpContext, HttpHandler } from "./http.ts";
 import type { SureNames } from "./_pattern_params.ts";
 import { PathMatcher } from "./_path_matcher.ts";
@@ -210,9 +210,6 @@ export interface RouterOptions {
    */
   notFound?: HttpHandler | undefined;
 }
-
-/** An HTTP method: a token (RFC 9110 §5.6.2). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** A path segment that is one `:name` parameter. */
 const PARAM = /^:[A-Za-z_$][\w$]*$/;
@@ -517,7 +514,7 @@ class CompiledRoute {
     if (method !== undefined) {
       this.methods = (isList(method) ? method : [method]).map(
         (name) => {
-          if (typeof name !== "string" || !TOKEN.test(name)) {
+          if (typeof name !== "string" || !HTTP_TOKEN.test(name)) {
             throw new TypeError(
               `Cannot route: route ${index} has an invalid "method", received ${
                 show(name)
