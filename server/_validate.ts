@@ -7,7 +7,7 @@
  * @module
  */
 
-import { badNumber, checkSignal, formatAddr, show } from "../_show.ts";
+import { badNumber, formatAddr, show } from "../_show.ts";
 
 /**
  * The longest delay `setTimeout` honours; a longer one fires at once. A
@@ -73,14 +73,6 @@ export function assertPort(value: unknown): void {
       value,
     );
   }
-}
-
-/**
- * Throws a `TypeError` unless `signal` is `undefined` or an `AbortSignal`;
- * `action` names what cannot be done (`serve`, `echo`).
- */
-export function assertSignal(signal: unknown, action = "serve"): void {
-  checkSignal(signal, `Cannot ${action}`);
 }
 
 /**

@@ -15,9 +15,9 @@
 // Referenced by the docs.
 // deno-lint-ignore no-unused-vars
 import type { serveTcp } from "./tcp.ts";
-import { checkObject, show } from "../_show.ts";
+import { checkObject, checkSignal, show } from "../_show.ts";
 import { isPeerReset } from "./_connection.ts";
-import { assertLimit, assertSignal } from "./_validate.ts";
+import { assertLimit } from "./_validate.ts";
 
 const INITIAL_BUFFER_SIZE = 4 * 1024;
 
@@ -117,7 +117,7 @@ export async function echo(
   }
   checkObject(options, "Cannot echo");
   const { signal, bufferSize = 64 * 1024 } = options;
-  assertSignal(signal, "echo");
+  checkSignal(signal, "Cannot echo");
   assertLimit("bufferSize", bufferSize, {
     integer: true,
     infinity: false,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { checkObject } from "../_show.ts";
+import { checkObject, checkSignal } from "../_show.ts";
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { AioError, TimeoutError } from "../errors.ts";
 import { limitBody } from "./_body_limit.ts";
@@ -18,7 +18,6 @@ import {
   assertFunction,
   assertLimit,
   assertPort,
-  assertSignal,
   assertString,
   listenFailure,
   MAX_TIMER_DELAY,
@@ -566,7 +565,7 @@ export function serveHttp(
   } = options;
   assertString("hostname", hostname);
   assertPort(port);
-  assertSignal(signal);
+  checkSignal(signal, "Cannot serve");
   if (onListen !== undefined) assertFunction("onListen", onListen);
   assertLimit("shutdownTimeout", shutdownTimeout, { zero: true });
   const dispatcher = new Dispatcher(handler, options);

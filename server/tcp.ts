@@ -6,7 +6,7 @@
 
 import { delay } from "jsr:@std/async@^1.5.0/delay";
 import { AioError, TimeoutError } from "../errors.ts";
-import { checkObject, formatAddr } from "../_show.ts";
+import { checkObject, checkSignal, formatAddr } from "../_show.ts";
 import {
   Connection,
   isPeerReset,
@@ -22,7 +22,6 @@ import {
   assertFunction,
   assertLimit,
   assertPort,
-  assertSignal,
   assertString,
   listenFailure,
   MAX_TIMER_DELAY,
@@ -335,7 +334,7 @@ export function serveTcp(
   assertFunction("handler", handler);
   assertString("hostname", hostname);
   assertPort(port);
-  assertSignal(signal);
+  checkSignal(signal, "Cannot serve");
   if (onListen !== undefined) assertFunction("onListen", onListen);
   assertFunction("onError", onError);
   assertLimit("maxConnections", maxConnections, { integer: true });
