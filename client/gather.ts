@@ -576,8 +576,10 @@ export interface MapConcurrentOptions {
  * Each call gets an `AbortSignal` that aborts when the run stops early:
  * - when a call fails, the others are aborted, no more inputs are read, and
  *   the iterator throws that error;
- * - when the consumer leaves the loop (`break`, `return`, an exception), the
- *   calls still running are aborted;
+ * - when the consumer leaves the loop (`break`, `return`, an exception) or
+ *   calls the iterator's `return()`, the calls still running are aborted,
+ *   also while a `next()` is pending (a read raced against a timeout): that
+ *   `next()` then ends with `done: true`;
  * - when the `signal` option aborts, the iterator throws its reason.
  *
  * In each case the iterator finishes only after the running calls have
@@ -678,8 +680,26 @@ export function mapConcurrent<T, R>(
   }
   checkBoolean("Cannot map concurrently", "ordered", ordered);
   refuseForeign(options, FOREIGN_OPTIONS, "Cannot map concurrently");
-  return mapLoop(iterable, fn, concurrency, ordered, signal);
+  const stop: LoopStop = { request: noop };
+  const results = mapLoop(iterable, fn, concurrency, ordered, signal, stop);
+  // An async generator runs return() only after a pending next(): asked to
+  // stop first, the loop ends that next() ({ done: true }) as soon as the
+  // running calls are aborted and settled, so a consumer racing a read
+  // against a timeout can stop the calls.
+  const close = results.return;
+  results.return = (value) => {
+    stop.request();
+    return close.call(results, value);
+  };
+  return results;
 }
+
+/** Lets `mapConcurrent`'s `return()` reach a loop waiting for results. */
+interface LoopStop {
+  request(): void;
+}
+
+function noop(): void {}
 
 interface Slot<R> {
   settled: boolean;
@@ -692,6 +712,7 @@ async function* mapLoop<T, R>(
   limit: number,
   ordered: boolean,
   outer: AbortSignal | undefined,
+  stop: LoopStop,
 ): AsyncGenerator<Awaited<R>, void, undefined> {
   outer?.throwIfAborted();
   const isAsync =
@@ -712,6 +733,7 @@ async function* mapLoop<T, R>(
   let pulling = false;
   let closed = false;
   let failure: { error: unknown } | undefined;
+  let stopped = false;
   let wake: (() => void) | undefined;
   /** The index of the next input started: inputs start in input order. */
   let index = 0;
@@ -822,10 +844,15 @@ async function* mapLoop<T, R>(
     }
   };
 
+  stop.request = () => {
+    stopped = true;
+    notify();
+  };
   outer?.addEventListener("abort", onOuterAbort, { once: true });
   try {
     fill();
     while (true) {
+      if (stopped) return;
       if (failure !== undefined) throw failure.error;
       const slot = slots[0];
       if (slot !== undefined && slot.settled) {

@@ -655,6 +655,32 @@ Deno.test("mapConcurrent() aborts running calls when the loop is left", {
   assertLessOrEqual(source.pulled, 5);
 });
 
+Deno.test("mapConcurrent()'s return() stops the calls while a next() waits", {
+  permissions: {},
+}, async () => {
+  const { state: source, source: items } = countingSource(1000);
+  const aborted: number[] = [];
+  // Calls that end only when aborted: the pending next() waits for ever
+  // unless return() reaches the loop.
+  const results = mapConcurrent(items, async (i, signal) => {
+    try {
+      await delay(60_000, { signal });
+    } catch (error) {
+      aborted.push(i);
+      await tick(); // some clean-up takes a while
+      throw error;
+    }
+  }, { concurrency: 3 });
+  // A read raced against a timeout, which wins.
+  const read = results.next();
+  await tick();
+  assertEquals(await results.return(), { done: true, value: undefined });
+  assertEquals(await read, { done: true, value: undefined });
+  assertEquals(aborted.sort(), [0, 1, 2]);
+  assert(source.closed);
+  assertEquals(await results.next(), { done: true, value: undefined });
+});
+
 Deno.test("mapConcurrent() throws the first error and aborts the rest", {
   permissions: {},
 }, async (t) => {
