@@ -70,6 +70,15 @@ export function lineSource(
       { maxLineLength, lineNumber, path },
     );
 
+  // The error of the line `good` lines after those counted.
+  const notUtf8 = (good: number, cause: unknown) =>
+    new Deno.errors.InvalidData(
+      `Cannot read line ${
+        count.lines + good + 1
+      } of "${path}": it is not valid UTF-8`,
+      { cause },
+    );
+
   // Decodes whole lines; on invalid UTF-8 it returns the good lines before
   // the bad one and records the error.
   const decode = (bytes: Uint8Array): string => {
@@ -103,12 +112,7 @@ export function lineSource(
         lines[0] = lines[0].slice(1);
       }
       first = false;
-      count.error = new Deno.errors.InvalidData(
-        `Cannot read line ${
-          count.lines + good + 1
-        } of "${path}": it is not valid UTF-8`,
-        { cause: error },
-      );
+      count.error = notUtf8(good, error);
       return lines.join("");
     }
   };
@@ -158,6 +162,22 @@ export function lineSource(
     return chars > maxLineLength + (buffer[end - 1] === CR ? 1 : 0);
   };
 
+  // The error of a partial line in buffer[0, end) that cannot end well:
+  // over the limit, or, past the most bytes a line within it can take (3
+  // per character, a BOM and a \r), not UTF-8 (the continuation bytes that
+  // charCount skips would otherwise pile up unchecked until a line break).
+  const partialError = (end: number): Error | undefined => {
+    if (partialTooLong(end)) return tooLong(count.lines + 1);
+    if (end <= 3 * maxLineLength + 4) return undefined;
+    try {
+      new TextDecoder("utf-8", { fatal: true })
+        .decode(buffer.subarray(0, end), { stream: true });
+    } catch (error) {
+      return notUtf8(0, error);
+    }
+    return tooLong(count.lines + 1);
+  };
+
   // The buffer holds one partial line and is full: make room.
   const grow = (): void => {
     const larger = new Uint8Array(buffer.length * 2);
@@ -203,10 +223,8 @@ export function lineSource(
           const last = buffer.lastIndexOf(LF, end - 1);
           if (last === -1) {
             length = end;
-            if (partialTooLong(end)) {
-              count.error = tooLong(count.lines + 1);
-              return finish(controller);
-            }
+            count.error = partialError(end);
+            if (count.error) return finish(controller);
             continue;
           }
           emit(controller, decode(buffer.subarray(0, last + 1)));

@@ -54,8 +54,9 @@ export interface ReadLinesOptions {
    * The longest line accepted, in characters (UTF-16 code units) without
    * the line break. A longer line ends the iteration with a
    * `LineTooLongError` (after every line before it was yielded) as soon as
-   * the bytes read of it are over the limit, without reading the rest of it.
-   * `Infinity` removes the bound.
+   * the bytes read of it are over the limit, without reading the rest of it
+   * (bytes that are not UTF-8 are found then too, at the latest once there
+   * are 3 per allowed character). `Infinity` removes the bound.
    *
    * @default {1048576}
    */
@@ -217,12 +218,15 @@ class Lines implements AsyncIterableIterator<string>, AsyncDisposable {
   }
 
   next(): Promise<IteratorResult<string>> {
-    // The hot path: a line the source has counted is queued in the stream
-    // already, so this read yields it and cannot meet the end or an error
-    // that was recorded after it. Everything else takes #next().
+    // The hot path: a line the source has counted is on its way to the
+    // reader (counted as it leaves the source), so this read yields it and
+    // cannot meet the end or an error that was recorded after it. Only a
+    // cancel can end it first: an abort, which #next() turns into the
+    // reason, so a reader with a signal takes #next() for every line (a
+    // line read done by an abort would look like the end of the file).
     if (
       this.#reader !== undefined && this.#served < this.#count.lines &&
-      !this.#ended && !this.#signal?.aborted
+      !this.#ended && this.#signal === undefined
     ) {
       this.#served++;
       return this.#reader.read() as Promise<IteratorResult<string>>;

@@ -307,6 +307,50 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "readLines() rejects with the abort's reason, never ends as done, when reads wait for lines already read",
+  permissions: TMP,
+  async fn() {
+    await using dir = await tempDir();
+    const path = `${dir.path}/many.txt`;
+    // 13,107 lines per 64 KiB read.
+    await Deno.writeTextFile(path, "line\n".repeat(100_000));
+    const controller = new AbortController();
+    const lines = readLines(path, { signal: controller.signal });
+    for (let i = 0; i < 13_100; i++) await lines.next();
+    // Time for the file's next chunk to be read and counted, while its
+    // lines have not reached the line splitter (nothing reads them yet).
+    await delay(50);
+    const pending = Array.from({ length: 15 }, () => lines.next());
+    const reason = new Error("stop");
+    controller.abort(reason);
+    // Each pending read gets a line already read or the reason, and the
+    // reason comes before the end: an end of file would silently cut the
+    // data short.
+    const outcomes = await Promise.allSettled(pending);
+    outcomes.push(await Promise.allSettled([lines.next()]).then(([o]) => o!));
+    const rejected = outcomes.findIndex((o) => o.status === "rejected");
+    assert(rejected >= 0, "the reads ended without the abort's reason");
+    for (const [i, outcome] of outcomes.entries()) {
+      if (i < rejected) {
+        assertEquals(outcome, {
+          status: "fulfilled",
+          value: { done: false, value: "line" },
+        });
+      } else if (i === rejected) {
+        assertStrictEquals((outcome as PromiseRejectedResult).reason, reason);
+      } else {
+        assertEquals(outcome, {
+          status: "fulfilled",
+          value: { done: true, value: undefined },
+        });
+      }
+    }
+  },
+});
+
+/** Makes a named pipe at `path` and returns `path`. */
 /** Makes a named pipe at `path` and returns `path`. */
 async function makeFifo(path: string): Promise<string> {
   const made = await new Deno.Command("mkfifo", { args: [path] }).output();
@@ -683,6 +727,51 @@ Deno.test({
         `Cannot write lines to "${path}": "options" must be an object, received null`,
       );
     });
+  },
+});
+
+Deno.test({
+  name:
+    "readLines() finds a partial line of stray UTF-8 continuation bytes invalid before its end arrives",
+  ignore: Deno.build.os !== "linux",
+  permissions: { ...TMP, run: ["mkfifo"] },
+  async fn() {
+    await using dir = await tempDir();
+    const fifo = await makeFifo(`${dir.path}/fifo`);
+    // Bytes that count as no character, and no line break: were they kept
+    // until the line ends, a file of them would be held whole.
+    const reading = Array.fromAsync(readLines(fifo, { maxLineLength: 10 }));
+    let writerOpen = true;
+    // Read when reading settles, before the writer learns of it.
+    const settledWhileOpen = reading.then(() => writerOpen, () => writerOpen);
+    const bound = Promise.withResolvers<void>();
+    const timer = setTimeout(bound.resolve, 10_000);
+    const writing = (async () => {
+      using writer = await Deno.open(fifo, { write: true });
+      try {
+        for (let i = 0; i < 8; i++) {
+          await writer.write(new Uint8Array(16 * 1024).fill(0x80));
+        }
+        await Promise.race([bound.promise, reading.catch(() => {})]);
+      } catch (error) {
+        // The reader gave up and closed the pipe.
+        assertInstanceOf(error, Deno.errors.BrokenPipe);
+      } finally {
+        writerOpen = false;
+      }
+    })();
+    const error = await assertRejects(() => reading, Deno.errors.InvalidData);
+    clearTimeout(timer);
+    bound.resolve();
+    await writing;
+    assert(
+      await settledWhileOpen,
+      "the line was decoded only once the file ended",
+    );
+    assertEquals(
+      error.message,
+      `Cannot read line 1 of "${fifo}": it is not valid UTF-8`,
+    );
   },
 });
 
