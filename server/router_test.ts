@@ -385,6 +385,43 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "router() routes by the path the request's URL has, whatever the Host header holds",
+  permissions: NET,
+  async fn() {
+    await using server = serveHttp(router([
+      named("home", "/", "GET"),
+      named("admin", "/admin", "GET"),
+      named("any", "/:first/admin", "GET"),
+    ]));
+    using conn = await Deno.connect({ port: server.addr.port });
+    const get = async (host: string) => {
+      await conn.write(
+        new TextEncoder().encode(
+          `GET /admin HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+        ),
+      );
+      const response = await readResponse(conn);
+      return [response?.status, response?.body];
+    };
+    const route = (name: string, params = {}) =>
+      JSON.stringify({ name, params });
+    assertEquals(await get("x"), [200, route("admin")]);
+    assertEquals(await get("127.0.0.1:8000"), [200, route("admin")]);
+    assertEquals(await get("[::1]:8000"), [200, route("admin")]);
+    // Deno hands over "http://x?/admin": a URL whose path is "/", and whose
+    // query is "/admin", as a guard reading `new URL(request.url)` sees it.
+    assertEquals(await get("x?"), [200, route("home")]);
+    assertEquals(await get("x#"), [200, route("home")]);
+    assertEquals(await get("127.0.0.1?a"), [200, route("home")]);
+    // "\\" ends the host of an http URL too: the path is "/a/admin".
+    assertEquals(await get("x\\a"), [200, route("any", { first: "a" })]);
+    // Not a URL at all.
+    assertEquals(await get("x%3F"), [400, "Bad Request\n"]);
+  },
+});
+
+Deno.test({
   name: "router() takes URLPattern objects, host and search parts included",
   permissions: {},
   async fn() {
