@@ -339,7 +339,9 @@ export async function nextPageUrl<T>(
 /**
  * Parses a `Link` header (RFC 8288): several comma-separated links, each a
  * `<target>` with `;`-separated parameters whose values may be quoted (and
- * contain commas and semicolons). Malformed links are skipped.
+ * contain commas and semicolons; an unquoted one runs to the next `;` or
+ * `,`). A `rel` value is a list split on spaces and tabs. Malformed links
+ * (no `<target>`, or text other than a parameter after it) are skipped.
  *
  * @param value The header's value, or `null`.
  * @param base Resolves relative targets (usually the response's URL); without
@@ -442,9 +444,10 @@ export function parseLinkHeader(
           }
           i++;
         } else {
+          // Up to the next ";" or "," (RFC 8288 B.3): `type=text html`.
           const valueStart = i;
-          while (i < length && !/[;, \t]/.test(value[i]!)) i++;
-          paramValue = value.slice(valueStart, i);
+          while (i < length && value[i] !== ";" && value[i] !== ",") i++;
+          paramValue = value.slice(valueStart, i).replace(/[ \t]+$/, "");
         }
       }
       // RFC 8288 §3: only the first occurrence of a parameter counts.
@@ -462,7 +465,9 @@ export function parseLinkHeader(
         continue;
       }
     }
-    const rel = (params.rel ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+    // Split on spaces and tabs only (RFC 8288's RWS), not U+00A0.
+    const rel = (params.rel ?? "").toLowerCase().split(/[ \t]+/)
+      .filter(Boolean);
     links.push({ url, rel, params });
   }
   return links;

@@ -473,6 +473,25 @@ Deno.test(
       assertEquals(link!.rel, ["next"]);
       assertEquals(link!.params.crossorigin, "");
     });
+    await t.step("unquoted values run to ';' or ','; rel splits on RWS", () => {
+      assertEquals(
+        parseLinkHeader(
+          '</a>; type=text html ; rel=next, </b>; rel="nope\u00a0next"',
+        ),
+        [
+          {
+            url: "/a",
+            rel: ["next"],
+            params: { type: "text html", rel: "next" },
+          },
+          {
+            url: "/b",
+            rel: ["nope\u00a0next"],
+            params: { rel: "nope\u00a0next" },
+          },
+        ],
+      );
+    });
     await t.step("malformed links are skipped", () => {
       const links = parseLinkHeader(
         'garbage, </ok>; rel=next, </bad> junk; rel="x, y", </also-ok>; rel=last, <unclosed',
