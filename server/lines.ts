@@ -192,7 +192,8 @@ const BATCH_BYTES = 16 * 1024;
 
 /**
  * Serves a line protocol: reads UTF-8 lines (`\n` or `\r\n`), passes each to
- * `handler`, and writes back what it returns.
+ * `handler`, and writes back what it returns. A byte order mark is data
+ * here: a leading U+FEFF stays in the first line.
  *
  * A connection ends when the peer stops sending (every reply is sent
  * first), when the handler calls `context.close()`, or when the server

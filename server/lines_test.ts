@@ -57,6 +57,20 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serveLines() keeps a leading byte order mark as data",
+  permissions: NET,
+  async fn() {
+    await using server = serveLines((line) =>
+      `${line.length} ${line.charCodeAt(0).toString(16)}`
+    );
+    assertEquals(
+      await exchange(server.addr.port, "\uFEFFhi\r\n\uFEFF\n"),
+      "3 feff\n1 feff\n",
+    );
+  },
+});
+
+Deno.test({
   name: "serveLines() sends every kind of reply",
   permissions: NET,
   async fn(t) {
