@@ -1,15 +1,21 @@
 /**
  * Ways to consume a response inside an attempt's deadline: read it whole
- * (text, JSON, bytes), or hand it on with the deadline still guarding the
- * body ({@linkcode guardBody}). Private to `client/`.
+ * (text, JSON, bytes, a response held in memory), at most the call's
+ * `maxBodySize`, or hand it on with the deadline still guarding the body
+ * ({@linkcode guardBody}). Private to `client/`.
  *
  * @module
  */
 
 import { type Attempt, oneLine } from "./_send.ts";
-import { ParseError } from "./errors.ts";
+import { BodyTooLargeError, ParseError } from "./errors.ts";
 
 const PARSE_EXCERPT_CHARS = 100;
+
+const UTF8 = new TextDecoder();
+
+/** Responses whose body {@linkcode readWhole} holds in memory. */
+const wholeResponses = new WeakSet<Response>();
 
 /**
  * Reads the body as text, decoded by the charset its `Content-Type` names,
@@ -22,9 +28,10 @@ export async function readText(
 ): Promise<string> {
   const decoder = charsetDecoder(response.headers.get("content-type"));
   try {
-    return decoder === undefined
-      ? await response.text()
-      : decoder.decode(await response.bytes());
+    if (decoder === undefined && fitsAsDeclared(response, attempt)) {
+      return await response.text();
+    }
+    return (decoder ?? UTF8).decode(await boundedBytes(response, attempt));
   } catch (error) {
     throw attempt.fail(error);
   }
@@ -49,12 +56,109 @@ function charsetDecoder(type: string | null): TextDecoder | undefined {
 export async function readBytes(
   response: Response,
   attempt: Attempt,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   try {
-    return await response.bytes();
+    return await boundedBytes(response, attempt);
   } catch (error) {
     throw attempt.fail(error);
   }
+}
+
+/**
+ * Reads the body into memory and returns a response holding it, so that
+ * a body cut off is retried like a failed request and `maxBodySize` holds.
+ */
+export async function readWhole(
+  response: Response,
+  attempt: Attempt,
+): Promise<Response> {
+  const bytes = await readBytes(response, attempt);
+  const whole = copyResponse(response, bytes.byteLength === 0 ? null : bytes);
+  wholeResponses.add(whole);
+  return whole;
+}
+
+/** Whether `response` came from {@linkcode readWhole}. */
+export function isWhole(response: Response): boolean {
+  return wholeResponses.has(response);
+}
+
+/** The body's bytes, at most `attempt.maxBodySize` of them. */
+async function boundedBytes(
+  response: Response,
+  attempt: Attempt,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if (fitsAsDeclared(response, attempt)) return await response.bytes();
+  const body = response.body;
+  if (body === null) return new Uint8Array();
+  const limit = attempt.maxBodySize;
+  const reader = body.getReader();
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let size = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      throw tooLarge(attempt, `${size} bytes arrived`);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * Whether the body can be read whole without counting: no limit, or a
+ * `Content-Length` within it that is the body's size (not compressed, not
+ * overridden by a transfer coding). A declared size over the limit fails
+ * at once, the body cancelled.
+ *
+ * @throws {BodyTooLargeError} For a `Content-Length` over the limit.
+ */
+function fitsAsDeclared(response: Response, attempt: Attempt): boolean {
+  const limit = attempt.maxBodySize;
+  if (limit === Infinity) return true;
+  const length = declaredLength(response);
+  if (length === undefined) return false;
+  if (length <= limit) return true;
+  response.body?.cancel().catch(() => {});
+  throw tooLarge(attempt, `Content-Length: ${length}`);
+}
+
+/**
+ * The body's size as its `Content-Length` gives it, unless the body is
+ * compressed (Deno's fetch decodes it) or sent with a transfer coding,
+ * which overrides the length (RFC 9112 §6.3).
+ */
+export function declaredLength(response: Response): number | undefined {
+  const { headers } = response;
+  const length = headers.get("content-length");
+  if (
+    length === null || !/^\d+$/.test(length) ||
+    headers.has("transfer-encoding") ||
+    !/^(identity)?$/i.test(headers.get("content-encoding")?.trim() ?? "")
+  ) {
+    return undefined;
+  }
+  return Number(length);
+}
+
+/** The error of a body past the limit; `seen` says how it was found. */
+function tooLarge(attempt: Attempt, seen: string): BodyTooLargeError {
+  const { url, method } = attempt.target;
+  const maxBodySize = attempt.maxBodySize;
+  return new BodyTooLargeError(
+    `Cannot ${method} "${url}": the response body is larger than the ${maxBodySize} bytes maxBodySize (${seen})`,
+    { url, method, attempts: attempt.number, maxBodySize },
+  );
 }
 
 /**
@@ -104,19 +208,35 @@ export function guardBody(
 }
 
 /**
+ * {@linkcode mapBodyErrors} for a body that a caller's parser reads whole:
+ * it also errors with a `BodyTooLargeError` past `maxBodySize`.
+ *
+ * @throws {BodyTooLargeError} For a `Content-Length` over the limit.
+ */
+export function limitBody(response: Response, attempt: Attempt): Response {
+  const limit = fitsAsDeclared(response, attempt)
+    ? Infinity
+    : attempt.maxBodySize;
+  return mapBodyErrors(response, attempt, undefined, limit);
+}
+
+/**
  * A copy of `response` whose body errors as {@linkcode Attempt.fail} maps
  * what reading it throws: a cut connection is a `NetworkError` naming the
- * URL (so it is retried), the deadline a `TimeoutError`. `ended` runs once
+ * URL (so it is retried), the deadline a `TimeoutError`; and with a
+ * `limit`, a `BodyTooLargeError` once more bytes arrive. `ended` runs once
  * the body is read to the end, fails or is cancelled.
  */
-export function mapBodyErrors(
+function mapBodyErrors(
   response: Response,
   attempt: Attempt,
   ended: () => void = () => {},
+  limit = Infinity,
 ): Response {
   const source = response.body;
   if (source === null) return response;
   const reader = source.getReader();
+  let size = 0;
   const body = new ReadableStream<Uint8Array>({
     // Deno's fetch reaches the body through a weak reference to its
     // Response when the signal aborts: once the original is collected, a
@@ -135,9 +255,15 @@ export function mapBodyErrors(
       if (step.done) {
         ended();
         controller.close();
-      } else {
-        controller.enqueue(step.value);
+        return;
       }
+      size += step.value.byteLength;
+      if (size > limit) {
+        ended();
+        reader.cancel().catch(() => {});
+        throw tooLarge(attempt, `${size} bytes arrived`);
+      }
+      controller.enqueue(step.value);
     },
     cancel(reason) {
       ended();

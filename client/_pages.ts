@@ -13,7 +13,7 @@ import {
   show,
 } from "../_show.ts";
 
-import { mapBodyErrors, readJson } from "./_body.ts";
+import { limitBody, readJson } from "./_body.ts";
 import {
   type Attempt,
   DEFAULT_POLICY,
@@ -136,7 +136,7 @@ async function* run<T>(
         } else {
           // A body cut off while the parser reads it is a NetworkError naming
           // the URL, retried like one, as it is for the default parser.
-          const mapped = mapBodyErrors(response, attempt);
+          const mapped = limitBody(response, attempt);
           try {
             data = await parse(mapped);
           } catch (error) {

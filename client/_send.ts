@@ -60,6 +60,7 @@ export interface Policy {
   totalTimeout: number;
   retry: RetryPolicy;
   throwHttpErrors: (status: number) => boolean;
+  maxBodySize: number;
 }
 
 /** What a call sends: the normalized request. */
@@ -115,6 +116,9 @@ export interface Sender {
 /** Default of `timeout`: 30 s for headers and body. */
 const DEFAULT_TIMEOUT = 30_000;
 
+/** Default of `maxBodySize`: 64 MiB read whole into memory. */
+const DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024;
+
 const EXCERPT_BYTES = 1024;
 const MESSAGE_EXCERPT_CHARS = 200;
 
@@ -139,6 +143,7 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
   totalTimeout: Infinity,
   retry: NO_RETRY,
   throwHttpErrors: throwOutside2xx,
+  maxBodySize: DEFAULT_MAX_BODY_SIZE,
 });
 
 /** Runs calls with the global `fetch` and the default policy. */
@@ -180,12 +185,14 @@ export function resolvePolicy(
   if (options === undefined) return base;
   checkObject(options, where);
   refuseForeign(options, FOREIGN_REQUEST_OPTIONS, where);
-  const { signal, timeout, totalTimeout, retry, throwHttpErrors } = options;
+  const { signal, timeout, totalTimeout, retry, throwHttpErrors, maxBodySize } =
+    options;
   // null is no signal, as for fetch: a RequestInit passes as it is.
   checkSignal(signal ?? undefined, where);
   if (
     timeout === undefined && totalTimeout === undefined &&
-    retry === undefined && throwHttpErrors === undefined
+    retry === undefined && throwHttpErrors === undefined &&
+    maxBodySize === undefined
   ) {
     return base;
   }
@@ -201,7 +208,30 @@ export function resolvePolicy(
     throwHttpErrors: throwHttpErrors === undefined
       ? base.throwHttpErrors
       : resolveThrowHttpErrors(throwHttpErrors, where),
+    maxBodySize: maxBodySize === undefined
+      ? base.maxBodySize
+      : checkMaxBodySize(maxBodySize, where),
   };
+}
+
+/**
+ * Checks a `maxBodySize` option: a non-negative integer or `Infinity`.
+ *
+ * @throws {TypeError} If it is not a number.
+ * @throws {RangeError} If it is out of range.
+ */
+export function checkMaxBodySize(value: number, where: string): number {
+  if (
+    value !== Infinity && !(Number.isSafeInteger(value) && value >= 0)
+  ) {
+    throw badNumber(
+      where,
+      "maxBodySize",
+      "a non-negative integer or Infinity",
+      value,
+    );
+  }
+  return value;
 }
 
 /**
@@ -603,6 +633,11 @@ export class Attempt {
   /** The request this attempt sends. */
   get target(): Target {
     return this.#call.target;
+  }
+
+  /** The most bytes of the body read whole into memory. */
+  get maxBodySize(): number {
+    return this.#call.policy.maxBodySize;
   }
 
   /**

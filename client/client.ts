@@ -28,12 +28,19 @@
 import { abortError } from "./_abort.ts";
 import { badNumber, checkObject, show } from "../_show.ts";
 
-import { guardBody, readBytes, readJson, readText } from "./_body.ts";
+import {
+  guardBody,
+  readBytes,
+  readJson,
+  readText,
+  readWhole,
+} from "./_body.ts";
 import { downloadWith } from "./_download.ts";
 import { Limiter, Waiter } from "./_limiter.ts";
 import { pages } from "./_pages.ts";
 import {
   callSignal,
+  checkMaxBodySize,
   checkTimeout,
   type Consume,
   DEFAULT_POLICY,
@@ -135,6 +142,14 @@ export interface ClientOptions {
    */
   throwHttpErrors?: boolean | ((status: number) => boolean) | undefined;
   /**
+   * The most bytes of a response body that `text()`, `json()`, `bytes()`,
+   * `paginate()` and `gather()`'s URL tasks read into memory; see
+   * {@linkcode RequestOptions.maxBodySize}.
+   *
+   * @default {67108864}
+   */
+  maxBodySize?: number | undefined;
+  /**
    * The most requests in flight at once across all hosts (a request holds
    * its slot until its body is read); the others wait in order.
    *
@@ -232,6 +247,7 @@ export class Client implements AsyncDisposable {
       totalTimeout = DEFAULT_POLICY.totalTimeout,
       retry,
       throwHttpErrors = true,
+      maxBodySize = DEFAULT_POLICY.maxBodySize,
       concurrency = 100,
       perHostConcurrency = Infinity,
       fetch: fetchFn,
@@ -277,6 +293,7 @@ export class Client implements AsyncDisposable {
         ? DEFAULT_POLICY.retry
         : resolveRetry(retry, where),
       throwHttpErrors: resolveThrowHttpErrors(throwHttpErrors, where),
+      maxBodySize: checkMaxBodySize(maxBodySize, where),
     };
     checkLimit(where, "concurrency", concurrency);
     checkLimit(where, "perHostConcurrency", perHostConcurrency);
@@ -649,7 +666,7 @@ export class Client implements AsyncDisposable {
       ...options,
       concurrency,
       signal,
-      request: (input, init) => this.#call(input, init, guardBody, init.signal),
+      request: (input, init) => this.#call(input, init, readWhole, init.signal),
     });
   }
 

@@ -11,7 +11,8 @@ import { deadline } from "@std/async/deadline";
 import { TimeoutError } from "../errors.ts";
 import { rawServer, serveLoopback as serve } from "../tests/_loopback.ts";
 import { Client } from "./client.ts";
-import { HttpError } from "./errors.ts";
+import { BodyTooLargeError, HttpError, NetworkError } from "./errors.ts";
+import { gather } from "./gather.ts";
 
 const NET = { net: ["127.0.0.1"] };
 const FILES = { net: ["127.0.0.1"], read: ["/tmp"], write: ["/tmp"] };
@@ -811,3 +812,61 @@ Deno.test("Client.gather() refuses a request option of its own", {
     'Cannot gather: "request" is not an option of client.gather(), which sends through the client',
   );
 });
+
+Deno.test(
+  "Client reads bodies whole within maxBodySize, inside the attempt, in gather() too",
+  { permissions: { net: ["127.0.0.1"] } },
+  async (t) => {
+    // The first connection's body is cut off; the others are whole.
+    await using server = rawServer(({ index, write }) =>
+      write(
+        index === 0
+          ? "HTTP/1.1 200 OK\r\ncontent-length: 10\r\nconnection: close\r\n\r\nabc"
+          : "HTTP/1.1 200 OK\r\ncontent-length: 10\r\nconnection: close\r\n\r\n0123456789",
+      )
+    );
+    const url = server.url();
+
+    await t.step(
+      "a body cut off in a gather() URL task is retried",
+      async () => {
+        await using client = new Client({ retry: 2 });
+        const [response] = await client.gather([url]);
+        assertEquals(await response!.text(), "0123456789");
+        assertEquals(server.connections(), 2);
+      },
+    );
+    await t.step("gather() without a client: a NetworkError", async () => {
+      await using cut = rawServer(({ write }) =>
+        write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
+      );
+      await assertRejects(() => gather([cut.url()]), NetworkError, cut.url());
+    });
+    await t.step("the client's maxBodySize, and a call's own", async () => {
+      await using client = new Client({ maxBodySize: 9 });
+      const error = await assertRejects(
+        () => client.text(url),
+        BodyTooLargeError,
+        "larger than the 9 bytes maxBodySize (Content-Length: 10)",
+      );
+      assertEquals(error.url, url);
+      await assertRejects(() => client.gather([url]), BodyTooLargeError);
+      assertEquals(await client.text(url, { maxBodySize: 10 }), "0123456789");
+      // A parser of paginate() reads under the limit too.
+      const pages = client.paginate(url, { parse: (r) => r.text() });
+      await assertRejects(() => pages.next(), BodyTooLargeError);
+    });
+    await t.step("gather()'s URL tasks keep 64 MiB at most", async () => {
+      await using huge = rawServer(({ write }) =>
+        write(
+          "HTTP/1.1 200 OK\r\ncontent-length: 67108865\r\nconnection: close\r\n\r\n",
+        )
+      );
+      await assertRejects(
+        () => gather([huge.url()]),
+        BodyTooLargeError,
+        "larger than the 67108864 bytes maxBodySize",
+      );
+    });
+  },
+);

@@ -69,7 +69,8 @@ export interface RequestErrorOptions extends ErrorOptions {
 
 /**
  * A request failed: the base class of {@linkcode HttpError},
- * {@linkcode NetworkError} and {@linkcode ParseError}, for callers that
+ * {@linkcode NetworkError}, {@linkcode ParseError} and
+ * {@linkcode BodyTooLargeError}, for callers that
  * handle every failed request the same way (the seed's
  * `except aiohttp.ClientError`). Timeouts are {@linkcode TimeoutError}s.
  *
@@ -220,6 +221,70 @@ export class HttpError extends RequestError {
  * ```
  */
 export class NetworkError extends RequestError {}
+
+/**
+ * Options of {@linkcode BodyTooLargeError}.
+ *
+ * @example A test double that refuses a large body
+ * ```ts
+ * import { BodyTooLargeError, type BodyTooLargeErrorOptions } from "@aio/aio/client/errors";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const options: BodyTooLargeErrorOptions = {
+ *   url: "http://127.0.0.1/dump",
+ *   method: "GET",
+ *   maxBodySize: 1024,
+ * };
+ * const error = new BodyTooLargeError("Cannot GET \"http://127.0.0.1/dump\": too large", options);
+ * assertEquals(error.maxBodySize, 1024);
+ * ```
+ */
+export interface BodyTooLargeErrorOptions extends RequestErrorOptions {
+  /** The limit the body went past, in bytes. */
+  maxBodySize: number;
+}
+
+/**
+ * A response body was larger than the `maxBodySize` of a call that reads it
+ * whole (`fetchText`, `fetchJson`, `fetchBytes`, a `Client`'s `text`, `json`
+ * and `bytes`, `paginate`'s pages, `gather`'s URL tasks): found from its
+ * `Content-Length` before reading, or while its bytes arrived, with nothing
+ * past the limit kept. Not retried: the same URL would send the same body.
+ *
+ * @example Reading a larger body: raise the limit, or stream it
+ * ```ts
+ * import { BodyTooLargeError, fetchText } from "@aio/aio/client";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * await using server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response("x".repeat(2_000)),
+ * );
+ * const url = `http://127.0.0.1:${server.addr.port}/`;
+ * const error = await assertRejects(
+ *   () => fetchText(url, { maxBodySize: 1_000 }),
+ *   BodyTooLargeError,
+ * );
+ * assertEquals(error.maxBodySize, 1_000);
+ * assertEquals((await fetchText(url, { maxBodySize: 2_000 })).length, 2_000);
+ * ```
+ */
+export class BodyTooLargeError extends RequestError {
+  /** The limit the body went past, in bytes. */
+  readonly maxBodySize: number;
+
+  /**
+   * Creates a body-too-large error.
+   *
+   * @param message What failed, naming the URL and the limit.
+   * @param options The request's URL and method, the attempts made, and the
+   * limit.
+   */
+  constructor(message: string, options: BodyTooLargeErrorOptions) {
+    super(message, options);
+    this.maxBodySize = options.maxBodySize;
+  }
+}
 
 /**
  * Options of {@linkcode ParseError}.

@@ -7,9 +7,9 @@
 
 import { badNumber, show } from "../_show.ts";
 import { abortError } from "./_abort.ts";
-import { copyResponse } from "./_body.ts";
+import { copyResponse, isWhole, readWhole } from "./_body.ts";
 import { checkBoolean, checkOptions, refuseForeign } from "./_args.ts";
-import { request } from "./request.ts";
+import { DEFAULT_SENDER } from "./_send.ts";
 import type { TaskFunction, TaskValue } from "./task_group.ts";
 
 /**
@@ -165,9 +165,12 @@ export interface GatherOptions {
   /**
    * Sends the URL and `Request` tasks; `gather()` then reads each response's
    * body within the task. A session such as `Client` passes its own here, so
-   * its base URL, headers, timeout and limits apply.
+   * its base URL, headers, timeout and limits apply. By default the
+   * library's `request()` engine with its defaults sends them and reads
+   * each body within the attempt: a body cut off is a `NetworkError` and
+   * one over 64 MiB a `BodyTooLargeError` (see `RequestOptions`).
    *
-   * @default {request}
+   * @default {undefined}
    */
   request?:
     | ((
@@ -361,7 +364,7 @@ function checkedGather(
     signal,
     settle = false,
     onProgress,
-    request: send = request,
+    request: send = requestWhole,
   } = checkOptions(options, "Cannot gather");
   if (!Array.isArray(tasks)) {
     throw new TypeError(
@@ -502,8 +505,17 @@ async function fetchWhole(
   signal: AbortSignal,
 ): Promise<Response> {
   const response = await send(input, { signal });
+  if (isWhole(response)) return response;
   const body = await response.arrayBuffer();
   return copyResponse(response, body.byteLength === 0 ? null : body);
+}
+
+/** The default sender of URL tasks: the body read within the attempt. */
+function requestWhole(
+  input: string | URL | Request,
+  init: { signal: AbortSignal },
+): Promise<Response> {
+  return DEFAULT_SENDER.call(input, init, readWhole);
 }
 
 /**

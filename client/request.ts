@@ -36,6 +36,8 @@ import type { RetryOptions } from "./retry.ts";
 // Referenced by the docs.
 // deno-lint-ignore no-unused-vars
 import type { HttpError, NetworkError, TimeoutError } from "./errors.ts";
+// deno-lint-ignore no-unused-vars
+import type { BodyTooLargeError } from "./errors.ts";
 
 /**
  * The fields of `RequestInit` but `signal`, each of which also takes
@@ -134,6 +136,20 @@ export interface RequestOptions extends RequestInitFields {
    * @default {true}
    */
   throwHttpErrors?: boolean | ((status: number) => boolean) | undefined;
+  /**
+   * The most bytes of the response body that a call reading it whole keeps
+   * in memory: `fetchText`, `fetchJson`, `fetchBytes`, a `Client`'s `text`,
+   * `json` and `bytes`, `paginate`'s pages and `gather`'s URL tasks. A larger
+   * body fails with a {@linkcode BodyTooLargeError} naming the URL, found
+   * from its `Content-Length` before it is read, or else (chunked, or
+   * compressed: the limit counts decoded bytes) as soon as its bytes pass
+   * the limit; it is not retried. `request()` leaves its body to the caller
+   * and ignores the limit, as does `download()`, which streams to disk.
+   * `Infinity` removes it.
+   *
+   * @default {67108864}
+   */
+  maxBodySize?: number | undefined;
 }
 
 /**

@@ -7,9 +7,15 @@ import {
   assertRejects,
   assertStrictEquals,
   assertStringIncludes,
+  assertThrows,
 } from "@std/assert";
 import { TimeoutError } from "../errors.ts";
-import { HttpError, NetworkError, ParseError } from "./errors.ts";
+import {
+  BodyTooLargeError,
+  HttpError,
+  NetworkError,
+  ParseError,
+} from "./errors.ts";
 import { Client } from "./client.ts";
 import { gather } from "./gather.ts";
 import {
@@ -522,6 +528,89 @@ Deno.test("fetchText() and fetchBytes() read the whole body", {
   assertEquals(await fetchBytes(server.url("/bytes")), bytes);
 });
 
+Deno.test("fetchText(), fetchJson() and fetchBytes() stop at maxBodySize", {
+  permissions: NET,
+}, async (t) => {
+  let requests = 0;
+  let cancelled = 0;
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  await using server = serve(async (req) => {
+    requests++;
+    const path = new URL(req.url).pathname;
+    if (path === "/sized") return new Response(chunk.subarray(0, 1000));
+    if (path === "/endless") {
+      // No length: only counting can stop it.
+      return new Response(
+        new ReadableStream({
+          pull: (controller) => controller.enqueue(chunk),
+          cancel: () => void cancelled++,
+        }),
+      );
+    }
+    // 1,000 bytes once decoded, a few dozen on the wire.
+    const gzip = new Response(
+      new Blob([chunk.subarray(0, 1000)]).stream()
+        .pipeThrough(new CompressionStream("gzip")),
+    );
+    return new Response(await gzip.bytes(), {
+      headers: { "content-encoding": "gzip" },
+    });
+  });
+  const options = { maxBodySize: 999, retry: 3 };
+
+  await t.step("a Content-Length over the limit, before reading", async () => {
+    const url = server.url("/sized");
+    requests = 0;
+    for (const read of [fetchText, fetchJson, fetchBytes]) {
+      const error = await assertRejects(
+        () => read(url, options),
+        BodyTooLargeError,
+        `Cannot GET "${url}": the response body is larger than the 999 bytes maxBodySize (Content-Length: 1000)`,
+      );
+      assertEquals([error.url, error.maxBodySize, error.attempts], [
+        url,
+        999,
+        1,
+      ]);
+    }
+    // Not retried: the same URL would send the same body.
+    assertEquals(requests, 3);
+    assertEquals((await fetchBytes(url, { maxBodySize: 1000 })).length, 1000);
+  });
+  await t.step("a body without a length, while it arrives", async () => {
+    const url = server.url("/endless");
+    const error = await assertRejects(
+      () => fetchBytes(url, { maxBodySize: 1_000_000 }),
+      BodyTooLargeError,
+    );
+    assertEquals(error.maxBodySize, 1_000_000);
+    // Stopped at the chunk that went past the limit.
+    const arrived = Number(/\((\d+) bytes arrived\)$/.exec(error.message)?.[1]);
+    assert(
+      arrived > 1_000_000 && arrived <= 1_000_000 + 1024 * 1024,
+      error.message,
+    );
+    await assertRejects(
+      () => fetchText(url, { maxBodySize: 10 }),
+      BodyTooLargeError,
+    );
+  });
+  await t.step("a compressed body, counted decoded", async () => {
+    const url = server.url("/gzip");
+    await assertRejects(() => fetchText(url, options), BodyTooLargeError);
+    assertEquals(await fetchText(url, { maxBodySize: 1000 }), "a".repeat(1000));
+  });
+  await t.step("Infinity: no limit", async () => {
+    assertEquals(
+      (await fetchBytes(server.url("/sized"), { maxBodySize: Infinity }))
+        .length,
+      1000,
+    );
+  });
+  // Every endless body was cancelled, not left streaming.
+  assertEquals(cancelled, 2);
+});
+
 Deno.test(
   "fetchText() and fetchJson() decode by the charset of the Content-Type",
   {
@@ -674,6 +763,25 @@ Deno.test("request() rejects bad arguments with TypeError and RangeError", {
       () => request("http://127.0.0.1:9/", { timeout: "100" as unknown as 1 }),
       TypeError,
       '"timeout" must be a positive number of milliseconds or Infinity, received "100"',
+    );
+  });
+  await t.step("maxBodySize", async () => {
+    for (const value of [-1, 1.5, NaN]) {
+      await assertRejects(
+        () => fetchText("http://127.0.0.1:9/", { maxBodySize: value }),
+        RangeError,
+        `"maxBodySize" must be a non-negative integer or Infinity, received ${value}`,
+      );
+    }
+    await assertRejects(
+      () => fetchText("http://127.0.0.1:9/", { maxBodySize: "1" as never }),
+      TypeError,
+      `"maxBodySize" must be a non-negative integer or Infinity, received "1"`,
+    );
+    assertThrows(
+      () => new Client({ maxBodySize: -1 }),
+      RangeError,
+      'Cannot create client: "maxBodySize" must be a non-negative integer or Infinity, received -1',
     );
   });
   await t.step("retry", async () => {
