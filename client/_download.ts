@@ -9,6 +9,7 @@ import { writeFileAtomic } from "../fs/atomic.ts";
 import { toPath } from "../_file_path.ts";
 import { badNumber, checkObject, show } from "../_show.ts";
 import { checkBoolean } from "./_args.ts";
+import { declaredLength } from "./_body.ts";
 import type { Attempt, Sender } from "./_send.ts";
 import type { DownloadOptions, DownloadResult } from "./download.ts";
 import { NetworkError } from "./errors.ts";
@@ -70,9 +71,9 @@ export async function downloadWith(
 }
 
 /**
- * The size `Content-Length` promises for the decoded body: unknown when
- * there is none, or when a `Content-Encoding` makes it the compressed size.
- * A HEAD, 204 or 304 response has no body whatever the header says.
+ * The size `Content-Length` promises for the decoded body (see
+ * `declaredLength`). A HEAD, 204 or 304 response has no body whatever the
+ * header says.
  */
 function expectedLength(
   response: Response,
@@ -81,13 +82,7 @@ function expectedLength(
   if (method === "HEAD" || response.status === 204 || response.status === 304) {
     return undefined;
   }
-  const encoding = response.headers.get("content-encoding");
-  if (encoding !== null && encoding.toLowerCase() !== "identity") {
-    return undefined;
-  }
-  const header = response.headers.get("content-length");
-  if (header === null || !/^\d+$/.test(header.trim())) return undefined;
-  return Number(header);
+  return declaredLength(response);
 }
 
 /**

@@ -263,6 +263,21 @@ Deno.test("download() skips the length check for an encoded body", {
   assertEquals(progress.at(-1)!.total, undefined);
 });
 
+Deno.test("download() takes the chunked size over a Content-Length beside it", {
+  permissions: PERMISSIONS,
+}, async () => {
+  // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length.
+  await using server = rawServer(({ write }) =>
+    write(
+      "HTTP/1.1 200 OK\r\ncontent-length: 50\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    )
+  );
+  await using dir = await tempDir();
+  const result = await download(server.url(), `${dir.path}/ok.txt`);
+  assertEquals(await Deno.readTextFile(`${dir.path}/ok.txt`), "ok");
+  assertEquals(result.size, 2);
+});
+
 Deno.test("download() takes no byte count from a HEAD, 204 or 304 answer", {
   permissions: PERMISSIONS,
 }, async () => {
