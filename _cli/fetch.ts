@@ -84,6 +84,8 @@ export async function fetchRecord(
         onRetry: () => retries++,
       },
       maxPages: 1,
+      // Counted, not kept: any size.
+      maxBodySize: Infinity,
       parse: async (response) => {
         status = response.status;
         bytes = 0;

@@ -147,6 +147,23 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "fetchRecord() counts a body of any size, past a client's maxBodySize",
+  permissions: { net: ["127.0.0.1"] },
+  async fn() {
+    await using server = rawServer(({ write }) =>
+      write(httpResponse("x".repeat(100)))
+    );
+    await using client = new Client({ maxBodySize: 10 });
+    const record = await fetchRecord(client, server.url());
+    assertEquals([record.status, record.bytes, record.error], [
+      200,
+      100,
+      undefined,
+    ]);
+  },
+});
+
 Deno.test("fetchRecord() keeps only the reason of an error about its URL", async () => {
   await using client = new Client();
   // Port 1 is one `fetch` refuses: a TypeError, not a RequestError.
