@@ -125,7 +125,8 @@ async function boundedBytes(
  */
 function fitsAsDeclared(response: Response, attempt: Attempt): boolean {
   const limit = attempt.maxBodySize;
-  if (limit === Infinity) return true;
+  // No body (HEAD, 204, 304): a Content-Length there is a GET's.
+  if (limit === Infinity || response.body === null) return true;
   const length = declaredLength(response);
   if (length === undefined) return false;
   if (length <= limit) return true;

@@ -600,6 +600,18 @@ Deno.test("fetchText(), fetchJson() and fetchBytes() stop at maxBodySize", {
     await assertRejects(() => fetchText(url, options), BodyTooLargeError);
     assertEquals(await fetchText(url, { maxBodySize: 1000 }), "a".repeat(1000));
   });
+  await t.step(
+    "no body: a HEAD answer's Content-Length is a GET's",
+    async () => {
+      assertEquals(
+        await fetchText(server.url("/sized"), {
+          method: "HEAD",
+          maxBodySize: 10,
+        }),
+        "",
+      );
+    },
+  );
   await t.step("Infinity: no limit", async () => {
     assertEquals(
       (await fetchBytes(server.url("/sized"), { maxBodySize: Infinity }))
