@@ -230,7 +230,10 @@ export interface Link {
 /**
  * Fetches `start`, then each next page in turn, yielding the pages as they
  * come. Each page is a request of its own with the given options (timeout,
- * retry, headers, ...); `signal` ends the whole run.
+ * retry, headers, ...); `signal` ends the whole run. Leaving the loop stops
+ * it too; a `return()` called while a `next()` still waits for its page
+ * (a read raced against a timer) takes effect once that page's request
+ * ends, within its `timeout`: to stop that request at once, abort `signal`.
  *
  * @typeParam T The parsed body of each page.
  * @param start The first page's absolute URL.
