@@ -369,26 +369,40 @@ function defaultNotFound(): Response {
 }
 
 /**
+ * The scheme and host of the last request URL found to parse: requests to
+ * one server nearly all share it, and it is checked once.
+ */
+let parsedOrigin = "";
+
+/**
  * The pathname of an absolute URL string if `new URL()` would leave it as it
  * is, otherwise `undefined`. Canonical means only unreserved and
  * sub-delimiter characters, `:`, `@`, `/`, `%`, and no dot segment (`/.`,
  * `%2e`); and a host of letters, digits, `.`, `-`, `_`, `:`, `[` and `]`
- * only, since a `?`, `#` or `\` ends a URL's host (Deno builds the URL from
- * the `Host` header, which the client writes: `Host: x?` puts the path of
- * `/admin` in the query). One loop over the characters, about twice as fast
+ * only, since a `?`, `#` or `\` ends a URL's host, that `new URL()` takes
+ * (Deno builds the URL from the `Host` header, which the client writes:
+ * `Host: x?` puts the path of `/admin` in the query, `Host: a:b` makes no
+ * URL at all). One loop over the characters, about twice as fast
  * as slicing and testing a regular expression on every request.
  */
 function canonicalPath(url: string): string | undefined {
   const host = url.indexOf("//") + 2;
   let start = url.indexOf("/", host);
   if (start < 0) start = url.length;
-  for (let i = host; i < start; i++) {
-    const c = url.charCodeAt(i);
-    if (
-      (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 58) ||
-      c === 46 || c === 45 || c === 95 || c === 91 || c === 93 // . - _ [ ]
-    ) continue;
-    return undefined;
+  if (start !== parsedOrigin.length || !url.startsWith(parsedOrigin)) {
+    for (let i = host; i < start; i++) {
+      const c = url.charCodeAt(i);
+      if (
+        (c >= 97 && c <= 122) || (c >= 65 && c <= 90) ||
+        (c >= 48 && c <= 58) ||
+        c === 46 || c === 45 || c === 95 || c === 91 || c === 93 // . - _ [ ]
+      ) continue;
+      return undefined;
+    }
+    // A port out of range, a broken IPv6 address or IDN label, an IPv4
+    // address past 255: for `new URL()` to refuse.
+    if (!URL.canParse(url)) return undefined;
+    parsedOrigin = url.slice(0, start);
   }
   if (start === url.length) return "/";
   let i = start;

@@ -416,8 +416,23 @@ Deno.test({
     assertEquals(await get("127.0.0.1?a"), [200, route("home")]);
     // "\\" ends the host of an http URL too: the path is "/a/admin".
     assertEquals(await get("x\\a"), [200, route("any", { first: "a" })]);
-    // Not a URL at all.
-    assertEquals(await get("x%3F"), [400, "Bad Request\n"]);
+    // Not a URL at all, also from hosts of the usual characters.
+    for (
+      const host of [
+        "x%3F",
+        "a:b",
+        "a:99999",
+        "[::1",
+        "::1",
+        "xn--",
+        "1.2.3.999",
+      ]
+    ) {
+      assertEquals(await get(host), [400, "Bad Request\n"], host);
+    }
+    // Once more after a good host, which the router remembers.
+    assertEquals(await get("x"), [200, route("admin")]);
+    assertEquals(await get("a:b"), [400, "Bad Request\n"]);
   },
 });
 
