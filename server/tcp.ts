@@ -68,9 +68,9 @@ export interface TcpContext {
   /**
    * Aborts when the connection has to stop now: the shutdown deadline
    * (`shutdownTimeout`) passed, the connection was idle for `idleTimeout`, a
-   * read or write failed (a write fails once the peer is gone: Deno reports
-   * a reset as the end of input), or the handler returned and the
-   * connection was closed. The end of input does not abort it: the peer may
+   * read or write failed (a peer's reset fails the read waiting for it, or,
+   * when the peer closed first, the next write), or the handler returned
+   * and the connection was closed. The end of input does not abort it: the peer may
    * have half-closed and still wait for a reply.
    */
   readonly signal: AbortSignal;
