@@ -120,3 +120,81 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "serveTcp() out of file descriptors (EMFILE) reports it, accepts again once they are free, and shuts down",
+  ignore: Deno.build.os !== "linux",
+  permissions: {
+    run: ["sh"],
+    net: ["127.0.0.1"],
+    read: ["../shared/std-offline"],
+  },
+  async fn() {
+    const child = new Deno.Command("sh", {
+      args: [
+        "-c",
+        'ulimit -n 64 && exec "$0" "$@"',
+        "deno",
+        ...denoArgs("run", [
+          "-N=127.0.0.1",
+          "tests/testdata/out_of_files_tcp.ts",
+        ]),
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const limit = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const stderr = new Response(child.stderr).text();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream())
+      .pipeThrough(new TextLineStream()).getReader();
+    const next = async () => (await lines.read()).value;
+    const conns: Deno.Conn[] = [];
+    try {
+      const [, port] = (await next())?.match(/^listening (\d+)$/) ?? [];
+      if (!port) throw new Error(await stderr);
+      const hostname = "127.0.0.1";
+      // More connections than the child has descriptors: the kernel
+      // completes them in the backlog while its accept fails.
+      for (let i = 0; i < 100; i++) {
+        conns.push(await Deno.connect({ hostname, port: Number(port) }));
+      }
+      assertMatch(
+        await next() ?? "",
+        /^error .*(Too many open files|os error 24)/,
+      );
+      for (const conn of conns.splice(0)) conn.close();
+      // Echoed again once descriptors are free (accept retries every 100
+      // ms; the backlog's closed peers go first).
+      const conn = await Deno.connect({ hostname, port: Number(port) });
+      conns.push(conn);
+      await conn.write(new TextEncoder().encode("ping"));
+      const buffer = new Uint8Array(4);
+      let read = 0;
+      while (read < 4) {
+        const n = await conn.read(buffer.subarray(read));
+        if (n === null) break;
+        read += n;
+      }
+      assertEquals(new TextDecoder().decode(buffer), "ping");
+      for (const conn of conns.splice(0)) conn.close();
+      child.kill("SIGTERM");
+      let line = await next();
+      while (line?.startsWith("error ")) line = await next();
+      if (line !== "finished") throw new Error(`${line}\n${await stderr}`);
+      assertEquals((await child.status).code, 0);
+    } finally {
+      clearTimeout(limit);
+      for (const conn of conns) conn.close();
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Exited.
+      }
+      await lines.cancel();
+      await child.status;
+      await stderr;
+    }
+  },
+});
