@@ -28,10 +28,12 @@ export async function readText(
 ): Promise<string> {
   const decoder = charsetDecoder(response.headers.get("content-type"));
   try {
-    if (decoder === undefined && fitsAsDeclared(response, attempt)) {
-      return await response.text();
+    if (!fitsAsDeclared(response, attempt)) {
+      return (decoder ?? UTF8).decode(await countedBytes(response, attempt));
     }
-    return (decoder ?? UTF8).decode(await boundedBytes(response, attempt));
+    return decoder === undefined
+      ? await response.text()
+      : decoder.decode(await response.bytes());
   } catch (error) {
     throw attempt.fail(error);
   }
@@ -58,7 +60,9 @@ export async function readBytes(
   attempt: Attempt,
 ): Promise<Uint8Array<ArrayBuffer>> {
   try {
-    return await boundedBytes(response, attempt);
+    return fitsAsDeclared(response, attempt)
+      ? await response.bytes()
+      : await countedBytes(response, attempt);
   } catch (error) {
     throw attempt.fail(error);
   }
@@ -83,16 +87,17 @@ export function isWhole(response: Response): boolean {
   return wholeResponses.has(response);
 }
 
-/** The body's bytes, at most `attempt.maxBodySize` of them. */
-async function boundedBytes(
+/**
+ * The body's bytes, counted as they arrive: at most `attempt.maxBodySize`
+ * of them. For a body that {@linkcode fitsAsDeclared} does not take.
+ */
+async function countedBytes(
   response: Response,
   attempt: Attempt,
 ): Promise<Uint8Array<ArrayBuffer>> {
-  if (fitsAsDeclared(response, attempt)) return await response.bytes();
-  const body = response.body;
-  if (body === null) return new Uint8Array();
   const limit = attempt.maxBodySize;
-  const reader = body.getReader();
+  // Not null: fitsAsDeclared() takes a response without a body.
+  const reader = response.body!.getReader();
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
   while (true) {
