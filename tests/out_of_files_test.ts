@@ -2,6 +2,58 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { TextLineStream } from "@std/streams/text-line-stream";
 import { denoArgs, ROOT } from "./_deno.ts";
 
+/**
+ * `script` run in a child Deno under `ulimit -n 64`, its standard output
+ * read line by line; disposing of it kills the child (a hang fails the test
+ * after 30 s instead of stalling the run) and waits for it.
+ */
+function shortOfFiles(script: string) {
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'ulimit -n 64 && exec "$0" "$@"',
+      "deno",
+      ...denoArgs("run", ["-N=127.0.0.1", script]),
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const limit = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const stderr = new Response(child.stderr).text();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream())
+    .pipeThrough(new TextLineStream()).getReader();
+  const next = async () => (await lines.read()).value;
+  return {
+    child,
+    stderr,
+    next,
+    /** The next line that is not a report of the error. */
+    async nextNews() {
+      let line = await next();
+      while (line?.startsWith("error ")) line = await next();
+      return line;
+    },
+    /** The port of the child's `listening <port>` line. */
+    async port() {
+      const [, port] = (await next())?.match(/^listening (\d+)$/) ?? [];
+      if (!port) throw new Error(await stderr);
+      return Number(port);
+    },
+    async [Symbol.asyncDispose]() {
+      clearTimeout(limit);
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Exited.
+      }
+      await lines.cancel();
+      await child.status;
+      await stderr;
+    },
+  };
+}
+
 Deno.test({
   name:
     "serveHttp() out of file descriptors (EMFILE) reports it, listens again, and still shuts down in time",
@@ -13,39 +65,14 @@ Deno.test({
   },
   async fn() {
     // Deno's accept loop fails on EMFILE and closes the listener.
-    const child = new Deno.Command("sh", {
-      args: [
-        "-c",
-        'ulimit -n 64 && exec "$0" "$@"',
-        "deno",
-        ...denoArgs("run", [
-          "-N=127.0.0.1",
-          "tests/testdata/out_of_files.ts",
-        ]),
-      ],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    // A hang fails the test instead of stalling the run.
-    const limit = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    const stderr = new Response(child.stderr).text();
-    const lines = child.stdout.pipeThrough(new TextDecoderStream())
-      .pipeThrough(new TextLineStream()).getReader();
-    const next = async () => (await lines.read()).value;
-    /** The next line that is not a report of the error. */
-    const nextNews = async () => {
-      let line = await next();
-      while (line?.startsWith("error ")) line = await next();
-      return line;
-    };
+    await using run = shortOfFiles("tests/testdata/out_of_files.ts");
+    const { child, stderr, next, nextNews } = run;
     const conns: Deno.Conn[] = [];
     try {
-      const [, port] = (await next())?.match(/^listening (\d+)$/) ?? [];
-      if (!port) throw new Error(await stderr);
+      const port = await run.port();
       const hostname = "127.0.0.1";
       // Answered, its body stalled: Deno's shutdown() waits for it.
-      using stalled = await Deno.connect({ hostname, port: Number(port) });
+      using stalled = await Deno.connect({ hostname, port });
       await stalled.write(new TextEncoder().encode(
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789",
       ));
@@ -59,7 +86,7 @@ Deno.test({
       // listener closes (refused, or reset while in the backlog).
       try {
         for (let i = 0; i < 100; i++) {
-          conns.push(await Deno.connect({ hostname, port: Number(port) }));
+          conns.push(await Deno.connect({ hostname, port }));
         }
       } catch (error) {
         assert(
@@ -107,16 +134,7 @@ Deno.test({
       assertEquals(await nextNews(), "finished");
       assertEquals((await child.status).code, 0);
     } finally {
-      clearTimeout(limit);
       for (const conn of conns) conn.close();
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Exited.
-      }
-      await lines.cancel();
-      await child.status;
-      await stderr;
     }
   },
 });
@@ -131,34 +149,16 @@ Deno.test({
     read: ["../shared/std-offline"],
   },
   async fn() {
-    const child = new Deno.Command("sh", {
-      args: [
-        "-c",
-        'ulimit -n 64 && exec "$0" "$@"',
-        "deno",
-        ...denoArgs("run", [
-          "-N=127.0.0.1",
-          "tests/testdata/out_of_files_tcp.ts",
-        ]),
-      ],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const limit = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    const stderr = new Response(child.stderr).text();
-    const lines = child.stdout.pipeThrough(new TextDecoderStream())
-      .pipeThrough(new TextLineStream()).getReader();
-    const next = async () => (await lines.read()).value;
+    await using run = shortOfFiles("tests/testdata/out_of_files_tcp.ts");
+    const { next } = run;
     const conns: Deno.Conn[] = [];
     try {
-      const [, port] = (await next())?.match(/^listening (\d+)$/) ?? [];
-      if (!port) throw new Error(await stderr);
+      const port = await run.port();
       const hostname = "127.0.0.1";
       // More connections than the child has descriptors: the kernel
       // completes them in the backlog while its accept fails.
       for (let i = 0; i < 100; i++) {
-        conns.push(await Deno.connect({ hostname, port: Number(port) }));
+        conns.push(await Deno.connect({ hostname, port }));
       }
       assertMatch(
         await next() ?? "",
@@ -167,7 +167,7 @@ Deno.test({
       for (const conn of conns.splice(0)) conn.close();
       // Echoed again once descriptors are free (accept retries every 100
       // ms; the backlog's closed peers go first).
-      const conn = await Deno.connect({ hostname, port: Number(port) });
+      const conn = await Deno.connect({ hostname, port });
       conns.push(conn);
       await conn.write(new TextEncoder().encode("ping"));
       const buffer = new Uint8Array(4);
@@ -179,22 +179,12 @@ Deno.test({
       }
       assertEquals(new TextDecoder().decode(buffer), "ping");
       for (const conn of conns.splice(0)) conn.close();
-      child.kill("SIGTERM");
-      let line = await next();
-      while (line?.startsWith("error ")) line = await next();
-      if (line !== "finished") throw new Error(`${line}\n${await stderr}`);
-      assertEquals((await child.status).code, 0);
+      run.child.kill("SIGTERM");
+      const line = await run.nextNews();
+      if (line !== "finished") throw new Error(`${line}\n${await run.stderr}`);
+      assertEquals((await run.child.status).code, 0);
     } finally {
-      clearTimeout(limit);
       for (const conn of conns) conn.close();
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Exited.
-      }
-      await lines.cancel();
-      await child.status;
-      await stderr;
     }
   },
 });
