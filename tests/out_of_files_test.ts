@@ -2,6 +2,16 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { TextLineStream } from "@std/streams/text-line-stream";
 import { denoArgs, ROOT } from "./_deno.ts";
 
+/** What both tests need: Linux's `ulimit`, a shell, loopback. */
+const CHILD = {
+  ignore: Deno.build.os !== "linux",
+  permissions: {
+    run: ["sh"],
+    net: ["127.0.0.1"],
+    read: ["../shared/std-offline"],
+  },
+} satisfies Partial<Deno.TestDefinition>;
+
 /**
  * `script` run in a child Deno under `ulimit -n 64`, its standard output
  * read line by line; disposing of it kills the child (a hang fails the test
@@ -57,12 +67,7 @@ function shortOfFiles(script: string) {
 Deno.test({
   name:
     "serveHttp() out of file descriptors (EMFILE) reports it, listens again, and still shuts down in time",
-  ignore: Deno.build.os !== "linux",
-  permissions: {
-    run: ["sh"],
-    net: ["127.0.0.1"],
-    read: ["../shared/std-offline"],
-  },
+  ...CHILD,
   async fn() {
     // Deno's accept loop fails on EMFILE and closes the listener.
     await using run = shortOfFiles("tests/testdata/out_of_files.ts");
@@ -142,12 +147,7 @@ Deno.test({
 Deno.test({
   name:
     "serveTcp() out of file descriptors (EMFILE) reports it, accepts again once they are free, and shuts down",
-  ignore: Deno.build.os !== "linux",
-  permissions: {
-    run: ["sh"],
-    net: ["127.0.0.1"],
-    read: ["../shared/std-offline"],
-  },
+  ...CHILD,
   async fn() {
     await using run = shortOfFiles("tests/testdata/out_of_files_tcp.ts");
     const { next } = run;
