@@ -946,13 +946,14 @@ class Dispatcher implements FetchHandler {
     request: Request,
     info?: Deno.ServeHandlerInfo,
   ): Response | Promise<Response> => {
-    if (this.#draining) {
-      return textResponse(503, "Server is shutting down\n", {
-        connection: "close",
-      });
-    }
     const exchange = new Exchange(request, info);
     if (this.#log !== undefined) exchange.started = performance.now();
+    if (this.#draining) {
+      return this.#logged(
+        exchange,
+        textResponse(503, "Server is shutting down\n", { connection: "close" }),
+      );
+    }
     if (info !== undefined) {
       this.#active++;
       info.completed.then(this.#delivered, this.#delivered);

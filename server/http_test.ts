@@ -1372,15 +1372,19 @@ Deno.test({
 });
 
 Deno.test({
-  name: "serveHttp() answers 503 with Connection: close while draining",
+  name:
+    "serveHttp() answers 503 with Connection: close while draining, and logs it",
   permissions: NET,
   async fn() {
     const started = Promise.withResolvers<void>();
     const finish = Promise.withResolvers<void>();
+    const logged: string[] = [];
     const server = serveHttp(async () => {
       started.resolve();
       await finish.promise;
       return new Response("finished");
+    }, {
+      accessLog: ({ url, status }) => void logged.push(`${url} ${status}`),
     });
     const url = `http://127.0.0.1:${server.addr.port}/`;
     using idle = await Deno.connect({ port: server.addr.port });
@@ -1400,6 +1404,7 @@ Deno.test({
     assertEquals(await response.text(), "finished");
     await shutdown;
     assertEquals(server.inFlight, 0);
+    assertEquals(logged, [`http://x/ 503`, `${url} 200`]);
   },
 });
 
