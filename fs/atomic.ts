@@ -297,7 +297,7 @@ async function replace(
   let real = directory;
   if (!WINDOWS) {
     try {
-      real = await Deno.realPath(directory);
+      real = await realDirectory(directory);
       dir = await Deno.open(real, { read: true });
     } catch (error) {
       if (plan.fsync) throw fail(error);
@@ -349,6 +349,21 @@ async function replaceInOneCall(
       }
     }
   }
+}
+
+/**
+ * The real path of `directory`, since a link on the way may be switched
+ * meanwhile; or `directory` itself when this process may not read and write
+ * the real path: Deno checks a permission such as `--allow-write=link`
+ * against the path as given, not against the link's target.
+ */
+async function realDirectory(directory: string): Promise<string> {
+  const real = await Deno.realPath(directory);
+  for (const name of ["read", "write"] as const) {
+    const { state } = await Deno.permissions.query({ name, path: real });
+    if (state !== "granted") return directory;
+  }
+  return real;
 }
 
 /** Renames `temp` over `destination`, or removes it if that fails. */
@@ -618,8 +633,7 @@ async function sweepOnce(
   sweeping.add(directory);
   let dir: Deno.FsFile | undefined;
   try {
-    // By its real path: a link on the way may be switched meanwhile.
-    const real = await Deno.realPath(directory);
+    const real = await realDirectory(directory);
     dir = await Deno.open(real, { read: true });
     if (!(await dir.tryLock(true))) {
       sweeps.set(directory, tries + 1);

@@ -310,6 +310,46 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "writeFileAtomic() needs permissions only for a linked directory's path, not its target",
+  ignore: Deno.build.os === "windows",
+  permissions: { ...CHILD_IN_TMP, run: ["deno", "sh"] },
+  async fn() {
+    await withDir(async (dir) => {
+      await Deno.mkdir(`${dir}/real`);
+      // Deno.symlink() needs unscoped permissions.
+      const linked = await new Deno.Command("sh", {
+        args: ["-c", 'ln -s "$0/real" "$0/link"', dir],
+      }).output();
+      assert(linked.success);
+      const script = `import { writeFileAtomic } from "${
+        new URL("./atomic.ts", import.meta.url).href
+      }";
+        const dir = ${JSON.stringify(`${dir}/link`)};
+        await writeFileAtomic(dir + "/synced", "a");
+        await writeFileAtomic(dir + "/streamed", ["b"], { fsync: false });
+        await writeFileAtomic(dir + "/fast", "c", { fsync: false });`;
+      await Deno.writeTextFile(`${dir}/write.ts`, script);
+      const { success, stderr } = await denoCommand("run", [
+        `-R=${dir}/link,${dir}/write.ts`,
+        `-W=${dir}/link`,
+        `${dir}/write.ts`,
+      ], { stderr: "piped" }).output();
+      assertEquals(new TextDecoder().decode(stderr), "");
+      assert(success);
+      for (
+        const [name, text] of [["synced", "a"], ["streamed", "b"], [
+          "fast",
+          "c",
+        ]]
+      ) {
+        assertEquals(await Deno.readTextFile(`${dir}/real/${name}`), text);
+      }
+    });
+  },
+});
+
+Deno.test({
   name: "writeFileAtomic() drops setuid and setgid bits kept for a new owner",
   ignore: Deno.build.os === "windows",
   // A child runs as another user when this runs as root.
