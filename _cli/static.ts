@@ -140,9 +140,16 @@ export async function staticFiles(
   root: string,
 ): Promise<(request: Request) => Promise<Response>> {
   const realRoot = await Deno.realPath(root);
-  if (!(await Deno.stat(realRoot)).isDirectory) {
+  if (!(await Deno.stat(root)).isDirectory) {
     throw new TypeError(`Cannot serve "${root}": it is not a directory`);
   }
+  // Files are checked by their real paths but read by paths under `root` as
+  // given: Deno checks `--allow-read=<root>` against the path as given, and
+  // it does not cover the real path when `root` is reached through a link.
+  const base = root.replace(/\/+$/, "") || "/";
+  const local = (real: string) =>
+    real === realRoot ? base : (base === "/" ? "" : base) +
+      (realRoot === "/" ? real : real.slice(realRoot.length));
   return async (request) => {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, "Method Not Allowed", { allow: "GET, HEAD" });
@@ -157,9 +164,9 @@ export async function staticFiles(
     const segments = safeSegments(pathname);
     if (!segments) return text(403, "Forbidden");
     try {
-      let path = await Deno.realPath([realRoot, ...segments].join("/"));
+      let path = await Deno.realPath([base, ...segments].join("/"));
       if (!isInside(realRoot, path)) return text(403, "Forbidden");
-      let info = await Deno.stat(path);
+      let info = await Deno.stat(local(path));
       // "/notes.txt/" names a directory that is not there.
       if (!info.isDirectory && pathname.endsWith("/")) {
         return text(404, "Not Found");
@@ -177,14 +184,14 @@ export async function staticFiles(
         }
         let index: string;
         try {
-          index = await Deno.realPath(`${path}/index.html`);
+          index = await Deno.realPath(`${local(path)}/index.html`);
         } catch (error) {
           if (!(error instanceof Deno.errors.NotFound)) throw error;
-          return await listing(path, dirPath);
+          return await listing(local(path), dirPath);
         }
         if (!isInside(realRoot, index)) return text(403, "Forbidden");
         path = index;
-        info = await Deno.stat(path);
+        info = await Deno.stat(local(path));
       }
       if (!info.isFile) return text(404, "Not Found");
       const { mtime } = info;
@@ -200,7 +207,7 @@ export async function staticFiles(
         ...(mtime === null ? {} : { "last-modified": mtime.toUTCString() }),
       };
       if (request.method === "HEAD") return new Response(null, { headers });
-      const file = await Deno.open(path);
+      const file = await Deno.open(local(path));
       return new Response(file.readable, { headers });
     } catch (error) {
       return refusal(error);

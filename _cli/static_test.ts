@@ -243,3 +243,32 @@ Deno.test({
     assertEquals(await response.text(), "Bad Request\n");
   },
 });
+
+Deno.test({
+  name: "staticFiles() needs read permission only for a linked root's path",
+  permissions: { read: ["/tmp", "."], write: ["/tmp"], run: ["deno"] },
+  async fn() {
+    await using dir = await makeTempDir();
+    await Deno.mkdir(`${dir.path}/site/sub`, { recursive: true });
+    await Deno.writeTextFile(`${dir.path}/site/a.txt`, "a");
+    await Deno.writeTextFile(`${dir.path}/site/sub/index.html`, "i");
+    await symlink(`${dir.path}/site`, `${dir.path}/link`);
+    const script = `import { staticFiles } from "${
+      new URL("./static.ts", import.meta.url).href
+    }";
+      const serve = await staticFiles("${dir.path}/link/");
+      for (const path of ["/a.txt", "/sub/", "/"]) {
+        const response = await serve(new Request("http://x" + path));
+        const body = await response.text();
+        console.log(response.status, body.includes("<ul>") ? "list" : body);
+      }`;
+    await Deno.writeTextFile(`${dir.path}/serve.ts`, script);
+    const { stdout, stderr } = await denoCommand(
+      "run",
+      [`-R=${dir.path}/link`, `${dir.path}/serve.ts`],
+      { stdout: "piped", stderr: "piped" },
+    ).output();
+    assertEquals(new TextDecoder().decode(stderr), "");
+    assertEquals(new TextDecoder().decode(stdout), "200 a\n200 i\n200 list\n");
+  },
+});
