@@ -32,7 +32,10 @@ export interface FetchRecord {
   url: string;
   /** The response status, or null when no response came. */
   status: number | null;
-  /** Body bytes received. */
+  /**
+   * Bytes of a successful response's body; 0 for a failure, an HTTP error
+   * included.
+   */
   bytes: number;
   /** Milliseconds from the first attempt to the last body byte. */
   ms: number;
@@ -102,7 +105,7 @@ export async function fetchRecord(
     return {
       url,
       status,
-      bytes,
+      bytes: 0,
       ms: elapsed(start),
       retries,
       error: describeError(error, url),

@@ -148,6 +148,22 @@ Deno.test({
 });
 
 Deno.test({
+  name: "fetchRecord() counts no bytes for a failure, a body cut off included",
+  permissions: { net: ["127.0.0.1"] },
+  async fn() {
+    await using server = rawServer(({ write }) =>
+      write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
+    );
+    await using client = new Client();
+    const record = await fetchRecord(client, server.url(), undefined, {
+      retries: 0,
+    });
+    assertEquals([record.status, record.bytes], [200, 0]);
+    assertEquals(typeof record.error, "string");
+  },
+});
+
+Deno.test({
   name: "fetchRecord() counts a body of any size, past a client's maxBodySize",
   permissions: { net: ["127.0.0.1"] },
   async fn() {
