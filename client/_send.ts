@@ -649,6 +649,11 @@ export class Attempt {
     return this.#scope?.signal;
   }
 
+  /** Whether the attempt's own timeout or the total deadline aborted it. */
+  get expired(): boolean {
+    return this.#scope?.expired ?? false;
+  }
+
   /**
    * Maps an error met while fetching or reading the body: when the attempt
    * was aborted, the reason the caller should see (a `TimeoutError` naming
@@ -995,8 +1000,9 @@ export async function discard(response: Response): Promise<void> {
 
 /**
  * Reads the start of an error response's body (up to 1 KiB) and cancels the
- * rest. A body that fails to read gives what arrived; an aborted attempt
- * still throws its reason.
+ * rest. A body that fails to read, or stalls until a deadline, gives what
+ * arrived, so that the status is not lost; an attempt the caller aborted
+ * throws the caller's reason.
  */
 async function excerpt(response: Response, attempt: Attempt): Promise<string> {
   const body = response.body;
@@ -1013,7 +1019,7 @@ async function excerpt(response: Response, attempt: Attempt): Promise<string> {
       size += take;
     }
   } catch (error) {
-    if (attempt.signal?.aborted) throw attempt.fail(error);
+    if (attempt.signal?.aborted && !attempt.expired) throw attempt.fail(error);
   } finally {
     await reader.cancel().catch(() => {});
   }

@@ -106,8 +106,9 @@ export interface RequestOptions extends RequestInitFields {
    * Time allowed for one attempt, from sending the request to the last byte
    * of the body, in milliseconds (checked every 10 ms). When it runs out the
    * body is cancelled and a {@linkcode TimeoutError} naming the URL and the
-   * limit is thrown; with `retry`, the attempt is retried. `Infinity` turns
-   * it off.
+   * limit is thrown; with `retry`, the attempt is retried. An error
+   * status whose body stalls until then is still an {@linkcode HttpError},
+   * with the part of the body that arrived. `Infinity` turns it off.
    *
    * @default {30_000}
    */

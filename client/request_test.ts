@@ -303,6 +303,45 @@ Deno.test("request() rejects with the signal's reason when aborted", {
   });
 });
 
+Deno.test({
+  name:
+    "request() keeps the status of an error whose body stalls past the timeout",
+  permissions: NET,
+  async fn() {
+    const stalled = Promise.withResolvers<void>();
+    let sent = Promise.withResolvers<void>();
+    await using server = rawServer(async ({ write }) => {
+      await write(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 5000\r\n\r\nerror text",
+      );
+      sent.resolve();
+      await stalled.promise;
+    });
+    try {
+      const start = performance.now();
+      const error = await assertRejects(
+        () => request(server.url(), { timeout: 200, retry: 1 }),
+        HttpError,
+      );
+      assertGreaterOrEqual(performance.now() - start, 195);
+      assertEquals([error.status, error.body], [500, "error text"]);
+      // The caller's own abort still wins.
+      sent = Promise.withResolvers<void>();
+      const controller = new AbortController();
+      const call = request(server.url(), {
+        retry: 1,
+        signal: controller.signal,
+      });
+      await sent.promise;
+      const reason = new Error("stop");
+      controller.abort(reason);
+      assertStrictEquals(await call.catch((error) => error), reason);
+    } finally {
+      stalled.resolve();
+    }
+  },
+});
+
 Deno.test(
   "request() turns a non-2xx status into an HttpError with a body excerpt",
   {
