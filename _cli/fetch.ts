@@ -261,11 +261,15 @@ export async function fetchCommand(
     return record;
   }, { concurrency, signal: io.signal });
 
+  // The bar's time and rate move on while requests are in flight.
+  const ticker = setInterval(() => progress.refresh(counts), 250);
   try {
     await writeRecords(io, out, records, progress);
   } catch (error) {
     progress.endLine();
     throw error;
+  } finally {
+    clearInterval(ticker);
   }
   progress.finish(counts);
   return counts.failed > 0 ? 1 : 0;

@@ -121,6 +121,15 @@ export class ProgressReporter {
     this.#write(line() + "\n");
   }
 
+  /**
+   * Redraws a bar shown on a terminal with the same counts, when it is time
+   * to, so that its time and rate move on while nothing finishes. Does
+   * nothing when no bar is shown (not a terminal, or erased by `clear()`).
+   */
+  refresh(counts: Omit<ProgressState, "elapsedMs">): void {
+    if (this.#open) this.update(counts);
+  }
+
   /** Draws the final state and ends the line. */
   finish(counts: Omit<ProgressState, "elapsedMs">): void {
     const line = renderProgress(this.#state(counts), { label: this.#label });

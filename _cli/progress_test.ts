@@ -66,6 +66,28 @@ Deno.test("ProgressReporter redraws one line in place on a terminal", () => {
   assertEquals(text.includes(" 2/10"), false);
 });
 
+Deno.test("ProgressReporter.refresh() redraws only a bar that is shown", async () => {
+  const counts = { done: 1, failed: 0, total: 10 };
+  const plain = sink(false);
+  new ProgressReporter({ sink: plain, intervalMs: 0 }).refresh(counts);
+  assertEquals(plain.text(), "");
+  const out = sink(true);
+  const progress = new ProgressReporter({ sink: out, intervalMs: 0 });
+  progress.refresh(counts);
+  assertEquals(out.text(), "");
+  progress.update(counts);
+  const first = out.text();
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  progress.refresh(counts);
+  const redrawn = out.text().slice(first.length);
+  assertEquals(redrawn.startsWith("\r\x1b[2K"), true);
+  assertEquals(redrawn === first, false, "the time moved on");
+  progress.clear();
+  const cleared = out.text().length;
+  progress.refresh(counts);
+  assertEquals(out.text().length, cleared);
+});
+
 Deno.test("ProgressReporter.endLine() ends a bar left mid-line, once", () => {
   const out = sink(true);
   const progress = new ProgressReporter({ sink: out, intervalMs: 1e9 });
