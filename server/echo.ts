@@ -9,6 +9,8 @@
  * deno run -N=127.0.0.1:8080 jsr:@aio/aio/server/echo [--port 8080] [--hostname 127.0.0.1]
  * ```
  *
+ * It takes the other options of `aio serve tcp` too (`--help` lists them).
+ *
  * @module
  */
 

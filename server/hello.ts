@@ -10,6 +10,8 @@
  * deno run -N=127.0.0.1:8888 jsr:@aio/aio/server/hello [--port 8888] [--hostname 127.0.0.1]
  * ```
  *
+ * It takes the other options of `aio serve http` too (`--help` lists them).
+ *
  * @module
  */
 
