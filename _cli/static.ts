@@ -135,6 +135,11 @@ function refusal(error: unknown): Response {
  * request blocks on a special file. Paths resolving outside `root` answer
  * 403; a missing path or a filesystem error on the way (a symlink loop, a
  * file used as a directory) answers 404, and a denied read answers 403.
+ *
+ * A `root` reached through a link keeps serving the directory it named at
+ * start. When the process may read only the link's path and not the real one
+ * (`--allow-read=<link>`), files are read through the link: re-pointing it
+ * then answers 403 until the server restarts.
  */
 export async function staticFiles(
   root: string,
@@ -143,10 +148,16 @@ export async function staticFiles(
   if (!(await Deno.stat(root)).isDirectory) {
     throw new TypeError(`Cannot serve "${root}": it is not a directory`);
   }
-  // Files are checked by their real paths but read by paths under `root` as
-  // given: Deno checks `--allow-read=<root>` against the path as given, and
-  // it does not cover the real path when `root` is reached through a link.
-  const base = root.replace(/\/+$/, "") || "/";
+  // Files are checked and read by their real paths, so that nothing changes
+  // between the check and the read when the root link is re-pointed. Deno
+  // checks `--allow-read=<root>` against the path as given, though, and it
+  // does not cover the real path of a root reached through a link: then the
+  // files are read by paths under `root` as given.
+  const { state } = await Deno.permissions.query({
+    name: "read",
+    path: realRoot,
+  });
+  const base = state === "granted" ? realRoot : root.replace(/\/+$/, "") || "/";
   const local = (real: string) =>
     real === realRoot ? base : (base === "/" ? "" : base) +
       (realRoot === "/" ? real : real.slice(realRoot.length));

@@ -245,6 +245,26 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "staticFiles() keeps serving the directory a linked root named at start",
+  permissions: { read: ["/tmp", "."], write: ["/tmp"], run: ["deno"] },
+  async fn() {
+    await using dir = await makeTempDir();
+    for (const version of ["v1", "v2"]) {
+      await Deno.mkdir(`${dir.path}/${version}`);
+      await Deno.writeTextFile(`${dir.path}/${version}/a.txt`, version);
+    }
+    await symlink(`${dir.path}/v1`, `${dir.path}/current`);
+    const serve = await staticFiles(`${dir.path}/current`);
+    await Deno.remove(`${dir.path}/current`);
+    await symlink(`${dir.path}/v2`, `${dir.path}/current`);
+    const response = await serve(new Request("http://x/a.txt"));
+    assertEquals(response.status, 200);
+    assertEquals(await response.text(), "v1");
+  },
+});
+
+Deno.test({
   name: "staticFiles() needs read permission only for a linked root's path",
   permissions: { read: ["/tmp", "."], write: ["/tmp"], run: ["deno"] },
   async fn() {
