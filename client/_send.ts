@@ -649,7 +649,10 @@ export class Attempt {
     return this.#scope?.signal;
   }
 
-  /** Whether the attempt's own timeout or the total deadline aborted it. */
+  /**
+   * Whether the attempt's own timeout aborted it. The total deadline and the
+   * caller's signal abort it through its parent, and leave this false.
+   */
   get expired(): boolean {
     return this.#scope?.expired ?? false;
   }
@@ -1000,9 +1003,9 @@ export async function discard(response: Response): Promise<void> {
 
 /**
  * Reads the start of an error response's body (up to 1 KiB) and cancels the
- * rest. A body that fails to read, or stalls until a deadline, gives what
- * arrived, so that the status is not lost; an attempt the caller aborted
- * throws the caller's reason.
+ * rest. A body that fails to read, or stalls until the attempt's timeout,
+ * gives what arrived, so that the status is not lost; the total deadline and
+ * the caller's abort throw their reason (a `TimeoutError` for the former).
  */
 async function excerpt(response: Response, attempt: Attempt): Promise<string> {
   const body = response.body;

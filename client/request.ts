@@ -108,7 +108,8 @@ export interface RequestOptions extends RequestInitFields {
    * body is cancelled and a {@linkcode TimeoutError} naming the URL and the
    * limit is thrown; with `retry`, the attempt is retried. An error
    * status whose body stalls until then is still an {@linkcode HttpError},
-   * with the part of the body that arrived. `Infinity` turns it off.
+   * with the part of the body that arrived (one that stalls until
+   * `totalTimeout` is a `TimeoutError`). `Infinity` turns it off.
    *
    * @default {30_000}
    */
