@@ -74,6 +74,7 @@ export class ProgressReporter {
   #lastDraw = -Infinity;
   #lastTenth = -1;
   #open = false;
+  #ended = false;
   #encoder = new TextEncoder();
 
   constructor(
@@ -122,12 +123,13 @@ export class ProgressReporter {
   }
 
   /**
-   * Redraws a bar shown on a terminal with the same counts, when it is time
-   * to, so that its time and rate move on while nothing finishes. Does
-   * nothing when no bar is shown (not a terminal, or erased by `clear()`).
+   * Draws the bar on a terminal again with the same counts, when it is time
+   * to, so that its time and rate move on while nothing finishes: before the
+   * first update too, and after `clear()` (below the output that erased it).
+   * Does nothing elsewhere, or once the bar has ended.
    */
   refresh(counts: Omit<ProgressState, "elapsedMs">): void {
-    if (this.#open) this.update(counts);
+    if (this.#terminal && !this.#ended) this.update(counts);
   }
 
   /** Draws the final state and ends the line. */
@@ -135,6 +137,7 @@ export class ProgressReporter {
     const line = renderProgress(this.#state(counts), { label: this.#label });
     this.#write(this.#terminal ? `\r\x1b[2K${line}\n` : line + "\n");
     this.#open = false;
+    this.#ended = true;
   }
 
   /**
@@ -143,6 +146,7 @@ export class ProgressReporter {
    * bar is open.
    */
   endLine(): void {
+    this.#ended = true;
     if (!this.#open) return;
     this.#write("\n");
     this.#open = false;

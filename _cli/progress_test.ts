@@ -66,17 +66,16 @@ Deno.test("ProgressReporter redraws one line in place on a terminal", () => {
   assertEquals(text.includes(" 2/10"), false);
 });
 
-Deno.test("ProgressReporter.refresh() redraws only a bar that is shown", async () => {
-  const counts = { done: 1, failed: 0, total: 10 };
+Deno.test("ProgressReporter.refresh() keeps a terminal's bar drawn until it ends", async () => {
+  const counts = { done: 0, failed: 0, total: 10 };
   const plain = sink(false);
   new ProgressReporter({ sink: plain, intervalMs: 0 }).refresh(counts);
   assertEquals(plain.text(), "");
   const out = sink(true);
   const progress = new ProgressReporter({ sink: out, intervalMs: 0 });
   progress.refresh(counts);
-  assertEquals(out.text(), "");
-  progress.update(counts);
   const first = out.text();
+  assertEquals(first.includes(" 0/10"), true, "drawn before any update");
   await new Promise((resolve) => setTimeout(resolve, 120));
   progress.refresh(counts);
   const redrawn = out.text().slice(first.length);
@@ -85,7 +84,16 @@ Deno.test("ProgressReporter.refresh() redraws only a bar that is shown", async (
   progress.clear();
   const cleared = out.text().length;
   progress.refresh(counts);
-  assertEquals(out.text().length, cleared);
+  assertEquals(out.text().slice(cleared).includes(" 0/10"), true, "redrawn");
+  progress.finish(counts);
+  const finished = out.text().length;
+  progress.refresh(counts);
+  assertEquals(out.text().length, finished);
+  const stopped = sink(true);
+  const ended = new ProgressReporter({ sink: stopped, intervalMs: 0 });
+  ended.endLine();
+  ended.refresh(counts);
+  assertEquals(stopped.text(), "");
 });
 
 Deno.test("ProgressReporter.endLine() ends a bar left mid-line, once", () => {
