@@ -187,6 +187,11 @@ const WHERE = "Cannot request";
  * slots while it waits) and keeps it until its body is read or cancelled;
  * retries wait again, and waiting out a backoff holds no slot.
  *
+ * Needs `--allow-net` for each host it calls (e.g.
+ * `--allow-net=api.example.com:443`), redirects and next pages
+ * included; `download` also needs `--allow-read` and `--allow-write` for the
+ * target's directory.
+ *
  * @example Limits seen by the server
  * ```ts
  * import { Client } from "@aio/aio/client/client";

@@ -200,6 +200,9 @@ export interface GatherOptions {
  * With `settle: true` every task runs to the end and the result reports each
  * outcome.
  *
+ * Needs no permission of its own: the tasks need theirs (URL tasks,
+ * fetched with `request`, need `--allow-net` for their hosts).
+ *
  * @typeParam T The tasks, as a tuple or array type.
  * @param tasks The functions to run, each called once with a signal, or URLs
  * and `Request`s to fetch.
@@ -271,6 +274,9 @@ export function gather<const T extends readonly GatherTask[]>(
  * (asyncio's `gather(..., return_exceptions=True)`). A failure aborts
  * nothing; only the `signal` option stops the run early.
  *
+ * Needs no permission of its own: the tasks need theirs (URL tasks,
+ * fetched with `request`, need `--allow-net` for their hosts).
+ *
  * @typeParam T The tasks, as a tuple or array type.
  * @param tasks The functions to run, each called once with a signal, or URLs
  * and `Request`s to fetch.
@@ -307,6 +313,9 @@ export function gather<const T extends readonly GatherTask[]>(
  * Runs tasks concurrently with options whose `settle` is known only at run
  * time (a {@linkcode GatherOptions} variable, a flag): each result is a
  * value, or a `PromiseSettledResult` when `settle` is `true`.
+ *
+ * Needs no permission of its own: the tasks need theirs (URL tasks,
+ * fetched with `request`, need `--allow-net` for their hosts).
  *
  * @typeParam T The tasks, as a tuple or array type.
  * @param tasks The functions to run, each called once with a signal, or URLs
@@ -608,6 +617,8 @@ export interface MapConcurrentOptions {
  * signal and are aborted on failure or `break`, results can come out in
  * completion order, the first error is thrown as is (not an `AggregateError`
  * after everything finished), and reading inputs waits for the consumer.
+ *
+ * Needs no permission of its own: the tasks need theirs.
  *
  * @typeParam T The input items.
  * @typeParam R What `fn` returns for each.

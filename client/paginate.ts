@@ -235,6 +235,9 @@ export interface Link {
  * (a read raced against a timer) takes effect once that page's request
  * ends, within its `timeout`: to stop that request at once, abort `signal`.
  *
+ * Needs `--allow-net` for each host it calls (e.g.
+ * `--allow-net=api.example.com:443`), the hosts of next pages included.
+ *
  * @typeParam T The parsed body of each page.
  * @param start The first page's absolute URL.
  * @param options How to find the next page and parse each one, `maxPages`,

@@ -162,6 +162,9 @@ export interface RequestOptions extends RequestInitFields {
  * it) to end the request. A response body that stops arriving fails with a
  * {@linkcode TimeoutError} once the time is up.
  *
+ * Needs `--allow-net` for each host it calls (e.g.
+ * `--allow-net=api.example.com:443`), redirects included.
+ *
  * @param input An absolute URL, or a `Request`.
  * @param options Fetch options (`method`, `headers`, `body`, ...) and
  * {@linkcode RequestOptions}.
@@ -202,6 +205,9 @@ export function request(
  * Fetches a URL and returns its body as text, read within the timeout and
  * retried like the request.
  *
+ * Needs `--allow-net` for each host it calls (e.g.
+ * `--allow-net=api.example.com:443`), redirects included.
+ *
  * @param input An absolute URL, or a `Request`.
  * @param options Fetch options and {@linkcode RequestOptions}.
  * @returns The body, decoded by the charset its `Content-Type` names
@@ -236,6 +242,9 @@ export function fetchText(
 /**
  * Fetches a URL and parses its body as JSON, read within the timeout and
  * retried like the request.
+ *
+ * Needs `--allow-net` for each host it calls (e.g.
+ * `--allow-net=api.example.com:443`), redirects included.
  *
  * @typeParam T The type the caller expects; it is not checked.
  * @param input An absolute URL, or a `Request`.
@@ -277,6 +286,9 @@ export function fetchJson<T = unknown>(
 /**
  * Fetches a URL and returns its body as bytes, read within the timeout and
  * retried like the request.
+ *
+ * Needs `--allow-net` for each host it calls (e.g.
+ * `--allow-net=api.example.com:443`), redirects included.
  *
  * @param input An absolute URL, or a `Request`.
  * @param options Fetch options and {@linkcode RequestOptions}.

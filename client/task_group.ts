@@ -329,6 +329,8 @@ export interface TaskGroupOptions {
  * group then still waits for its tasks. Call {@linkcode TaskGroup.abort}
  * first (for example in a `catch`) to stop them instead.
  *
+ * Needs no permission of its own: the tasks need theirs.
+ *
  * @example Fetching several things at once, structured
  * ```ts
  * import { TaskGroup } from "@aio/aio/client/task-group";

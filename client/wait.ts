@@ -154,6 +154,8 @@ const RETURN_WHEN: readonly ReturnWhen[] = [
  * arguments reject the returned promise, as an abort does; nothing is thrown
  * synchronously.
  *
+ * Needs no permission of its own: the tasks need theirs.
+ *
  * @typeParam Tasks The type of the tasks: an iterable of functions or handles.
  * @param tasks Functions to start, or handles of running tasks; a handle
  * listed twice counts once.

@@ -159,7 +159,8 @@ export interface WriteFileAtomicOptions {
  * sweep removes. A target named like a temporary file is refused.
  *
  * Needs `--allow-write` and `--allow-read` for the file's directory (reading
- * is needed to keep the old file's permissions and to flush the directory).
+ * is needed to see what is at the path now, to keep an old file's
+ * permissions, and to flush the directory).
  *
  * @param path The file to write, as a path or a `file:` URL.
  * @param data A string, bytes, or a stream or (async) iterable of chunks.
@@ -230,7 +231,7 @@ export async function writeFileAtomic(
     signal?.throwIfAborted();
     const { destination, old } = await fsCall(
       inspect(target),
-      (error) => fsError(error, "write", target),
+      atomicFailure(target, dirname(target)),
     );
     await replace(target, destination, data, {
       mode: mode ?? permissions(old),
@@ -269,7 +270,7 @@ async function replace(
   plan: Plan,
 ): Promise<void> {
   const directory = dirname(destination);
-  const fail = writeFailure("write", target, directory);
+  const fail = atomicFailure(target, directory);
   const name = basename(destination);
   if (TEMP_NAME.test(name)) {
     throw new TypeError(
@@ -349,6 +350,23 @@ async function replaceInOneCall(
       }
     }
   }
+}
+
+/**
+ * The `fail` of an atomic write's calls. A missing permission names the
+ * directory, which the write needs as a whole: Deno's message names the
+ * path it checked, often the temporary file, whose name changes every time.
+ */
+function atomicFailure(target: string, directory: string): Fail {
+  const fail = writeFailure("write", target, directory);
+  return (error) => {
+    if (!(error instanceof Deno.errors.NotCapable)) return fail(error);
+    const kind = /\bread access\b/i.test(error.message) ? "read" : "write";
+    return fsError(error, "write", target, {
+      NotCapable:
+        `requires ${kind} access to its directory "${directory}", run again with --allow-${kind}=${directory}`,
+    });
+  };
 }
 
 /**

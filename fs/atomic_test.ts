@@ -781,9 +781,38 @@ Deno.test({
     const error = await assertRejects(
       () => writeFileAtomic("/tmp/aio-no-permission.txt", "x"),
       Deno.errors.NotCapable,
-      `Cannot write "/tmp/aio-no-permission.txt": requires write access`,
+      `Cannot write "/tmp/aio-no-permission.txt": requires write access to its directory "/tmp", run again with --allow-write=/tmp`,
     );
     assertInstanceOf(error.cause, Deno.errors.NotCapable);
+  },
+});
+
+Deno.test({
+  name:
+    "writeFileAtomic() names the directory, not a temporary file, when a permission covers the file only",
+  permissions: { read: ["/tmp"], write: ["/tmp/aio-only-this-file.txt"] },
+  async fn(t) {
+    for (const fsync of [false, true]) {
+      await t.step(`fsync: ${fsync}`, async () => {
+        await assertRejects(
+          () => writeFileAtomic("/tmp/aio-only-this-file.txt", "x", { fsync }),
+          Deno.errors.NotCapable,
+          `Cannot write "/tmp/aio-only-this-file.txt": requires write access to its directory "/tmp", run again with --allow-write=/tmp`,
+        );
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "writeFileAtomic() reports a missing --allow-read for the directory",
+  permissions: { read: false, write: ["/tmp"] },
+  async fn() {
+    await assertRejects(
+      () => writeFileAtomic("/tmp/aio-no-permission.txt", "x"),
+      Deno.errors.NotCapable,
+      `Cannot write "/tmp/aio-no-permission.txt": requires read access to its directory "/tmp", run again with --allow-read=/tmp`,
+    );
   },
 });
 

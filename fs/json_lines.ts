@@ -231,7 +231,8 @@ class JsonLines<T> implements AsyncIterableIterator<T>, AsyncDisposable {
  * streamed and by default atomically, like `writeLines`; values that cannot
  * be written (a missing directory, a bad option) are released, as there.
  *
- * Needs `--allow-write` and `--allow-read` for the file's directory.
+ * Needs `--allow-write` and `--allow-read` for the file's directory; with
+ * `atomic: false`, only `--allow-write` for the file.
  *
  * @param path The file to write, as a path or a `file:` URL.
  * @param values The values, from an iterable or an async iterable.

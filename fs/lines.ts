@@ -498,7 +498,8 @@ async function* batchesAsync(
  * programs want in a CSV file); {@linkcode readLines} drops it, so that line
  * reads back without it.
  *
- * Needs `--allow-write` and `--allow-read` for the file's directory.
+ * Needs `--allow-write` and `--allow-read` for the file's directory; with
+ * `atomic: false`, only `--allow-write` for the file.
  *
  * @param path The file to write, as a path or a `file:` URL.
  * @param lines The lines, without line breaks, from an iterable or an async

@@ -88,8 +88,8 @@ export interface TempDir extends AsyncDisposable {
  * is tried once more; symbolic links are not followed, so nothing outside
  * the directory is changed.
  *
- * Needs `--allow-write` (and `--allow-read` for the removal) for the parent
- * directory.
+ * Needs `--allow-write` for the parent directory, and `--allow-read` too
+ * when a directory inside was made read-only (to make it writable again).
  *
  * @param options `prefix`, `suffix` and the parent `dir`.
  * @returns The directory's `path`, disposable with `await using`.
@@ -186,8 +186,11 @@ async function removeTree(path: string): Promise<void> {
     if (!(error instanceof Deno.errors.PermissionDenied) || WINDOWS) {
       throw error;
     }
-    // What cannot be made writable makes the second removal fail.
-    await makeWritable(path).catch(() => {});
+    // What cannot be made writable makes the second removal fail; a missing
+    // --allow-read for it is what the caller has to fix, though.
+    await makeWritable(path).catch((error) => {
+      if (error instanceof Deno.errors.NotCapable) throw error;
+    });
     await Deno.remove(path, { recursive: true });
   }
 }
@@ -208,16 +211,16 @@ async function makeWritable(path: string): Promise<void> {
 
 /**
  * Where Deno makes temporary directories when no `dir` is given: `$TMPDIR`'s
- * value when the process may read it without asking (else its name), or
- * the system's default.
+ * value when the process may read it without asking, or the system's
+ * default (both named when `$TMPDIR` may not be read).
  */
 function systemTemp(): string {
   const variable = "TMPDIR";
+  const fallback = WINDOWS ? "%TEMP%" : "/tmp";
   if (
     Deno.permissions.querySync({ name: "env", variable }).state !== "granted"
   ) {
-    return `$${variable}`;
+    return `$${variable} or ${fallback}`;
   }
-  return Deno.env.get(variable) ||
-    (WINDOWS ? "%TEMP%" : "/tmp");
+  return Deno.env.get(variable) || fallback;
 }

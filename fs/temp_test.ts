@@ -141,20 +141,46 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "makeTempDir() says that removing a read-only directory inside needs --allow-read",
+  ignore: Deno.build.os === "windows",
+  permissions: CHILD_IN_TMP,
+  async fn() {
+    await using dir = await makeTempDir({ dir: "/tmp" });
+    const { error, left } = await runUnprivileged(
+      "read-only-temp-dir-without-read",
+      dir.path,
+    ) as { error: string; left: string };
+    assertStringIncludes(
+      error,
+      `NotCapable: Cannot remove the temporary directory "${dir.path}${left}": requires read access`,
+    );
+  },
+});
+
+Deno.test({
   name: "makeTempDir() names the directory $TMPDIR points to when it fails",
   permissions: { run: ["deno"], read: ["../shared/std-offline"] },
   async fn() {
     const temp = new URL("./temp.ts", import.meta.url).href;
-    const { stdout } = await denoCommand("eval", [
-      `import { makeTempDir } from "${temp}";
-      await makeTempDir().catch((error) => console.log(error.message));`,
-    ], {
-      env: { TMPDIR: "/tmp/aio-no-such-tmpdir" },
-      stdout: "piped",
-    }).output();
-    assertStringIncludes(
-      new TextDecoder().decode(stdout),
-      'Cannot make a temporary directory in "/tmp/aio-no-such-tmpdir"',
-    );
+    const expected = {
+      granted: 'Cannot make a temporary directory in "/tmp/aio-no-such-tmpdir"',
+      // Without --allow-env it cannot tell which.
+      revoked: 'Cannot make a temporary directory in "$TMPDIR or /tmp"',
+    };
+    for (const [env, message] of Object.entries(expected)) {
+      const revoke = env === "revoked"
+        ? `await Deno.permissions.revoke({ name: "env" });`
+        : "";
+      const { stdout } = await denoCommand("eval", [
+        `import { makeTempDir } from "${temp}";
+        ${revoke}
+        await makeTempDir().catch((error) => console.log(error.message));`,
+      ], {
+        env: { TMPDIR: "/tmp/aio-no-such-tmpdir" },
+        stdout: "piped",
+      }).output();
+      assertStringIncludes(new TextDecoder().decode(stdout), message);
+    }
   },
 });

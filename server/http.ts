@@ -510,6 +510,9 @@ export function createFetchHandler(
  * Malformed requests are Deno's to reject (400); the rest is described by
  * the options.
  *
+ * Needs `--allow-net` for the address it listens on (e.g.
+ * `--allow-net=127.0.0.1:8080`; port 0 takes `127.0.0.1:0`).
+ *
  * @param handler Answers each request; see {@linkcode HttpHandler}.
  * @param options Address, limits, timeouts and callbacks.
  * @returns The running server.

@@ -211,6 +211,9 @@ const BATCH_BYTES = 16 * 1024;
  * sends is read and dropped for up to 3 s (until it closes, or is quiet for
  * 0.5 s), so that the peer gets the line rather than a reset.
  *
+ * Needs `--allow-net` for the address it listens on (e.g.
+ * `--allow-net=127.0.0.1:8080`; port 0 takes `127.0.0.1:0`).
+ *
  * @param handler Answers one line; see {@linkcode LineHandler}.
  * @param options Those of {@linkcode serveTcp}, plus `maxLineLength` and
  * `lineTimeout`.

@@ -285,6 +285,9 @@ export interface TcpServer extends AsyncDisposable {
  * or `conn.writable` wait for the peer, so a slow reader slows its handler
  * down rather than filling memory.
  *
+ * Needs `--allow-net` for the address it listens on (e.g.
+ * `--allow-net=127.0.0.1:8080`; port 0 takes `127.0.0.1:0`).
+ *
  * @param handler Serves one connection; see {@linkcode TcpHandler}.
  * @param options Address, limits, timeouts and callbacks.
  * @returns The running server.

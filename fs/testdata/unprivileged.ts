@@ -67,6 +67,22 @@ async function readOnlyTempDir(dir: string): Promise<unknown> {
 }
 
 /**
+ * Disposes of a makeTempDir() holding a read-only directory after giving up
+ * --allow-read, which making it writable needs: the error, and what is left.
+ */
+async function readOnlyTempDirWithoutRead(dir: string): Promise<unknown> {
+  const temp = await makeTempDir({ dir });
+  await Deno.mkdir(`${temp.path}/a/b`, { recursive: true });
+  await Deno.chmod(`${temp.path}/a`, 0o500);
+  await Deno.permissions.revoke({ name: "read" });
+  const error = await temp[Symbol.asyncDispose]().then(
+    () => null,
+    describeError,
+  );
+  return { error, left: temp.path.slice(dir.length) };
+}
+
+/**
  * writeFileAtomic() over its own setuid file, and with setuid and setgid
  * bits given: the modes of the results (writing clears the bits for a user
  * other than root, so they must be set after the data).
@@ -92,6 +108,7 @@ async function setidModes(dir: string): Promise<unknown> {
 const scenarios: Record<string, (dir: string) => Promise<unknown>> = {
   "unreadable-directory": unreadableDirectory,
   "read-only-temp-dir": readOnlyTempDir,
+  "read-only-temp-dir-without-read": readOnlyTempDirWithoutRead,
   "setid-modes": setidModes,
 };
 
