@@ -208,8 +208,9 @@ export function guardBody(
   attempt: Attempt,
 ): Promise<Response> {
   if (response.body === null) return Promise.resolve(response);
-  const guarded = mapBodyErrors(response, attempt, () => attempt.release());
+  const guarded = mapBodyErrors(response, attempt, true);
   attempt.keep();
+  attempt.park(true);
   return Promise.resolve(guarded);
 }
 
@@ -223,25 +224,29 @@ export function limitBody(response: Response, attempt: Attempt): Response {
   const limit = fitsAsDeclared(response, attempt)
     ? Infinity
     : attempt.maxBodySize;
-  return mapBodyErrors(response, attempt, undefined, limit);
+  return mapBodyErrors(response, attempt, false, limit);
 }
 
 /**
  * A copy of `response` whose body errors as {@linkcode Attempt.fail} maps
  * what reading it throws: a cut connection is a `NetworkError` naming the
  * URL (so it is retried), the deadline a `TimeoutError`; and with a
- * `limit`, a `BodyTooLargeError` once more bytes arrive. `ended` runs once
- * the body is read to the end, fails or is cancelled.
+ * `limit`, a `BodyTooLargeError` once more bytes arrive. A `kept` attempt
+ * is parked between reads and released once the body is read to the end,
+ * fails or is cancelled.
  */
 function mapBodyErrors(
   response: Response,
   attempt: Attempt,
-  ended: () => void = () => {},
+  kept: boolean,
   limit = Infinity,
 ): Response {
   const source = response.body;
   if (source === null) return response;
   const reader = source.getReader();
+  const ended = () => {
+    if (kept) attempt.release();
+  };
   let size = 0;
   const body = new ReadableStream<Uint8Array>({
     // Deno's fetch reaches the body through a weak reference to its
@@ -250,6 +255,7 @@ function mapBodyErrors(
     // as long as anything reads it (the copy, a clone, the stream alone).
     original: response,
     async pull(controller) {
+      if (kept) attempt.park(false);
       let step: ReadableStreamReadResult<Uint8Array>;
       try {
         step = await reader.read();
@@ -270,6 +276,7 @@ function mapBodyErrors(
         throw tooLarge(attempt, `${size} bytes arrived`);
       }
       controller.enqueue(step.value);
+      if (kept) attempt.park(true);
     },
     cancel(reason) {
       ended();

@@ -20,6 +20,12 @@
  * deadline has passed too; members tell their own timeout from another
  * abort with {@linkcode Scope.expired}.
  *
+ * The clock keeps the process alive only while some member waits on it. A
+ * member is parked ({@linkcode parkScope}) while nothing of it is pending:
+ * a response body handed to the caller and not being read. Like a body of a
+ * plain `fetch`, one left unread then does not hold the process open until
+ * its deadline; it is still cancelled when the deadline passes.
+ *
  * @module
  */
 
@@ -42,6 +48,8 @@ export class Scope {
   expired = false;
   /** How many calls hold it. */
   users = 0;
+  /** How many of them are parked. */
+  parked = 0;
   readonly #controller: AbortController;
   #onParentAbort: (() => void) | undefined;
   #watchers: Set<() => void> | undefined;
@@ -108,16 +116,34 @@ const joinable = new Map<AbortSignal | undefined, Map<number, Scope>>();
 /** Scopes with a deadline still pending. */
 const timed = new Set<Scope>();
 let interval: ReturnType<typeof setInterval> | undefined;
+/**
+ * How many waiters need the clock to keep the process alive: members of
+ * scopes on the clock that are not parked, and holds ({@linkcode holdClock}).
+ */
+let waiters = 0;
+/** Whether the interval keeps the process alive. */
+let referenced = false;
+
+/** Refs or unrefs the interval as {@linkcode waiters} says. */
+function reference(): void {
+  const wanted = waiters > 0;
+  if (interval === undefined || wanted === referenced) return;
+  referenced = wanted;
+  if (wanted) Deno.refTimer(interval);
+  else Deno.unrefTimer(interval);
+}
 
 function sweep(): void {
   const now = performance.now();
   for (const scope of timed) {
     if (scope.at <= now) {
       timed.delete(scope);
+      waiters -= scope.users - scope.parked;
       scope.expire();
     }
   }
   stopWhenIdle();
+  reference();
 }
 
 function stopWhenIdle(): void {
@@ -158,7 +184,9 @@ export function joinScope(
     if (timeout !== Infinity) timed.add(scope);
   }
   scope.users++;
+  if (timed.has(scope)) waiters++;
   if (interval === undefined && timed.size > 0) startSweeping();
+  reference();
   return scope;
 }
 
@@ -166,8 +194,12 @@ function startSweeping(): void {
   const id = setInterval(sweep, TICK);
   // Under `deno test`, the process's first timer call runs pending
   // microtasks before it returns; one of them may have started the sweep.
-  if (interval === undefined && timed.size > 0) interval = id;
-  else clearInterval(id);
+  if (interval === undefined && timed.size > 0) {
+    interval = id;
+    referenced = true;
+  } else {
+    clearInterval(id);
+  }
 }
 
 /**
@@ -176,12 +208,39 @@ function startSweeping(): void {
  * @param scope What {@linkcode joinScope} returned (`undefined` is ignored).
  */
 export function leaveScope(scope: Scope | undefined): void {
-  if (scope === undefined || --scope.users > 0) return;
+  if (scope === undefined) return;
+  if (timed.has(scope)) waiters--;
+  if (--scope.users > 0) return reference();
   scope.unlink();
   if (timed.delete(scope)) stopWhenIdle();
+  reference();
   const byTimeout = joinable.get(scope.parent);
   if (byTimeout?.get(scope.timeout) === scope) {
     byTimeout.delete(scope.timeout);
     if (byTimeout.size === 0) joinable.delete(scope.parent);
   }
+}
+
+/**
+ * Parks one member of a scope (see the module doc), or unparks it with
+ * `parked: false`; a member leaves unparked.
+ *
+ * @param scope What {@linkcode joinScope} returned (`undefined` is ignored).
+ * @param parked Whether the member is now parked.
+ */
+export function parkScope(scope: Scope | undefined, parked: boolean): void {
+  if (scope === undefined) return;
+  scope.parked += parked ? 1 : -1;
+  if (timed.has(scope)) holdClock(parked ? -1 : 1);
+}
+
+/**
+ * Adds a waiter that needs the clock to keep the process alive (a queue of
+ * calls, whose slots parked members may hold), or with `-1` removes one.
+ *
+ * @param delta `1` or `-1`.
+ */
+export function holdClock(delta: 1 | -1): void {
+  waiters += delta;
+  reference();
 }

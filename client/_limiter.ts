@@ -22,6 +22,7 @@
  */
 
 import { show } from "../_show.ts";
+import { holdClock } from "./_deadlines.ts";
 
 /**
  * A place in a {@linkcode Limiter}'s queue, given to {@linkcode Limiter.wait}:
@@ -269,14 +270,16 @@ export class Limiter {
       else group.first = waiter;
       group.last = waiter;
     }
-    this.#waiting++;
+    // A slot may be held by a parked response body, which only its deadline
+    // frees: while anyone waits, the deadlines' clock keeps the process on.
+    if (this.#waiting++ === 0) holdClock(1);
     this.#queue.push(waiter);
   }
 
   /** Marks a waiter that got a slot, and unlinks it from its group. */
   #settle(waiter: Waiter): void {
     waiter.settled = true;
-    this.#waiting--;
+    if (--this.#waiting === 0) holdClock(-1);
     const group = waiter.group;
     if (group === undefined) return;
     const { previous, next } = waiter;
@@ -299,7 +302,7 @@ export class Limiter {
     const reason = signal.reason;
     for (let waiter = group.first; waiter; waiter = waiter.next) {
       waiter.settled = true;
-      this.#waiting--;
+      if (--this.#waiting === 0) holdClock(-1);
       this.#dead++;
       waiter.refused(reason);
     }

@@ -24,7 +24,7 @@ import {
 } from "../_show.ts";
 import { TimeoutError } from "../errors.ts";
 import { checkBoolean, refuseForeign } from "./_args.ts";
-import { joinScope, leaveScope, type Scope } from "./_deadlines.ts";
+import { joinScope, leaveScope, parkScope, type Scope } from "./_deadlines.ts";
 import { HttpError, NetworkError } from "./errors.ts";
 import type { RequestOptions } from "./request.ts";
 import {
@@ -623,6 +623,7 @@ export class Attempt {
   #onAbort: (() => void) | undefined;
   #holding = false;
   #kept = false;
+  #parked = false;
   #done = false;
 
   constructor(call: Call<unknown>, number: number) {
@@ -720,9 +721,21 @@ export class Attempt {
     return this.#kept;
   }
 
+  /**
+   * Parks a kept attempt while nothing reads its body, so that its deadline
+   * does not hold the process open (see `_deadlines.ts`); `false` unparks it.
+   */
+  park(parked: boolean): void {
+    if (parked === this.#parked || this.#done) return;
+    this.#parked = parked;
+    parkScope(this.#scope, parked);
+    parkScope(this.#call.total, parked);
+  }
+
   /** Undoes everything the attempt set up; safe to call more than once. */
   release(): void {
     if (this.#done) return;
+    this.park(false);
     this.#done = true;
     if (this.#onAbort !== undefined) this.#scope!.unwatch(this.#onAbort);
     leaveScope(this.#scope);
@@ -776,6 +789,11 @@ class Call<T> {
     this.attempts = target.replayable && retry.methods.has(target.method)
       ? retry.attempts
       : 1;
+  }
+
+  /** The scope of the total deadline, if any. */
+  get total(): Scope | undefined {
+    return this.#total;
   }
 
   /** Aborts on the caller's signal or the total deadline. */

@@ -870,3 +870,20 @@ Deno.test(
     });
   },
 );
+
+Deno.test({
+  name: "Client lets a queued call wait for a slot held by a body left unread",
+  permissions: {},
+  async fn() {
+    // No socket keeps this process busy: the deadline of the unread body
+    // frees the slot, and the queue keeps its clock running.
+    await using client = new Client({
+      concurrency: 1,
+      timeout: 200,
+      fetch: () => Promise.resolve(new Response("ok")),
+    });
+    const unread = await client.request("http://example.test/a");
+    assertEquals(await client.text("http://example.test/b"), "ok");
+    assertEquals(unread.bodyUsed, false);
+  },
+});

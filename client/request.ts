@@ -160,7 +160,9 @@ export interface RequestOptions extends RequestInitFields {
  *
  * The timeout keeps running while the body is read: read the body (or cancel
  * it) to end the request. A response body that stops arriving fails with a
- * {@linkcode TimeoutError} once the time is up.
+ * {@linkcode TimeoutError} once the time is up. A body left unread is
+ * cancelled then too, but, as with a plain `fetch`, it does not keep the
+ * process alive until then.
  *
  * Needs `--allow-net` for each host it calls (e.g.
  * `--allow-net=api.example.com:443`), redirects included.

@@ -30,6 +30,7 @@ import {
   rawServer,
   serveLoopback as serve,
 } from "../tests/_loopback.ts";
+import { runDeno } from "../tests/_deno.ts";
 
 const NET = { net: ["127.0.0.1"] };
 const encoder = new TextEncoder();
@@ -1010,4 +1011,47 @@ Deno.test("request() follows a Request's own signal", {
     const call = fetchText(input, { signal: new AbortController().signal });
     assertStrictEquals(await assertRejects(() => call), reason);
   });
+});
+
+Deno.test({
+  name:
+    "request() does not keep the process alive for the timeout of a body left unread",
+  permissions: { run: ["deno"], read: ["../shared/std-offline"] },
+  async fn() {
+    const start = performance.now();
+    const { success, output } = await runDeno("run", [
+      "--no-config",
+      "-N=127.0.0.1",
+      "tests/testdata/unread_body.ts",
+    ], 30_000);
+    const took = performance.now() - start;
+    assert(success, output);
+    assertEquals(output.trim(), "200 200");
+    // The bodies' deadline is 20 s away; a process start takes well under 1 s.
+    assertLess(took, 10_000);
+  },
+});
+
+Deno.test({
+  name: "request() still times out a body that stalls while it is read",
+  permissions: {},
+  async fn() {
+    // No socket keeps this process busy: only the deadline ends the read.
+    const fetch = (_: unknown, init?: RequestInit) =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(encoder.encode("partial"));
+              init?.signal?.addEventListener("abort", () => {
+                controller.error(init.signal!.reason);
+              });
+            },
+          }),
+        ),
+      );
+    await using client = new Client({ timeout: 100, fetch });
+    const response = await client.request("http://example.test/");
+    await assertRejects(() => response.text(), TimeoutError, "within 100 ms");
+  },
 });
