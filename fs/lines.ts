@@ -118,6 +118,9 @@ export type LineIterator = AsyncIterableIterator<string> & AsyncDisposable;
  * ends, throws, or is left early (`break` in a `for await` loop calls
  * `return()`). As with an async generator, an error is thrown once: to the
  * first of the pending `next()` calls, and the iterator is done after it.
+ * Unlike one, `return()` does not wait for a pending `next()`: it closes the
+ * file at once, and that `next()` resolves with `done: true` (so a read that
+ * stalls, as from a FIFO without a writer, cannot hold the loop open).
  *
  * Needs `--allow-read` for the file.
  *

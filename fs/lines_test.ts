@@ -269,6 +269,13 @@ Deno.test({
       assertEquals(await lines.return!(), { done: true, value: undefined });
       assertEquals(await lines.next(), { done: true, value: undefined });
     });
+    await t.step("return() while a next() is pending", async () => {
+      const lines = readLines(path);
+      const pending = lines.next();
+      assertEquals(await lines.return!(), { done: true, value: undefined });
+      assertEquals(await pending, { done: true, value: undefined });
+      assertEquals(await lines.next(), { done: true, value: undefined });
+    });
     await t.step("never iterated: nothing is opened", () => {
       readLines(`${dir.path}/missing.txt`);
     });
