@@ -9,7 +9,7 @@
  * | command | what it does | permissions it needs |
  * | --- | --- | --- |
  * | `serve tcp [--port 8080] [--hostname 127.0.0.1] [--lines [--line-timeout 1m]]` | the echo server, until Ctrl-C | `-N=127.0.0.1:8080` (the address served) |
- * | `serve http [--port 8888] [--hostname 127.0.0.1] [--dir PATH]` | "Hello, world!", or the files under PATH | `-N=127.0.0.1:8888` (the address served; + `-R=PATH`) |
+ * | `serve http [--port 8888] [--hostname 127.0.0.1] [--dir PATH] [--cert FILE --key FILE]` | "Hello, world!", or the files under PATH; HTTPS with a certificate | `-N=127.0.0.1:8888` (the address served; + `-R` on PATH and the PEM files) |
  * | `fetch <url...\|->` | many URLs at once, JSON lines out | `-N=<hosts>` (+ `-R -W` on `--out`'s directory) |
  * | `crawl <url>` | follows "next" links page by page | `-N=<hosts>` (+ `-R -W` on `--out`'s directory) |
  * | `demo` | the whole tutorial on loopback, with a summary | `-N=127.0.0.1 -R=/tmp -W=/tmp --unstable-no-legacy-abort` |

@@ -418,6 +418,42 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "aio serve http serves HTTPS with --cert and --key",
+  permissions: PERMISSIONS,
+  async fn() {
+    const tls = "server/testdata";
+    {
+      await using server = new Running(["-N=127.0.0.1", `-R=${tls}`], [
+        "serve",
+        "http",
+        "--port",
+        "0",
+        "--quiet",
+        "--cert",
+        `${tls}/tls_cert.pem`,
+        "--key",
+        `${tls}/tls_key.pem`,
+      ]);
+      const [, url] = await server.waitFor(/Hello server on (https:\S+)/);
+      using client = Deno.createHttpClient({
+        caCerts: [await Deno.readTextFile(`${tls}/tls_ca.pem`)],
+      });
+      const response = await fetch(url!, { client });
+      assertEquals(await response.text(), "Hello, world!");
+      assertEquals((await server.stop("SIGINT")).code, 0);
+    }
+    const { code, stderr } = await aio(["-N=127.0.0.1", `-R=${tls}`], [
+      "serve",
+      "http",
+      "--cert",
+      `${tls}/tls_cert.pem`,
+    ]);
+    assertEquals(code, 2, stderr);
+    assertStringIncludes(stderr, "--cert and --key go together");
+  },
+});
+
 /** A loopback server for the client commands. */
 function testServer() {
   return Deno.serve(

@@ -76,6 +76,16 @@ const HTTP_FLAGS = {
     description: "time a handler has to answer a request (then 503)",
     default: "30s",
   },
+  cert: {
+    type: "string",
+    value: "FILE",
+    description: "serve HTTPS (and HTTP/2) with this PEM certificate chain",
+  },
+  key: {
+    type: "string",
+    value: "FILE",
+    description: "the PEM private key of --cert",
+  },
   quiet: { type: "boolean", short: "q", description: "no access log" },
 } as const;
 
@@ -102,7 +112,8 @@ ${HTTP_TEXT}
 
 Runs until Ctrl-C (or SIGTERM), then shuts down gracefully.
 
-permissions: -N=HOST:PORT (e.g. -N=127.0.0.1:8888); --dir also -R=PATH.`;
+permissions: -N=HOST:PORT (e.g. -N=127.0.0.1:8888); --dir also -R=PATH;
+--cert and --key also -R on their files.`;
 
 /** The usage text of `aio serve`. */
 export const SERVE_USAGE = `usage: aio serve tcp [options]
@@ -114,7 +125,8 @@ ${HTTP_TEXT}
 
 Both run until Ctrl-C (or SIGTERM), then shut down gracefully.
 
-permissions: -N=HOST:PORT (e.g. -N=127.0.0.1:8080); http --dir also -R=PATH.`;
+permissions: -N=HOST:PORT (e.g. -N=127.0.0.1:8080); http --dir also -R=PATH,
+http --cert and --key also -R on their files.`;
 
 /** Waits for the server to close (on Ctrl-C), saying what happens. */
 async function untilClosed(
@@ -204,6 +216,7 @@ async function serveHttpCommand(args: string[], io: Io): Promise<number> {
     "request-timeout",
     flags["request-timeout"]!,
   );
+  const tls = await readTls(flags.cert, flags.key);
   let handler: (request: Request) => Response | Promise<Response> = hello;
   if (flags.dir !== undefined) {
     try {
@@ -225,17 +238,42 @@ async function serveHttpCommand(args: string[], io: Io): Promise<number> {
     requestTimeout,
     shutdownTimeout: flags["shutdown-timeout"],
     accessLog: !flags.quiet,
+    ...tls,
     onListen: (addr) => {
       const what = flags.dir === undefined
         ? "Hello server"
         : `Serving ${flags.dir}`;
       listening = writeLine(
         io.stdout,
-        `${what} on http://${formatAddr(addr)}/`,
+        `${what} on ${tls ? "https" : "http"}://${formatAddr(addr)}/`,
       );
     },
   });
   return await untilClosed(server, listening, io);
+}
+
+/** The PEM texts of `--cert` and `--key`, which go together. */
+async function readTls(
+  cert: string | undefined,
+  key: string | undefined,
+): Promise<{ cert: string; key: string } | undefined> {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    throw new UsageError(
+      `Cannot serve https: --cert and --key go together, received only --${
+        cert === undefined ? "key" : "cert"
+      }`,
+    );
+  }
+  const read = async (flag: string, path: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      throw new UsageError(`Cannot read --${flag} "${path}": no such file`);
+    }
+  };
+  return { cert: await read("cert", cert), key: await read("key", key) };
 }
 
 /** The usage text of `aio serve <kind>`: one server's, or both. */

@@ -377,6 +377,19 @@ export interface ServeHttpOptions extends FetchHandlerOptions {
    * @default {5000}
    */
   shutdownTimeout?: number | undefined;
+  /**
+   * A certificate chain in PEM, to serve HTTPS (and HTTP/2 to clients that
+   * ask for it) instead of plain HTTP; given with `key`, as Deno.serve's.
+   *
+   * @default {undefined}
+   */
+  cert?: string | undefined;
+  /**
+   * The private key of `cert`, in PEM.
+   *
+   * @default {undefined}
+   */
+  key?: string | undefined;
 }
 
 /**
@@ -565,12 +578,23 @@ export function serveHttp(
     signal,
     onListen,
     shutdownTimeout = 5000,
+    cert,
+    key,
   } = options;
   assertString("hostname", hostname);
   assertPort(port);
   checkSignal(signal, "Cannot serve");
   if (onListen !== undefined) assertFunction("onListen", onListen);
   assertLimit("shutdownTimeout", shutdownTimeout, { zero: true });
+  if (cert !== undefined) assertString("cert", cert);
+  if (key !== undefined) assertString("key", key);
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError(
+      `Cannot serve: "cert" and "key" go together, received only "${
+        cert === undefined ? "key" : "cert"
+      }"`,
+    );
+  }
   const dispatcher = new Dispatcher(handler, options);
   return new Server(dispatcher, {
     hostname,
@@ -578,6 +602,7 @@ export function serveHttp(
     signal,
     onListen,
     shutdownTimeout,
+    tls: cert === undefined ? undefined : { cert, key: key! },
   });
 }
 
@@ -1256,6 +1281,7 @@ interface ServerOptions {
   signal: AbortSignal | undefined;
   onListen: ((addr: Deno.NetAddr) => void) | undefined;
   shutdownTimeout: number;
+  tls: { cert: string; key: string } | undefined;
 }
 
 class Server implements HttpServer {
@@ -1333,6 +1359,7 @@ class Server implements HttpServer {
     const server = Deno.serve({
       hostname,
       port,
+      ...this.#options.tls,
       signal: this.#force.signal,
       onListen: onListen ?? noop,
       // Only errors past the handler reach Deno: a response body that

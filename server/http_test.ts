@@ -7,6 +7,7 @@ import {
   assertLess,
   assertLessOrEqual,
   assertMatch,
+  assertRejects,
   assertStrictEquals,
   assertStringIncludes,
   assertThrows,
@@ -1828,4 +1829,61 @@ Deno.test("serveHttp() logs an async accessLog's rejection and goes on", {
     console.error = original;
   }
   assertStringIncludes(String(logged[0]![1]), "log sink down");
+});
+
+const TLS_DIR = new URL("./testdata/", import.meta.url);
+
+Deno.test({
+  name: "serveHttp() serves HTTPS, over HTTP/1.1 and HTTP/2, with cert and key",
+  permissions: { ...NET, read: [TLS_DIR] },
+  async fn() {
+    const read = (name: string) => Deno.readTextFile(new URL(name, TLS_DIR));
+    const cert = await read("tls_cert.pem");
+    const key = await read("tls_key.pem");
+    const ca = await read("tls_ca.pem");
+    await using server = serveHttp(
+      (request, context) =>
+        new Response(
+          `${new URL(request.url).protocol} ${context.remoteAddr?.hostname}`,
+        ),
+      { cert, key, maxBodySize: 4 },
+    );
+    const url = `https://127.0.0.1:${server.addr.port}/`;
+    for (const http2 of [false, true]) {
+      using client = Deno.createHttpClient({
+        caCerts: [ca],
+        http1: !http2,
+        http2,
+      });
+      const response = await fetch(url, { client });
+      assertEquals(await response.text(), "https: 127.0.0.1");
+      const big = await fetch(url, { client, method: "POST", body: "12345" });
+      assertEquals(big.status, 413);
+      await big.body?.cancel();
+    }
+    await assertRejects(() => fetch(url.replace("https:", "http:")), TypeError);
+  },
+});
+
+Deno.test({
+  name: "serveHttp() wants cert and key together, as strings",
+  permissions: {},
+  fn() {
+    const handler = () => new Response();
+    assertThrows(
+      () => serveHttp(handler, { cert: "-----BEGIN CERTIFICATE-----" }),
+      TypeError,
+      `Cannot serve: "cert" and "key" go together, received only "cert"`,
+    );
+    assertThrows(
+      () => serveHttp(handler, { key: "-----BEGIN PRIVATE KEY-----" }),
+      TypeError,
+      `received only "key"`,
+    );
+    assertThrows(
+      () => serveHttp(handler, { cert: 1 as never, key: "k" }),
+      TypeError,
+      `"cert" must be a non-empty string`,
+    );
+  },
 });

@@ -28,6 +28,8 @@ Deno.test({
       requestTimeout: maybe<number>(),
       onListen: maybe<(addr: Deno.NetAddr) => void>(),
       onError: maybe<() => void>(),
+      cert: maybe<string>(),
+      key: maybe<string>(),
     });
     const url = `http://127.0.0.1:${server.addr.port}/`;
     assertEquals(
