@@ -361,10 +361,16 @@ function atomicFailure(target: string, directory: string): Fail {
   const fail = writeFailure("write", target, directory);
   return (error) => {
     if (!(error instanceof Deno.errors.NotCapable)) return fail(error);
-    const kind = /\bread access\b/i.test(error.message) ? "read" : "write";
+    const [, kind = "write", checked] =
+      /\b(read|write) access to "(.*)"/i.exec(error.message) ?? [];
+    // The path Deno checked is the directory itself, or a file in it: the
+    // temporary file, the target, or where a link on the way leads.
+    const dir = checked === undefined || checked === directory
+      ? directory
+      : dirname(checked);
     return fsError(error, "write", target, {
       NotCapable:
-        `requires ${kind} access to its directory "${directory}", run again with --allow-${kind}=${directory}`,
+        `requires ${kind} access to its directory "${dir}", run again with --allow-${kind}=${dir}`,
     });
   };
 }

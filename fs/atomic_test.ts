@@ -350,6 +350,40 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "writeFileAtomic() names the directory a linked file leads to when a permission is missing there",
+  ignore: Deno.build.os === "windows",
+  permissions: { ...CHILD_IN_TMP, run: ["deno", "sh"] },
+  async fn() {
+    await withDir(async (dir) => {
+      await Deno.mkdir(`${dir}/a`);
+      await Deno.mkdir(`${dir}/b`);
+      // Deno.symlink() needs unscoped permissions.
+      const linked = await new Deno.Command("sh", {
+        args: ["-c", 'ln -s ../b/f.txt "$0/a/link.txt"', dir],
+      }).output();
+      assert(linked.success);
+      const script = `import { writeFileAtomic } from "${
+        new URL("./atomic.ts", import.meta.url).href
+      }";
+        await writeFileAtomic(${
+        JSON.stringify(`${dir}/a/link.txt`)
+      }, "x").catch((error) => console.log(error.message));`;
+      await Deno.writeTextFile(`${dir}/write.ts`, script);
+      const { stdout } = await denoCommand("run", [
+        `-R=${dir}/a,${dir}/write.ts`,
+        `-W=${dir}/a`,
+        `${dir}/write.ts`,
+      ], { stdout: "piped" }).output();
+      assertEquals(
+        new TextDecoder().decode(stdout),
+        `Cannot write "${dir}/a/link.txt": requires read access to its directory "${dir}/b", run again with --allow-read=${dir}/b\n`,
+      );
+    });
+  },
+});
+
+Deno.test({
   name: "writeFileAtomic() drops setuid and setgid bits kept for a new owner",
   ignore: Deno.build.os === "windows",
   // A child runs as another user when this runs as root.
