@@ -103,8 +103,12 @@ export class ProgressReporter {
     return { ...counts, elapsedMs: performance.now() - this.#start };
   }
 
-  /** Reports the counts now; draws only when it is time to. */
+  /**
+   * Reports the counts now; draws only when it is time to, and never once
+   * the bar has ended (`finish()`, `endLine()`).
+   */
   update(counts: Omit<ProgressState, "elapsedMs">): void {
+    if (this.#ended) return;
     const state = this.#state(counts);
     const line = () => renderProgress(state, { label: this.#label });
     if (this.#terminal) {

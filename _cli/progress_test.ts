@@ -93,6 +93,7 @@ Deno.test("ProgressReporter.refresh() keeps a terminal's bar drawn until it ends
   const ended = new ProgressReporter({ sink: stopped, intervalMs: 0 });
   ended.endLine();
   ended.refresh(counts);
+  ended.update(counts);
   assertEquals(stopped.text(), "");
 });
 

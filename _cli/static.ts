@@ -152,15 +152,21 @@ export async function staticFiles(
   // between the check and the read when the root link is re-pointed. Deno
   // checks `--allow-read=<root>` against the path as given, though, and it
   // does not cover the real path of a root reached through a link: then the
-  // files are read by paths under `root` as given.
+  // files are read by paths under `root` as given. A read denied on a path
+  // as given (`--deny-read=<root>/private`) is honoured either way: 403.
   const { state } = await Deno.permissions.query({
     name: "read",
     path: realRoot,
   });
-  const base = state === "granted" ? realRoot : root.replace(/\/+$/, "") || "/";
-  const local = (real: string) =>
+  const given = root.replace(/\/+$/, "") || "/";
+  const under = (base: string, real: string) =>
     real === realRoot ? base : (base === "/" ? "" : base) +
       (realRoot === "/" ? real : real.slice(realRoot.length));
+  const base = state === "granted" ? realRoot : given;
+  const local = (real: string) => under(base, real);
+  const denied = (real: string) =>
+    Deno.permissions.querySync({ name: "read", path: under(given, real) })
+      .state !== "granted";
   return async (request) => {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, "Method Not Allowed", { allow: "GET, HEAD" });
@@ -176,7 +182,9 @@ export async function staticFiles(
     if (!segments) return text(403, "Forbidden");
     try {
       let path = await Deno.realPath([base, ...segments].join("/"));
-      if (!isInside(realRoot, path)) return text(403, "Forbidden");
+      if (!isInside(realRoot, path) || denied(path)) {
+        return text(403, "Forbidden");
+      }
       let info = await Deno.stat(local(path));
       // "/notes.txt/" names a directory that is not there.
       if (!info.isDirectory && pathname.endsWith("/")) {
@@ -200,7 +208,9 @@ export async function staticFiles(
           if (!(error instanceof Deno.errors.NotFound)) throw error;
           return await listing(local(path), dirPath);
         }
-        if (!isInside(realRoot, index)) return text(403, "Forbidden");
+        if (!isInside(realRoot, index) || denied(index)) {
+          return text(403, "Forbidden");
+        }
         path = index;
         info = await Deno.stat(local(path));
       }

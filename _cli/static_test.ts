@@ -265,6 +265,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "staticFiles() honours a read denied under a linked root's path",
+  permissions: { read: ["/tmp", "."], write: ["/tmp"], run: ["deno"] },
+  async fn() {
+    await using dir = await makeTempDir();
+    await Deno.mkdir(`${dir.path}/site/private`, { recursive: true });
+    await Deno.writeTextFile(`${dir.path}/site/a.txt`, "a");
+    await Deno.writeTextFile(`${dir.path}/site/private/s.txt`, "secret");
+    await symlink(`${dir.path}/site`, `${dir.path}/link`);
+    const script = `import { staticFiles } from "${
+      new URL("./static.ts", import.meta.url).href
+    }";
+      const serve = await staticFiles("${dir.path}/link");
+      for (const path of ["/a.txt", "/private/s.txt", "/private/"]) {
+        const response = await serve(new Request("http://x" + path));
+        console.log(response.status, (await response.text()).trim());
+      }`;
+    await Deno.writeTextFile(`${dir.path}/serve.ts`, script);
+    const { stdout, stderr } = await denoCommand(
+      "run",
+      [
+        `-R=${dir.path}`,
+        `--deny-read=${dir.path}/link/private`,
+        `${dir.path}/serve.ts`,
+      ],
+      { stdout: "piped", stderr: "piped" },
+    ).output();
+    assertEquals(new TextDecoder().decode(stderr), "");
+    assertEquals(
+      new TextDecoder().decode(stdout),
+      "200 a\n403 Forbidden\n403 Forbidden\n",
+    );
+  },
+});
+
+Deno.test({
   name: "staticFiles() needs read permission only for a linked root's path",
   permissions: { read: ["/tmp", "."], write: ["/tmp"], run: ["deno"] },
   async fn() {
