@@ -150,10 +150,10 @@ export class ProgressReporter {
    * bar is open.
    */
   endLine(): void {
-    this.#ended = true;
     if (!this.#open) return;
     this.#write("\n");
     this.#open = false;
+    this.#ended = true;
   }
 
   /**
