@@ -162,7 +162,8 @@ export interface RequestOptions extends RequestInitFields {
  * it) to end the request. A response body that stops arriving fails with a
  * {@linkcode TimeoutError} once the time is up. A body left unread is
  * cancelled then too, but, as with a plain `fetch`, it does not keep the
- * process alive until then.
+ * process alive until then (a `clone()` or `tee()` of it starts reading it,
+ * and does).
  *
  * Needs `--allow-net` for each host it calls (e.g.
  * `--allow-net=api.example.com:443`), redirects included.
