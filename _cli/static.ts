@@ -164,9 +164,12 @@ export async function staticFiles(
       (realRoot === "/" ? real : real.slice(realRoot.length));
   const base = state === "granted" ? realRoot : given;
   const local = (real: string) => under(base, real);
-  const denied = (real: string) =>
-    Deno.permissions.querySync({ name: "read", path: under(given, real) })
-      .state !== "granted";
+  // Reading through `given`, Deno applies its denies itself.
+  const denied = base === given
+    ? () => false
+    : (real: string) =>
+      Deno.permissions.querySync({ name: "read", path: under(given, real) })
+        .state !== "granted";
   return async (request) => {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, "Method Not Allowed", { allow: "GET, HEAD" });

@@ -264,6 +264,36 @@ Deno.test({
   },
 });
 
+/**
+ * Serves `paths` by `staticFiles(root)` in a child `deno run` with `flags`
+ * and returns what it printed: "<status> <body>" a line each ("list" for a
+ * directory listing), and its standard error.
+ */
+async function serveInChild(
+  dir: string,
+  root: string,
+  paths: string[],
+  flags: string[],
+): Promise<{ stdout: string; stderr: string }> {
+  const script = `import { staticFiles } from "${
+    new URL("./static.ts", import.meta.url).href
+  }";
+    const serve = await staticFiles(${JSON.stringify(root)});
+    for (const path of ${JSON.stringify(paths)}) {
+      const response = await serve(new Request("http://x" + path));
+      const body = await response.text();
+      console.log(response.status, body.includes("<ul>") ? "list" : body.trim());
+    }`;
+  await Deno.writeTextFile(`${dir}/serve.ts`, script);
+  const { stdout, stderr } = await denoCommand(
+    "run",
+    [...flags, `${dir}/serve.ts`],
+    { stdout: "piped", stderr: "piped" },
+  ).output();
+  const decoder = new TextDecoder();
+  return { stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
 Deno.test({
   name: "staticFiles() honours a read denied under a linked root's path",
   permissions: { read: ["/tmp", "."], write: ["/tmp"], run: ["deno"] },
@@ -273,29 +303,14 @@ Deno.test({
     await Deno.writeTextFile(`${dir.path}/site/a.txt`, "a");
     await Deno.writeTextFile(`${dir.path}/site/private/s.txt`, "secret");
     await symlink(`${dir.path}/site`, `${dir.path}/link`);
-    const script = `import { staticFiles } from "${
-      new URL("./static.ts", import.meta.url).href
-    }";
-      const serve = await staticFiles("${dir.path}/link");
-      for (const path of ["/a.txt", "/private/s.txt", "/private/"]) {
-        const response = await serve(new Request("http://x" + path));
-        console.log(response.status, (await response.text()).trim());
-      }`;
-    await Deno.writeTextFile(`${dir.path}/serve.ts`, script);
-    const { stdout, stderr } = await denoCommand(
-      "run",
-      [
-        `-R=${dir.path}`,
-        `--deny-read=${dir.path}/link/private`,
-        `${dir.path}/serve.ts`,
-      ],
-      { stdout: "piped", stderr: "piped" },
-    ).output();
-    assertEquals(new TextDecoder().decode(stderr), "");
-    assertEquals(
-      new TextDecoder().decode(stdout),
-      "200 a\n403 Forbidden\n403 Forbidden\n",
+    const { stdout, stderr } = await serveInChild(
+      dir.path,
+      `${dir.path}/link`,
+      ["/a.txt", "/private/s.txt", "/private/"],
+      [`-R=${dir.path}`, `--deny-read=${dir.path}/link/private`],
     );
+    assertEquals(stderr, "");
+    assertEquals(stdout, "200 a\n403 Forbidden\n403 Forbidden\n");
   },
 });
 
@@ -308,22 +323,13 @@ Deno.test({
     await Deno.writeTextFile(`${dir.path}/site/a.txt`, "a");
     await Deno.writeTextFile(`${dir.path}/site/sub/index.html`, "i");
     await symlink(`${dir.path}/site`, `${dir.path}/link`);
-    const script = `import { staticFiles } from "${
-      new URL("./static.ts", import.meta.url).href
-    }";
-      const serve = await staticFiles("${dir.path}/link/");
-      for (const path of ["/a.txt", "/sub/", "/"]) {
-        const response = await serve(new Request("http://x" + path));
-        const body = await response.text();
-        console.log(response.status, body.includes("<ul>") ? "list" : body);
-      }`;
-    await Deno.writeTextFile(`${dir.path}/serve.ts`, script);
-    const { stdout, stderr } = await denoCommand(
-      "run",
-      [`-R=${dir.path}/link`, `${dir.path}/serve.ts`],
-      { stdout: "piped", stderr: "piped" },
-    ).output();
-    assertEquals(new TextDecoder().decode(stderr), "");
-    assertEquals(new TextDecoder().decode(stdout), "200 a\n200 i\n200 list\n");
+    const { stdout, stderr } = await serveInChild(
+      dir.path,
+      `${dir.path}/link/`,
+      ["/a.txt", "/sub/", "/"],
+      [`-R=${dir.path}/link`],
+    );
+    assertEquals(stderr, "");
+    assertEquals(stdout, "200 a\n200 i\n200 list\n");
   },
 });

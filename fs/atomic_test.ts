@@ -309,6 +309,40 @@ Deno.test({
   },
 });
 
+/** Makes a symbolic link with `ln -s`: Deno.symlink() needs unscoped permissions. */
+async function shLink(target: string, link: string): Promise<void> {
+  const linked = await new Deno.Command("sh", {
+    args: ["-c", 'ln -s "$0" "$1"', target, link],
+  }).output();
+  assert(linked.success);
+}
+
+/**
+ * Runs `body` after an import of writeFileAtomic, as `dir/write.ts` in a
+ * child `deno run` with `flags`; returns whether it succeeded and its output.
+ */
+async function writeInChild(
+  dir: string,
+  body: string,
+  flags: string[],
+): Promise<{ success: boolean; stdout: string; stderr: string }> {
+  const script = `import { writeFileAtomic } from "${
+    new URL("./atomic.ts", import.meta.url).href
+  }";
+  ${body}`;
+  await Deno.writeTextFile(`${dir}/write.ts`, script);
+  const { success, stdout, stderr } = await denoCommand("run", [
+    ...flags,
+    `${dir}/write.ts`,
+  ], { stdout: "piped", stderr: "piped" }).output();
+  const decoder = new TextDecoder();
+  return {
+    success,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
+}
+
 Deno.test({
   name:
     "writeFileAtomic() needs permissions only for a linked directory's path, not its target",
@@ -317,25 +351,16 @@ Deno.test({
   async fn() {
     await withDir(async (dir) => {
       await Deno.mkdir(`${dir}/real`);
-      // Deno.symlink() needs unscoped permissions.
-      const linked = await new Deno.Command("sh", {
-        args: ["-c", 'ln -s "$0/real" "$0/link"', dir],
-      }).output();
-      assert(linked.success);
-      const script = `import { writeFileAtomic } from "${
-        new URL("./atomic.ts", import.meta.url).href
-      }";
-        const dir = ${JSON.stringify(`${dir}/link`)};
+      await shLink(`${dir}/real`, `${dir}/link`);
+      const { success, stderr } = await writeInChild(
+        dir,
+        `const dir = ${JSON.stringify(`${dir}/link`)};
         await writeFileAtomic(dir + "/synced", "a");
         await writeFileAtomic(dir + "/streamed", ["b"], { fsync: false });
-        await writeFileAtomic(dir + "/fast", "c", { fsync: false });`;
-      await Deno.writeTextFile(`${dir}/write.ts`, script);
-      const { success, stderr } = await denoCommand("run", [
-        `-R=${dir}/link,${dir}/write.ts`,
-        `-W=${dir}/link`,
-        `${dir}/write.ts`,
-      ], { stderr: "piped" }).output();
-      assertEquals(new TextDecoder().decode(stderr), "");
+        await writeFileAtomic(dir + "/fast", "c", { fsync: false });`,
+        [`-R=${dir}/link,${dir}/write.ts`, `-W=${dir}/link`],
+      );
+      assertEquals(stderr, "");
       assert(success);
       for (
         const [name, text] of [["synced", "a"], ["streamed", "b"], [
@@ -358,25 +383,16 @@ Deno.test({
     await withDir(async (dir) => {
       await Deno.mkdir(`${dir}/a`);
       await Deno.mkdir(`${dir}/b`);
-      // Deno.symlink() needs unscoped permissions.
-      const linked = await new Deno.Command("sh", {
-        args: ["-c", 'ln -s ../b/f.txt "$0/a/link.txt"', dir],
-      }).output();
-      assert(linked.success);
-      const script = `import { writeFileAtomic } from "${
-        new URL("./atomic.ts", import.meta.url).href
-      }";
-        await writeFileAtomic(${
-        JSON.stringify(`${dir}/a/link.txt`)
-      }, "x").catch((error) => console.log(error.message));`;
-      await Deno.writeTextFile(`${dir}/write.ts`, script);
-      const { stdout } = await denoCommand("run", [
-        `-R=${dir}/a,${dir}/write.ts`,
-        `-W=${dir}/a`,
-        `${dir}/write.ts`,
-      ], { stdout: "piped" }).output();
+      await shLink("../b/f.txt", `${dir}/a/link.txt`);
+      const { stdout } = await writeInChild(
+        dir,
+        `await writeFileAtomic(${
+          JSON.stringify(`${dir}/a/link.txt`)
+        }, "x").catch((error) => console.log(error.message));`,
+        [`-R=${dir}/a,${dir}/write.ts`, `-W=${dir}/a`],
+      );
       assertEquals(
-        new TextDecoder().decode(stdout),
+        stdout,
         `Cannot write "${dir}/a/link.txt": requires read access to its directory "${dir}/b", run again with --allow-read=${dir}/b\n`,
       );
     });
